@@ -1,0 +1,270 @@
+"""Reverse-mode autodiff: grad mode, the topological walk, backward() and grad().
+
+A Tensor is its own graph node: ``t._op`` is the Op that made it and ``t._parents``
+its inputs. The walk visits nodes children-first, asks each op for the
+vector-Jacobian product of its inputs, and sums broadcast axes back here, once,
+so that no op rule has to.
+"""
+import functools
+import threading
+
+import numpy as np
+
+_state = threading.local()
+
+
+def is_grad_enabled():
+    """True when new ops record the graph (the default; thread-local).
+
+    >>> import autonn as an
+    >>> with an.no_grad(): an.is_grad_enabled()
+    False
+    """
+    return getattr(_state, "enabled", True)
+
+
+def _set_grad_enabled(flag):
+    _state.enabled = flag
+
+
+class _GradMode:
+    _flag = True
+
+    def __enter__(self):
+        self._prev = is_grad_enabled()
+        _set_grad_enabled(self._flag)
+        return self
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: ops inside record no graph.
+
+    >>> import autonn as an
+    >>> x = an.ones(3, requires_grad=True)
+    >>> with an.no_grad(): y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    _flag = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator: turn graph recording back on inside no_grad.
+
+    >>> import autonn as an
+    >>> x = an.ones(3, requires_grad=True)
+    >>> with an.no_grad():
+    ...     with an.enable_grad(): y = x * 2
+    >>> y.requires_grad
+    True
+    """
+    _flag = True
+
+
+class _Freed:
+    """Stands in for the op of a node whose graph was freed by a backward pass."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def toposort(roots):
+    """Nodes reachable from ``roots`` that require grad, parents before children (iterative)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        for p in t._parents:
+            if p.requires_grad and id(p) not in seen:
+                stack.append((p, False))
+    return order
+
+
+def _accumulate(a, b):
+    if a is None:
+        return b
+    if isinstance(a, tuple):  # the packed outputs of a multi-output Function
+        return tuple(y if x is None else x if y is None else x + y for x, y in zip(a, b))
+    return a + b
+
+
+def _fit_to_input(grad, inp):
+    """Sum broadcast axes and cast back so that a gradient matches its input's shape and dtype."""
+    from .ops.shape import sum_to
+    from .ops.elementwise import cast
+
+    if grad.shape != inp.shape:
+        grad = sum_to(grad, inp.shape)
+    if grad.dtype != inp.dtype:
+        grad = cast(grad, inp.dtype)
+    return grad
+
+
+def _freed_error(t):
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (through {t._op.name}): its "
+        "intermediate values were freed by the first backward. Pass retain_graph=True to the "
+        "first backward() or grad() call if you need to backward through it again.")
+
+
+def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """Propagate ``root_grads`` from ``roots`` to the leaves.
+
+    With ``inputs=None`` gradients accumulate into the ``.grad`` of leaves (and of
+    non-leaves that called ``retain_grad``). Otherwise the gradients of ``inputs`` are
+    returned in order (None where unreached) and no ``.grad`` is touched.
+    """
+    from .anomaly import backward_pass, check_backward
+    grads = {}
+    for r, g in zip(roots, root_grads):
+        grads[id(r)] = _accumulate(grads.get(id(r)), g)
+    wanted = None if inputs is None else {id(t): None for t in inputs}
+    order = toposort(roots)
+    prev = is_grad_enabled()
+    _set_grad_enabled(create_graph)
+    try:
+        with backward_pass():
+            _walk(order, grads, wanted, retain_graph, create_graph, check_backward)
+    finally:
+        _set_grad_enabled(prev)
+    if wanted is not None:
+        return [wanted[id(t)] for t in inputs]
+    return None
+
+
+def _walk(order, grads, wanted, retain_graph, create_graph, check_backward):
+    """Visit nodes children-first, turning each node's gradient into its inputs' gradients."""
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if wanted is not None:
+            if id(t) in wanted:
+                wanted[id(t)] = _accumulate(wanted[id(t)], g)
+        elif t._op is None or t._retains_grad:
+            _accumulate_into_grad(t, g, create_graph)
+        op = t._op
+        if op is None:
+            continue
+        if isinstance(op, _Freed):
+            raise _freed_error(t)
+        parents = t._parents
+        in_grads = op.vjp(g, t, *parents)
+        if len(parents) == 1 and not isinstance(in_grads, (tuple, list)):
+            in_grads = (in_grads,)
+        for p, pg in zip(parents, in_grads):
+            if pg is None or not p.requires_grad:
+                continue
+            if not isinstance(pg, tuple):
+                pg = _fit_to_input(pg, p)
+                check_backward(pg, t)
+            grads[id(p)] = _accumulate(grads.get(id(p)), pg)
+        if not retain_graph:
+            t._op = _Freed(op.name)
+            t._parents = ()
+
+
+def _accumulate_into_grad(t, g, create_graph):
+    """``t.grad += g``. Without create_graph, ``.grad`` always owns a fresh writable array
+    (gradients may be broadcast views or shared between inputs), so it is updated in place."""
+    from .tensor import Tensor
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None or t.grad.requires_grad or t.grad.shape != t.shape:
+        t.grad = Tensor._make(np.array(g.data, dtype=t.dtype, copy=True))
+    else:
+        np.add(t.grad.data, g.data, out=t.grad.data, casting="unsafe")
+
+
+def _as_grad_tensors(outputs, grad_outputs, fn_name):
+    from .tensor import Tensor, as_tensor
+    result = []
+    for out, g in zip(outputs, grad_outputs):
+        if g is None:
+            if out.size != 1:
+                raise RuntimeError(
+                    f"{fn_name}: grad can be implicitly created only for scalar outputs, but the "
+                    f"output has shape {out.shape}; pass gradient= (or grad_outputs=) of that shape")
+            g = Tensor(np.ones(out.shape, dtype=out.dtype))
+        else:
+            g = as_tensor(g, dtype=out.dtype)
+            if g.shape != out.shape:
+                raise ValueError(f"{fn_name}: gradient has shape {g.shape} but the output has shape {out.shape}")
+        result.append(g)
+    return result
+
+
+def _check_differentiable(outputs, fn_name):
+    for out in outputs:
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"{fn_name}: element of the outputs does not require grad and has no grad_fn "
+                f"(shape {out.shape}); did you compute it under no_grad() or from tensors "
+                "without requires_grad=True?")
+
+
+def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``.
+
+    >>> import autonn as an
+    >>> x = an.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward(); x.grad
+    tensor([2., 4.])
+    """
+    _check_differentiable([tensor], "backward")
+    (g,) = _as_grad_tensors([tensor], [gradient], "backward")
+    run_backward([tensor], [g], retain_graph or create_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is left alone.
+
+    >>> import autonn as an
+    >>> x = an.tensor(3.0, requires_grad=True)
+    >>> (dx,) = an.grad(x ** 3, x, create_graph=True)
+    >>> an.grad(dx, x)[0].item()   # d2/dx2 x^3 = 6x
+    18.0
+    """
+    from .tensor import Tensor
+    single = isinstance(outputs, Tensor)
+    outputs = [outputs] if single else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor) or not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+    _check_differentiable(outputs, "grad")
+    gs = _as_grad_tensors(outputs, grad_outputs, "grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, gs, retain_graph, create_graph, inputs=inputs)
+    for i, (t, g) in enumerate(zip(inputs, result)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it")
+    return tuple(result)

@@ -1,0 +1,258 @@
+"""Activations. Forward and the fused backward ("derivative times incoming gradient") run in
+``autonn.kernels``; each backward is itself an op (``TanhGrad``, ``ReluGrad``...) whose own rule
+is written in autonn ops, so second derivatives work.
+"""
+import math
+
+import numpy as np
+
+from .. import kernels
+from ..tensor import as_tensor
+from .base import Op, apply, const
+from .elementwise import exp, where
+
+
+class _Activation(Op):
+    """``y = f(x)``; subclasses name their kernels and say whether backward wants x or y."""
+    __slots__ = ("alpha",)
+    uses_output = False  # the backward kernel takes y (the output) instead of x
+
+    def __init__(self, alpha=None):
+        self.alpha = alpha
+
+    def _args(self):
+        return () if self.alpha is None else (self.alpha,)
+
+    def forward(self, x):
+        return self.fwd_kernel(x, *self._args())
+
+    def vjp(self, g, out, x):
+        return apply(self.grad_op(self.alpha), out if self.uses_output else x, g)
+
+    def jvp(self, tangents, out, x):
+        (dx,) = tangents
+        return None if dx is None else self.vjp(dx, out, x)
+
+
+class _ActivationGrad(Op):
+    """``grad_op(a, g) = f'(x) * g`` where ``a`` is x or y; linear in g."""
+    __slots__ = ("alpha",)
+
+    def __init__(self, alpha=None):
+        self.alpha = alpha
+
+    def _args(self):
+        return () if self.alpha is None else (self.alpha,)
+
+    def forward(self, a, g):
+        return self.bwd_kernel(a, g, *self._args())
+
+    def vjp(self, gg, out, a, g):
+        ga = self.second(gg, a, g) if a.requires_grad else None
+        gg_ = apply(type(self)(self.alpha), a, gg) if g.requires_grad else None
+        return ga, gg_
+
+    def jvp(self, tangents, out, a, g):
+        da, dg = tangents
+        parts = []
+        if da is not None:
+            parts.append(self.second(da, a, g))
+        if dg is not None:
+            parts.append(apply(type(self)(self.alpha), a, dg))
+        return None if not parts else parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+    def second(self, gg, a, g):
+        """d(f'(x) * g)/da * gg, in autonn ops."""
+        raise NotImplementedError
+
+
+def _zero_like(t):
+    return const(np.zeros(t.shape, dtype=t.dtype))
+
+
+class ReluGrad(_ActivationGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.relu_backward)
+
+    def second(self, gg, x, g):
+        return _zero_like(x)
+
+
+class Relu(_Activation):
+    __slots__ = ()
+    fwd_kernel = staticmethod(kernels.relu_forward)
+    grad_op = ReluGrad
+
+
+class LeakyReluGrad(_ActivationGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.leaky_relu_backward)
+
+    def second(self, gg, x, g):
+        return _zero_like(x)
+
+
+class LeakyRelu(_Activation):
+    __slots__ = ()
+    fwd_kernel = staticmethod(kernels.leaky_relu_forward)
+    grad_op = LeakyReluGrad
+
+
+class EluGrad(_ActivationGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.elu_backward)
+
+    def second(self, gg, x, g):
+        neg = const((x.data <= 0).astype(x.dtype))
+        return gg * g * neg * self.alpha * exp(x * neg)
+
+
+class Elu(_Activation):
+    __slots__ = ()
+    fwd_kernel = staticmethod(kernels.elu_forward)
+    grad_op = EluGrad
+
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class GeluGrad(_ActivationGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.gelu_backward)
+
+    def second(self, gg, x, g):
+        phi = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return gg * g * phi * (2 - x * x)
+
+
+class Gelu(_Activation):
+    __slots__ = ()
+    fwd_kernel = staticmethod(kernels.gelu_forward)
+    grad_op = GeluGrad
+
+
+class SigmoidGrad(_ActivationGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.sigmoid_backward)
+
+    def second(self, gg, y, g):
+        return gg * g * (1 - 2 * y)
+
+
+class Sigmoid(_Activation):
+    __slots__ = ()
+    uses_output = True
+    fwd_kernel = staticmethod(kernels.sigmoid_forward)
+    grad_op = SigmoidGrad
+
+
+class TanhGrad(_ActivationGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.tanh_backward)
+
+    def second(self, gg, y, g):
+        return gg * g * y * -2
+
+
+class Tanh(_Activation):
+    __slots__ = ()
+    uses_output = True
+    fwd_kernel = staticmethod(kernels.tanh_forward)
+    grad_op = TanhGrad
+
+
+class SoftplusGrad(_ActivationGrad):
+    """alpha holds (beta, threshold)."""
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.softplus_backward)
+
+    def _args(self):
+        return self.alpha
+
+    def second(self, gg, x, g):
+        beta, threshold = self.alpha
+        s = apply(Sigmoid(), x * beta)
+        below = const((x.data * beta <= threshold).astype(x.dtype))
+        return gg * g * s * (1 - s) * beta * below
+
+
+class Softplus(_Activation):
+    __slots__ = ()
+    fwd_kernel = staticmethod(kernels.softplus_forward)
+    grad_op = SoftplusGrad
+
+    def _args(self):
+        return self.alpha
+
+
+def relu(x):
+    """max(x, 0) elementwise; the gradient at 0 is 0, as PyTorch.
+
+    >>> import autonn as an
+    >>> an.relu(an.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return apply(Relu(), as_tensor(x))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, else ``negative_slope * x``.
+
+    >>> import autonn as an
+    >>> an.leaky_relu(an.tensor([-1.0, 2.0]), 0.1)
+    tensor([-0.1,  2. ])
+    """
+    return apply(LeakyRelu(float(negative_slope)), as_tensor(x))
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else ``alpha * (exp(x) - 1)``.
+
+    >>> import autonn as an
+    >>> an.elu(an.tensor([0.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return apply(Elu(float(alpha)), as_tensor(x))
+
+
+def gelu(x):
+    """Gaussian error linear unit ``x * Phi(x)`` (exact, with erf; PyTorch's default).
+
+    >>> import autonn as an
+    >>> an.gelu(an.zeros(1))
+    tensor([0.])
+    """
+    return apply(Gelu(), as_tensor(x))
+
+
+def sigmoid(x):
+    """Logistic function ``1 / (1 + exp(-x))``, stable for large |x|.
+
+    >>> import autonn as an
+    >>> an.sigmoid(an.zeros(1))
+    tensor([0.5])
+    """
+    return apply(Sigmoid(), as_tensor(x))
+
+
+def tanh(x):
+    """Hyperbolic tangent.
+
+    >>> import autonn as an
+    >>> an.tanh(an.zeros(1))
+    tensor([0.])
+    """
+    return apply(Tanh(), as_tensor(x))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (PyTorch's Softplus).
+
+    >>> import autonn as an
+    >>> round(an.softplus(an.zeros(1)).item(), 4)
+    0.6931
+    """
+    return apply(Softplus((float(beta), float(threshold))), as_tensor(x))
+
+
+__all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "where"]

@@ -1,0 +1,84 @@
+"""The Op protocol and ``apply``, which runs an op forward and records it in the graph.
+
+An op is a small class:
+
+* ``forward(*arrays) -> ndarray`` computes on NumPy arrays (or kernels);
+* ``vjp(g, out, *inputs)`` returns one gradient per input (a Tensor or None), written in
+  autonn ops so that it is differentiable again; the engine sums broadcast axes back;
+* ``jvp(tangents, out, *inputs)`` (optional) returns the output tangent; ``tangents`` holds a
+  Tensor or None (zero) per input. Ops without one get the double-vjp rule in ``autonn.func``.
+
+Ops that are linear in their tensor inputs set ``linear = True`` and get ``jvp`` for free:
+the op applied to the tangents.
+"""
+import numpy as np
+
+from .. import engine
+from ..tensor import Tensor
+
+
+class Op:
+    """Base class of every differentiable operation."""
+    __slots__ = ()
+    linear = False
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def vjp(self, g, out, *inputs):
+        raise NotImplementedError(f"{self.name} has no gradient rule")
+
+    jvp = None
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+def linear_jvp(self, tangents, out, *inputs):
+    """jvp of an op linear in all its tensor inputs: the op applied to the tangents (0 for None)."""
+    if all(t is None for t in tangents):
+        return None
+    ts = [Tensor._make(np.zeros_like(x.data)) if t is None else t for t, x in zip(tangents, inputs)]
+    return apply(self, *ts)
+
+
+def apply(op, *inputs):
+    """Run ``op`` on Tensors and record the node when some input requires grad."""
+    try:
+        data = op.forward(*[t.data for t in inputs])
+    except (ValueError, IndexError, np.exceptions.AxisError) as e:
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        raise type(e)(f"{op.name}: {e} (input shapes: {shapes})") from None
+    if engine.is_grad_enabled():
+        for t in inputs:
+            if t._requires_grad:
+                out = Tensor._make(data, op, inputs)
+                if _anomaly.enabled():
+                    _anomaly.record(out)
+                return out
+    out = Tensor._make(data)
+    if _anomaly.enabled():
+        _anomaly.check_forward(out, op)
+    return out
+
+
+def lift(x, like):
+    """``x`` as a Tensor; Python scalars take ``like``'s dtype as NumPy's weak scalar rule says."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, int, float)):
+        return Tensor._make(np.asarray(x, dtype=np.result_type(like.data, x)))
+    from ..tensor import as_tensor
+    return as_tensor(x)
+
+
+def const(arr):
+    """A constant (no-grad) Tensor around an array."""
+    return Tensor._make(arr)
+
+
+from .. import anomaly as _anomaly  # noqa: E402

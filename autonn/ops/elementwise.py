@@ -1,0 +1,430 @@
+"""Elementwise arithmetic and math with NumPy broadcasting."""
+import numpy as np
+
+from ..tensor import Tensor, as_tensor
+from .base import Op, apply, const, lift, linear_jvp
+
+
+def _binary(op, x, y):
+    if isinstance(x, Tensor):
+        y = lift(y, x)
+    else:
+        y = as_tensor(y) if not isinstance(y, Tensor) else y
+        x = lift(x, y)
+    return apply(op, x, y)
+
+
+class Add(Op):
+    __slots__ = ()
+    linear = True
+    jvp = linear_jvp
+
+    def forward(self, x, y):
+        return x + y
+
+    def vjp(self, g, out, x, y):
+        return g, g
+
+
+class Sub(Op):
+    __slots__ = ()
+    linear = True
+    jvp = linear_jvp
+
+    def forward(self, x, y):
+        return x - y
+
+    def vjp(self, g, out, x, y):
+        return g, -g
+
+
+class Mul(Op):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x * y
+
+    def vjp(self, g, out, x, y):
+        return (g * y if x.requires_grad else None), (g * x if y.requires_grad else None)
+
+    def jvp(self, tangents, out, x, y):
+        dx, dy = tangents
+        a = None if dx is None else dx * y
+        b = None if dy is None else x * dy
+        return b if a is None else a if b is None else a + b
+
+
+class Div(Op):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return x / y
+
+    def vjp(self, g, out, x, y):
+        gx = g / y
+        return (gx if x.requires_grad else None), (-gx * out if y.requires_grad else None)
+
+    def jvp(self, tangents, out, x, y):
+        dx, dy = tangents
+        a = None if dx is None else dx / y
+        b = None if dy is None else -dy * out / y
+        return b if a is None else a if b is None else a + b
+
+
+class Pow(Op):
+    __slots__ = ()
+
+    def forward(self, x, y):
+        return np.power(x, y)
+
+    def vjp(self, g, out, x, y):
+        gx = g * y * x ** (y - 1) if x.requires_grad else None
+        gy = g * out * log(x) if y.requires_grad else None
+        return gx, gy
+
+
+class Neg(Op):
+    __slots__ = ()
+    linear = True
+    jvp = linear_jvp
+
+    def forward(self, x):
+        return np.negative(x)
+
+    def vjp(self, g, out, x):
+        return -g
+
+
+class Cast(Op):
+    __slots__ = ("dtype",)
+    linear = True
+    jvp = linear_jvp
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def vjp(self, g, out, x):
+        return cast(g, x.dtype)
+
+
+def _unary(cls_name, fwd, vjp_rule, jvp_rule=None, doc=""):
+    """Build an elementwise unary Op class from its forward and its derivative rule."""
+    def vjp(self, g, out, x):
+        return vjp_rule(g, out, x)
+
+    def jvp(self, tangents, out, x):
+        (dx,) = tangents
+        return None if dx is None else vjp_rule(dx, out, x)
+
+    cls = type(cls_name, (Op,), {"__slots__": (), "forward": lambda self, x: fwd(x),
+                                 "vjp": vjp, "jvp": jvp, "__doc__": doc})
+    return cls
+
+
+Exp = _unary("Exp", np.exp, lambda g, out, x: g * out)
+Log = _unary("Log", np.log, lambda g, out, x: g / x)
+Sqrt = _unary("Sqrt", np.sqrt, lambda g, out, x: g / (2 * out))
+Abs = _unary("Abs", np.abs, lambda g, out, x: g * const(np.sign(x.data)))
+Sin = _unary("Sin", np.sin, lambda g, out, x: g * cos(x))
+Cos = _unary("Cos", np.cos, lambda g, out, x: -g * sin(x))
+
+
+class Where(Op):
+    """``where(cond, x, y)``; ``cond`` is a constant boolean array."""
+    __slots__ = ("cond",)
+    linear = True
+    jvp = linear_jvp
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, x, y):
+        return np.where(self.cond, x, y)
+
+    def vjp(self, g, out, x, y):
+        zero = const(np.zeros((), dtype=g.dtype))
+        gx = where(self.cond, g, zero) if x.requires_grad else None
+        gy = where(self.cond, zero, g) if y.requires_grad else None
+        return gx, gy
+
+
+class _MaskedLinear(Op):
+    """``x * mask`` with a constant mask: the gradient rule of max, min, clip, ties split evenly."""
+    __slots__ = ("mask",)
+    linear = True
+    jvp = linear_jvp
+
+    def __init__(self, mask):
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
+
+    def vjp(self, g, out, x):
+        return apply(_MaskedLinear(self.mask), g)
+
+
+class Maximum(Op):
+    __slots__ = ()
+    _fn = staticmethod(np.maximum)
+    _wins = staticmethod(np.greater)
+
+    def forward(self, x, y):
+        return self._fn(x, y)
+
+    def _masks(self, x, y, dtype):
+        """Constant masks routing the gradient to the winner; ties split it evenly."""
+        wins = self._wins(x.data, y.data)
+        half_tie = (x.data == y.data).astype(dtype) * 0.5
+        loses = ~wins & (x.data != y.data)
+        return wins.astype(dtype) + half_tie, loses.astype(dtype) + half_tie
+
+    def vjp(self, g, out, x, y):
+        mx, my = self._masks(x, y, g.dtype)
+        return apply(_MaskedLinear(mx), g), apply(_MaskedLinear(my), g)
+
+    def jvp(self, tangents, out, x, y):
+        masks = self._masks(x, y, out.dtype)
+        parts = [apply(_MaskedLinear(m), d) for m, d in zip(masks, tangents) if d is not None]
+        return None if not parts else parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+class Minimum(Maximum):
+    __slots__ = ()
+    _fn = staticmethod(np.minimum)
+    _wins = staticmethod(np.less)
+
+
+class Clip(Op):
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def _mask(self, x):
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return inside.astype(x.dtype)
+
+    def vjp(self, g, out, x):
+        return apply(_MaskedLinear(self._mask(x.data)), g)
+
+    def jvp(self, tangents, out, x):
+        (dx,) = tangents
+        return None if dx is None else apply(_MaskedLinear(self._mask(x.data)), dx)
+
+
+# ----- public functions -----
+def add(x, y):
+    """Elementwise ``x + y`` with broadcasting.
+
+    >>> import autonn as an
+    >>> an.add(an.ones(2), 1.5)
+    tensor([2.5, 2.5])
+    """
+    return _binary(Add(), x, y)
+
+
+def sub(x, y):
+    """Elementwise ``x - y``.
+
+    >>> import autonn as an
+    >>> an.sub(an.ones(2), 1.0)
+    tensor([0., 0.])
+    """
+    return _binary(Sub(), x, y)
+
+
+def mul(x, y):
+    """Elementwise ``x * y``.
+
+    >>> import autonn as an
+    >>> an.mul(an.ones(2), 3.0)
+    tensor([3., 3.])
+    """
+    return _binary(Mul(), x, y)
+
+
+def div(x, y):
+    """Elementwise ``x / y``.
+
+    >>> import autonn as an
+    >>> an.div(an.ones(2), 4.0)
+    tensor([0.25, 0.25])
+    """
+    return _binary(Div(), x, y)
+
+
+def pow(x, y):
+    """Elementwise ``x ** y``.
+
+    >>> import autonn as an
+    >>> an.pow(an.tensor([2.0, 3.0]), 2)
+    tensor([4., 9.])
+    """
+    return _binary(Pow(), x, y)
+
+
+def neg(x):
+    """Elementwise ``-x``.
+
+    >>> import autonn as an
+    >>> an.neg(an.ones(1))
+    tensor([-1.])
+    """
+    return apply(Neg(), as_tensor(x))
+
+
+def cast(x, dtype):
+    """``x`` converted to ``dtype``, differentiably (the gradient is cast back).
+
+    >>> import autonn as an, numpy as np
+    >>> an.cast(an.ones(1), np.float32).dtype
+    dtype('float32')
+    """
+    x = as_tensor(x)
+    if x.dtype == np.dtype(dtype):
+        return x
+    return apply(Cast(dtype), x)
+
+
+def exp(x):
+    """Elementwise e**x.
+
+    >>> import autonn as an
+    >>> an.exp(an.zeros(1))
+    tensor([1.])
+    """
+    return apply(Exp(), as_tensor(x))
+
+
+def log(x):
+    """Elementwise natural logarithm.
+
+    >>> import autonn as an
+    >>> an.log(an.ones(1))
+    tensor([0.])
+    """
+    return apply(Log(), as_tensor(x))
+
+
+def sqrt(x):
+    """Elementwise square root.
+
+    >>> import autonn as an
+    >>> an.sqrt(an.tensor([4.0]))
+    tensor([2.])
+    """
+    return apply(Sqrt(), as_tensor(x))
+
+
+def abs(x):
+    """Elementwise |x|; the gradient at 0 is 0 (sign(0)).
+
+    >>> import autonn as an
+    >>> an.abs(an.tensor([-2.0]))
+    tensor([2.])
+    """
+    return apply(Abs(), as_tensor(x))
+
+
+def sin(x):
+    """Elementwise sine.
+
+    >>> import autonn as an
+    >>> an.sin(an.zeros(1))
+    tensor([0.])
+    """
+    return apply(Sin(), as_tensor(x))
+
+
+def cos(x):
+    """Elementwise cosine.
+
+    >>> import autonn as an
+    >>> an.cos(an.zeros(1))
+    tensor([1.])
+    """
+    return apply(Cos(), as_tensor(x))
+
+
+def maximum(x, y):
+    """Elementwise maximum; at ties each side gets half the gradient.
+
+    >>> import autonn as an
+    >>> an.maximum(an.tensor([1.0, 5.0]), 2.0)
+    tensor([2., 5.])
+    """
+    return _binary(Maximum(), x, y)
+
+
+def minimum(x, y):
+    """Elementwise minimum; at ties each side gets half the gradient.
+
+    >>> import autonn as an
+    >>> an.minimum(an.tensor([1.0, 5.0]), 2.0)
+    tensor([1., 2.])
+    """
+    return _binary(Minimum(), x, y)
+
+
+def clip(x, a_min=None, a_max=None):
+    """Limit values to ``[a_min, a_max]`` (NumPy's ``clip``); the gradient passes where
+    ``a_min <= x <= a_max``.
+
+    >>> import autonn as an
+    >>> an.clip(an.tensor([-2.0, 0.5, 3.0]), -1, 1)
+    tensor([-1. ,  0.5,  1. ])
+    """
+    x = as_tensor(x)
+    if a_min is None and a_max is None:
+        raise ValueError("clip: at least one of a_min and a_max must be given")
+    lo = None if a_min is None else float(a_min)
+    hi = None if a_max is None else float(a_max)
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: a_min ({lo}) is greater than a_max ({hi})")
+    return apply(Clip(lo, hi), x)
+
+
+def where(condition, x, y):
+    """Elements of ``x`` where ``condition`` holds, else of ``y`` (broadcasting all three).
+
+    >>> import autonn as an
+    >>> an.where(an.tensor([True, False]), an.ones(2), an.zeros(2))
+    tensor([1., 0.])
+    """
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = cond.astype(bool, copy=False)
+    if isinstance(x, Tensor) or not isinstance(y, Tensor):
+        x = as_tensor(x) if not isinstance(x, Tensor) else x
+        y = lift(y, x)
+    else:
+        x = lift(x, y)
+    try:
+        shape = np.broadcast_shapes(cond.shape, x.shape, y.shape)
+    except ValueError:
+        raise ValueError(f"where: condition, x and y shapes {cond.shape}, {x.shape}, {y.shape} "
+                         "do not broadcast together") from None
+    if cond.shape != shape:
+        cond = np.broadcast_to(cond, shape)
+    return apply(Where(cond), x, y)
+
+
+def compare(ufunc, x, y):
+    """A comparison (no gradient): a boolean Tensor."""
+    a = x.data if isinstance(x, Tensor) else x
+    b = y.data if isinstance(y, Tensor) else y
+    try:
+        return Tensor._make(np.asarray(ufunc(a, b)))
+    except ValueError:
+        raise ValueError(f"{ufunc.__name__}: shapes {np.shape(a)} and {np.shape(b)} do not "
+                         "broadcast together") from None

@@ -1,0 +1,70 @@
+"""Indexing ``t[...]``, basic and advanced; the gradient scatter-adds, so repeated indices accumulate."""
+import numpy as np
+
+from ..tensor import Tensor
+from .base import Op, apply, linear_jvp
+
+
+def index_to_numpy(index):
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray([i.data if isinstance(i, Tensor) else i for i in index]) \
+            if any(isinstance(i, Tensor) for i in index) else index
+    return index
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+class GetItem(Op):
+    __slots__ = ("index",)
+    linear = True
+    jvp = linear_jvp
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def vjp(self, g, out, x):
+        return apply(ScatterAdd(self.index, x.shape), g)
+
+
+class ScatterAdd(Op):
+    """zeros(shape) with ``g`` added at ``index`` (repeats accumulate): GetItem's adjoint."""
+    __slots__ = ("index", "shape")
+    linear = True
+    jvp = linear_jvp
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, g):
+        out = np.zeros(self.shape, dtype=g.dtype)
+        if _is_basic(self.index):
+            out[self.index] = g
+        else:
+            np.add.at(out, self.index, g)
+        return out
+
+    def vjp(self, gg, out, g):
+        return apply(GetItem(self.index), gg)
+
+
+def getitem(x, index):
+    """``x[index]`` with NumPy's basic and advanced indexing.
+
+    >>> import autonn as an
+    >>> x = an.arange(5.0, requires_grad=True)
+    >>> x[[0, 0, 3]].sum().backward(); x.grad
+    tensor([2., 0., 0., 1., 0.])
+    """
+    index = index_to_numpy(index)
+    return apply(GetItem(index), x)

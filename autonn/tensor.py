@@ -1,0 +1,314 @@
+"""Tensor: a NumPy array that remembers the op that made it.
+
+Operators and methods delegate to the functions in ``autonn.ops``; the graph walk
+lives in ``autonn.engine``.
+"""
+import numpy as np
+
+from . import engine
+from ._dtype import get_default_dtype
+
+
+class Tensor:
+    """An n-dimensional array with an optional gradient graph.
+
+    >>> import autonn as an
+    >>> x = an.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x ** 2).sum(); y.backward(); x.grad
+    tensor([2., 4., 6.])
+    """
+    __slots__ = ("data", "grad", "_requires_grad", "_op", "_parents", "_retains_grad", "_trace",
+                 "__weakref__")
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self._op = None
+        self._parents = ()
+        self._retains_grad = False
+        self._trace = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data, op=None, parents=()):
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t._op = op
+        t._parents = parents
+        t._requires_grad = op is not None
+        t._retains_grad = False
+        t._trace = None
+        return t
+
+    # ----- autograd attributes -----
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        flag = bool(flag)
+        if flag and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating point tensors can require gradients, but this tensor has dtype "
+                f"{self.data.dtype}; convert it first, e.g. an.tensor(x, dtype=np.float64)")
+        if not flag and self._op is not None:
+            raise RuntimeError(
+                "you can only change requires_grad of leaf tensors; use detach() to get a "
+                "tensor cut from the graph")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return self.
+
+        >>> import autonn as an
+        >>> an.zeros(2).requires_grad_().requires_grad
+        True
+        """
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._op is None
+
+    @property
+    def grad_fn(self):
+        return self._op
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor during backward.
+
+        >>> import autonn as an
+        >>> x = an.ones(2, requires_grad=True); y = x * 3; y.retain_grad()
+        >>> y.sum().backward(); y.grad
+        tensor([1., 1.])
+        """
+        self._retains_grad = True
+
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+        """Backpropagate from this tensor into the ``.grad`` of the leaves.
+
+        >>> import autonn as an
+        >>> x = an.tensor(2.0, requires_grad=True)
+        >>> (x * x).backward(); x.grad
+        tensor(4.)
+        """
+        engine.backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self):
+        """A tensor sharing this one's data, cut from the graph.
+
+        >>> import autonn as an
+        >>> an.ones(2, requires_grad=True).detach().requires_grad
+        False
+        """
+        return Tensor._make(self.data)
+
+    def zero_(self):
+        """Fill with zeros in place and return self.
+
+        >>> import autonn as an
+        >>> an.ones(2).zero_()
+        tensor([0., 0.])
+        """
+        self.data[...] = 0
+        return self
+
+    # ----- array attributes -----
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def T(self):
+        return _ops.transpose(self)
+
+    def numpy(self):
+        """The data as an ndarray (shared, not copied); raises if the tensor requires grad, as PyTorch.
+
+        >>> import autonn as an
+        >>> an.ones(2).numpy()
+        array([1., 1.])
+        """
+        if self.requires_grad:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        >>> import autonn as an
+        >>> an.tensor([2.5]).item()
+        2.5
+        """
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted to Python "
+                             f"scalars, this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(bool)) \
+                or (self.data.dtype == np.float64 and get_default_dtype() != np.float64):
+            extra += f", dtype={self.data.dtype}"
+        if self._op is not None:
+            extra += f", grad_fn=<{self._op.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor with shape {self.shape} is ambiguous")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    # ----- operators -----
+    def __add__(self, o): return _ops.add(self, o)
+    def __radd__(self, o): return _ops.add(o, self)
+    def __sub__(self, o): return _ops.sub(self, o)
+    def __rsub__(self, o): return _ops.sub(o, self)
+    def __mul__(self, o): return _ops.mul(self, o)
+    def __rmul__(self, o): return _ops.mul(o, self)
+    def __truediv__(self, o): return _ops.div(self, o)
+    def __rtruediv__(self, o): return _ops.div(o, self)
+    def __pow__(self, o): return _ops.pow(self, o)
+    def __rpow__(self, o): return _ops.pow(o, self)
+    def __matmul__(self, o): return _ops.matmul(self, o)
+    def __rmatmul__(self, o): return _ops.matmul(o, self)
+    def __neg__(self): return _ops.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _ops.abs(self)
+    def __getitem__(self, index): return _ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and engine.is_grad_enabled():
+            raise RuntimeError("in-place assignment into a tensor that requires grad is not "
+                               "supported; build a new tensor (e.g. with an.where) instead")
+        self.data[_ops.index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+
+    def __lt__(self, o): return _ops.compare(np.less, self, o)
+    def __le__(self, o): return _ops.compare(np.less_equal, self, o)
+    def __gt__(self, o): return _ops.compare(np.greater, self, o)
+    def __ge__(self, o): return _ops.compare(np.greater_equal, self, o)
+    def __eq__(self, o): return _ops.compare(np.equal, self, o)
+    def __ne__(self, o): return _ops.compare(np.not_equal, self, o)
+
+
+def _to_array(data, dtype=None):
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+    if isinstance(data, np.ndarray):
+        arr = data
+    else:
+        arr = np.asarray(data)
+        if dtype is None and arr.dtype == np.float64 and get_default_dtype() != np.float64 \
+                and not isinstance(data, np.generic):
+            dtype = get_default_dtype()
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: can't make a tensor from data of dtype {arr.dtype}")
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr
+
+
+def as_tensor(x, dtype=None):
+    """``x`` as a Tensor: Tensors pass through, anything array-like is wrapped (no copy when possible)."""
+    if isinstance(x, Tensor):
+        if dtype is not None and x.dtype != dtype:
+            return _ops.cast(x, dtype)
+        return x
+    return Tensor._make(_to_array(x, dtype))
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new leaf tensor holding a copy of ``data``.
+
+    >>> import autonn as an
+    >>> an.tensor([[1, 2], [3, 4]]).shape
+    (2, 2)
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = _to_array(data, dtype)
+    t = Tensor._make(np.array(arr, copy=True))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)
+
+_METHODS = """exp log sqrt abs sin cos tanh sigmoid relu leaky_relu elu gelu softplus clip sum mean
+max min var std logsumexp softmax log_softmax argmax argmin matmul reshape permute swapaxes
+squeeze unsqueeze expand broadcast_to flatten maximum minimum""".split()
+for _name in _METHODS:
+    setattr(Tensor, _name, getattr(_ops, _name))
+Tensor.view = _ops.reshape
+
+
+def _transpose_method(self, *axes):
+    """NumPy's ``a.transpose(*axes)``; two axes on a tensor of other rank swap them, as PyTorch."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if not axes:
+        return _ops.transpose(self)
+    if len(axes) == 2 and self.ndim != 2:
+        return _ops.swapaxes(self, *axes)
+    return _ops.transpose(self, axes)
+
+
+Tensor.transpose = _transpose_method
+Tensor.astype = lambda self, dtype: _ops.cast(self, dtype)
+Tensor.float = lambda self: _ops.cast(self, np.float32)
+Tensor.double = lambda self: _ops.cast(self, np.float64)
+Tensor.dim = lambda self: self.ndim

@@ -1,0 +1,376 @@
+"""The op registry: every differentiable op with a plain-NumPy reference and a strategy for its
+inputs. The property suite (``autonn_tests/test_op_properties.py``) and ``autonn gradcheck``
+iterate over it, so registering an op here is all it takes to have it tested.
+
+>>> from autonn.testing.registry import REGISTRY
+>>> "matmul" in REGISTRY
+True
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import autonn as an
+from .strategies import arrays, axes, broadcastable_shapes, shapes
+
+
+@dataclass(frozen=True)
+class Case:
+    """One drawn input: the differentiable arrays and the non-differentiable keyword arguments."""
+    arrays: tuple
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    fn: Callable            # (*Tensors, **kwargs) -> Tensor
+    ref: Callable           # (*ndarrays, **kwargs) -> ndarray, plain NumPy
+    cases: Callable         # dtype -> SearchStrategy[Case]
+    covers: tuple = ()      # exported names this spec tests
+    second_order: bool = True  # False when the second derivative is identically zero
+    kinks: tuple = ()       # points where the op is not differentiable (inputs are drawn away)
+
+
+REGISTRY = {}
+
+
+def register(name, fn, ref, cases, covers=None, second_order=True, kinks=()):
+    """Add an op to the registry (this is all it takes to have it property-tested)."""
+    REGISTRY[name] = OpSpec(name, fn, ref, cases, tuple(covers or (name,)), second_order, kinks)
+
+
+# ----- case strategies -----
+def unary(low=-3.0, high=3.0, avoid=(), max_dims=3):
+    def cases(dtype):
+        return arrays(shapes(max_dims=max_dims), dtype, low, high, avoid).map(lambda a: Case((a,)))
+    return cases
+
+
+def binary(low=-3.0, high=3.0, low2=None, high2=None, avoid2=(), apart=0.0):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            s1, s2 = draw(broadcastable_shapes(2))
+            a = draw(arrays(s1, dtype, low, high))
+            b = draw(arrays(s2, dtype, low if low2 is None else low2,
+                            high if high2 is None else high2, avoid2))
+            if apart:  # keep the two operands apart, e.g. away from ties of maximum
+                from hypothesis import assume
+                assume(np.all(np.abs(a.astype(np.float64) - b) > apart))
+            return Case((a, b))
+        return draw()
+    return cases
+
+
+def reduction(low=-3.0, high=3.0, distinct=False, with_ddof=False):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            shape = draw(shapes(min_dims=1, max_dims=3))
+            if distinct:  # distinct values: no ties for max/min
+                n = int(np.prod(shape))
+                vals = draw(st.permutations(range(n)))
+                scale = draw(st.floats(0.1, 1.0))
+                a = (np.asarray(vals, dtype=np.float64).reshape(shape) * scale - n * scale / 2)
+                a = a.astype(dtype)
+            else:
+                a = draw(arrays(shape, dtype, low, high))
+            kw = {"axis": draw(axes(len(shape))), "keepdims": draw(st.booleans())}
+            if with_ddof:
+                axs = kw["axis"]
+                count = int(np.prod([shape[x] for x in (range(len(shape)) if axs is None else
+                                                        np.atleast_1d(axs))]))
+                kw["ddof"] = draw(st.integers(0, max(0, min(1, count - 1))))
+                if with_ddof == "std":
+                    from hypothesis import assume
+                    assume(np.all(np.var(a.astype(np.float64), axis=axs, ddof=kw["ddof"]) > 1e-2))
+            return Case((a,), kw)
+        return draw()
+    return cases
+
+
+def with_axis(low=-3.0, high=3.0):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            shape = draw(shapes(min_dims=1, max_dims=3))
+            a = draw(arrays(shape, dtype, low, high))
+            return Case((a,), {"axis": draw(st.integers(-len(shape), len(shape) - 1))})
+        return draw()
+    return cases
+
+
+def _matmul_cases(dtype):
+    @st.composite
+    def draw(draw):
+        n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+        kind = draw(st.sampled_from(["mm", "mv", "vm", "vv", "batched", "broadcast"]))
+        if kind == "mm":
+            sa, sb = (n, k), (k, m)
+        elif kind == "mv":
+            sa, sb = (n, k), (k,)
+        elif kind == "vm":
+            sa, sb = (k,), (k, m)
+        elif kind == "vv":
+            sa, sb = (k,), (k,)
+        elif kind == "batched":
+            b = draw(st.integers(1, 3))
+            sa, sb = (b, n, k), (b, k, m)
+        else:
+            b = draw(st.integers(1, 3))
+            sa, sb = (2, 1, n, k), (b, k, m)
+        return Case((draw(arrays(sa, dtype)), draw(arrays(sb, dtype))))
+    return draw()
+
+
+def _shape_case(make_kwargs, min_dims=0):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            shape = draw(shapes(min_dims=min_dims, max_dims=3))
+            return Case((draw(arrays(shape, dtype)),), draw(make_kwargs(shape)))
+        return draw()
+    return cases
+
+
+def _reshape_kwargs(shape):
+    n = int(np.prod(shape))
+    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    return st.sampled_from(divisors).flatmap(
+        lambda d: st.sampled_from([(d, n // d), (n // d, -1), (n,), (1, d, n // d)])).map(
+        lambda s: {"shape": s})
+
+
+def _permutation_kwargs(shape):
+    return st.permutations(range(len(shape))).map(lambda p: {"axes": tuple(p)})
+
+
+def _swap_kwargs(shape):
+    nd = len(shape)
+    return st.tuples(st.integers(-nd, nd - 1), st.integers(-nd, nd - 1)).map(
+        lambda ab: {"axis1": ab[0], "axis2": ab[1]})
+
+
+def _squeeze_cases(dtype):
+    @st.composite
+    def draw(draw):
+        shape = list(draw(shapes(max_dims=3)))
+        pos = draw(st.integers(0, len(shape)))
+        shape.insert(pos, 1)
+        axis = draw(st.sampled_from([None, pos, pos - len(shape)]))
+        return Case((draw(arrays(tuple(shape), dtype)),), {"axis": axis})
+    return draw()
+
+
+def _unsqueeze_kwargs(shape):
+    return st.integers(-len(shape) - 1, len(shape)).map(lambda a: {"axis": a})
+
+
+def _broadcast_cases(dtype):
+    @st.composite
+    def draw(draw):
+        r = draw(hnp.mutually_broadcastable_shapes(num_shapes=1, max_dims=3, max_side=4))
+        shape, target = r.input_shapes[0], r.result_shape
+        extra = draw(st.lists(st.integers(1, 3), max_size=1))
+        return Case((draw(arrays(shape, dtype)),), {"shape": tuple(extra) + target})
+    return draw()
+
+
+def _flatten_kwargs(shape):
+    nd = max(len(shape), 1)
+    return st.tuples(st.integers(0, nd - 1), st.integers(0, nd - 1)).map(
+        lambda se: {"start_dim": min(se), "end_dim": max(se)} if len(shape) else {})
+
+
+def _seq_cases(stacking):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            base = list(draw(shapes(min_dims=1, max_dims=3)))
+            count = draw(st.integers(1, 3))
+            axis = draw(st.integers(0, len(base) - (0 if stacking else 1)))
+            parts = []
+            for _ in range(count):
+                shp = list(base)
+                if not stacking:
+                    shp[axis] = draw(st.integers(1, 3))
+                parts.append(draw(arrays(tuple(shp), dtype)))
+            return Case(tuple(parts), {"axis": axis})
+        return draw()
+    return cases
+
+
+def _split_cases(dtype):
+    @st.composite
+    def draw(draw):
+        shape = draw(shapes(min_dims=1, max_dims=3))
+        axis = draw(st.integers(0, len(shape) - 1))
+        n = shape[axis]
+        if draw(st.booleans()):
+            divisors = [d for d in range(1, n + 1) if n % d == 0]
+            ios = draw(st.sampled_from(divisors))
+        else:
+            ios = sorted(draw(st.lists(st.integers(0, n), max_size=3)))
+        return Case((draw(arrays(shape, dtype)),), {"indices_or_sections": ios, "axis": axis})
+    return draw()
+
+
+def _pad_cases(dtype):
+    @st.composite
+    def draw(draw):
+        shape = draw(shapes(min_dims=1, max_dims=2, min_side=2))
+        mode = draw(st.sampled_from(["constant", "edge", "reflect", "symmetric", "wrap"]))
+        top = 1 if mode == "reflect" else 2
+        width = tuple((draw(st.integers(0, top)), draw(st.integers(0, top))) for _ in shape)
+        kw = {"pad_width": width, "mode": mode}
+        if mode == "constant":
+            kw["constant_values"] = draw(st.sampled_from([0, 1.5]))
+        return Case((draw(arrays(shape, dtype)),), kw)
+    return draw()
+
+
+def _index_cases(dtype):
+    @st.composite
+    def draw(draw):
+        shape = draw(shapes(min_dims=1, max_dims=3))
+        kind = draw(st.sampled_from(["basic", "int_array", "bool", "mixed"]))
+        if kind == "basic":
+            index = draw(hnp.basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+        elif kind == "int_array":  # repeats allowed: gradients must accumulate
+            index = np.asarray(draw(st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1,
+                                             max_size=5)))
+        elif kind == "bool":
+            index = draw(hnp.arrays(bool, shape))
+        else:
+            idx = np.asarray(draw(st.lists(st.integers(0, shape[-1] - 1), min_size=1, max_size=4)))
+            index = (Ellipsis, idx) if len(shape) > 1 else (idx,)
+        return Case((draw(arrays(shape, dtype)),), {"index": index})
+    return draw()
+
+
+def _where_cases(dtype):
+    @st.composite
+    def draw(draw):
+        s1, s2, s3 = draw(broadcastable_shapes(3))
+        cond = draw(hnp.arrays(bool, s1))
+        return Case((draw(arrays(s2, dtype)), draw(arrays(s3, dtype))), {"condition": cond})
+    return draw()
+
+
+def _clip_cases(dtype):
+    @st.composite
+    def draw(draw):
+        shape = draw(shapes())
+        lo = draw(st.sampled_from([-1.0, None]))
+        hi = draw(st.sampled_from([1.0, None] if lo is not None else [1.0]))
+        avoid = tuple(v for v in (lo, hi) if v is not None)
+        return Case((draw(arrays(shape, dtype, -2, 2, avoid)),), {"a_min": lo, "a_max": hi})
+    return draw()
+
+
+# ----- references -----
+def _erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x.astype(np.float64)).astype(x.dtype)
+
+
+def _ref_logsumexp(a, axis=None, keepdims=False):
+    m = np.max(a, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis if axis is not None else None)
+
+
+def _ref_softmax(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _ref_softplus(a):
+    return np.where(a > 20, a, np.log1p(np.exp(np.minimum(a, 20))))
+
+
+def _ref_flatten(a, start_dim=0, end_dim=-1):
+    if a.ndim == 0:
+        return a.reshape(1)
+    e = end_dim % a.ndim
+    return a.reshape(a.shape[:start_dim] + (-1,) + a.shape[e + 1:])
+
+
+def _ref_split(a, indices_or_sections, axis):
+    return np.concatenate([p.ravel() for p in np.split(a, indices_or_sections, axis=axis)])
+
+
+def _split_fn(x, indices_or_sections, axis):
+    return an.concatenate([p.reshape(-1) for p in an.split(x, indices_or_sections, axis=axis)])
+
+
+register("add", lambda x, y: x + y, np.add, binary(), second_order=False)
+register("sub", lambda x, y: x - y, np.subtract, binary(), second_order=False)
+register("mul", lambda x, y: x * y, np.multiply, binary())
+register("div", lambda x, y: x / y, np.divide, binary(low2=0.5, high2=3.0))
+register("pow", lambda x, y: x ** y, np.power, binary(0.5, 2.0, -2.0, 2.0))
+register("neg", lambda x: -x, np.negative, unary(), second_order=False)
+register("exp", an.exp, np.exp, unary())
+register("log", an.log, np.log, unary(0.1, 3.0))
+register("sqrt", an.sqrt, np.sqrt, unary(0.1, 3.0))
+register("abs", an.abs, np.abs, unary(avoid=(0,)), second_order=False, kinks=(0,))
+register("sin", an.sin, np.sin, unary())
+register("cos", an.cos, np.cos, unary())
+register("tanh", an.tanh, np.tanh, unary())
+register("sigmoid", an.sigmoid, lambda a: 1 / (1 + np.exp(-a)), unary(-6, 6))
+register("relu", an.relu, lambda a: np.maximum(a, 0), unary(avoid=(0,)), second_order=False,
+         kinks=(0,))
+register("leaky_relu", lambda x: an.leaky_relu(x, 0.1), lambda a: np.where(a > 0, a, 0.1 * a),
+         unary(avoid=(0,)), second_order=False, kinks=(0,))
+register("elu", lambda x: an.elu(x, 0.7), lambda a: np.where(a > 0, a, 0.7 * np.expm1(a)),
+         unary(avoid=(0,)), kinks=(0,))
+register("gelu", an.gelu, lambda a: a * 0.5 * (1 + _erf(a / np.sqrt(2))), unary())
+register("softplus", an.softplus, _ref_softplus, unary(-5, 5))
+register("maximum", an.maximum, np.maximum, binary(apart=0.05), second_order=False)
+register("minimum", an.minimum, np.minimum, binary(apart=0.05), second_order=False)
+register("clip", lambda x, a_min, a_max: an.clip(x, a_min, a_max),
+         lambda a, a_min, a_max: np.clip(a, a_min, a_max), _clip_cases, second_order=False)
+register("where", lambda x, y, condition: an.where(condition, x, y),
+         lambda a, b, condition: np.where(condition, a, b), _where_cases, second_order=False)
+register("sum", an.sum, np.sum, reduction(), second_order=False)
+register("mean", an.mean, np.mean, reduction(), second_order=False)
+register("max", an.max, np.max, reduction(distinct=True), second_order=False)
+register("min", an.min, np.min, reduction(distinct=True), second_order=False)
+register("var", an.var, np.var, reduction(with_ddof=True))
+register("std", an.std, np.std, reduction(with_ddof="std"))
+register("logsumexp", an.logsumexp, _ref_logsumexp, reduction())
+register("softmax", an.softmax, _ref_softmax, with_axis())
+register("log_softmax", an.log_softmax, lambda a, axis: np.log(_ref_softmax(a, axis)), with_axis())
+register("matmul", lambda x, y: x @ y, np.matmul, _matmul_cases)
+register("reshape", lambda x, shape: an.reshape(x, shape), lambda a, shape: a.reshape(shape),
+         _shape_case(_reshape_kwargs), second_order=False)
+register("transpose", lambda x, axes: an.transpose(x, axes), lambda a, axes: a.transpose(axes),
+         _shape_case(_permutation_kwargs), covers=("transpose", "permute"), second_order=False)
+register("swapaxes", an.swapaxes, np.swapaxes, _shape_case(_swap_kwargs, min_dims=1),
+         second_order=False)
+register("squeeze", lambda x, axis: an.squeeze(x, axis), lambda a, axis: np.squeeze(a, axis),
+         _squeeze_cases, second_order=False)
+register("unsqueeze", lambda x, axis: an.unsqueeze(x, axis), lambda a, axis: np.expand_dims(a, axis),
+         _shape_case(_unsqueeze_kwargs), second_order=False)
+register("broadcast_to", an.broadcast_to, np.broadcast_to, _broadcast_cases,
+         covers=("broadcast_to", "expand"), second_order=False)
+register("flatten", an.flatten, _ref_flatten, _shape_case(_flatten_kwargs), second_order=False)
+register("concatenate", lambda *xs, axis: an.concatenate(xs, axis=axis),
+         lambda *arrs, axis: np.concatenate(arrs, axis=axis), _seq_cases(False), second_order=False)
+register("stack", lambda *xs, axis: an.stack(xs, axis=axis),
+         lambda *arrs, axis: np.stack(arrs, axis=axis), _seq_cases(True), second_order=False)
+register("split", _split_fn, _ref_split, _split_cases, second_order=False)
+register("pad", lambda x, **kw: an.pad(x, **kw), lambda a, **kw: np.pad(a, **kw), _pad_cases,
+         second_order=False)
+register("getitem", lambda x, index: x[index], lambda a, index: a[index], _index_cases,
+         second_order=False)
+
+# Names of shared/API.md's op list that are covered by a registered spec.
+API_OPS = """exp log sqrt abs sin cos tanh sigmoid relu leaky_relu elu gelu softplus maximum minimum
+clip where sum mean max min var std logsumexp softmax log_softmax matmul reshape transpose permute
+squeeze unsqueeze expand broadcast_to flatten concatenate stack split pad add sub mul div pow neg
+getitem""".split()

@@ -1,0 +1,176 @@
+"""an.Function (user-defined ops) and the an.func transforms, against hand-derived formulas."""
+import numpy as np
+import pytest
+
+import autonn as an
+from autonn import func
+
+
+class Cube(an.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * g
+
+
+class CubeNumpy(an.Function):
+    """backward returns ndarrays: once-differentiable."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x.data ** 2 * g.data
+
+
+class ScaleBy(an.Function):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.alpha = alpha
+        return x * alpha
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.alpha, None
+
+
+class SplitHalves(an.Function):
+    @staticmethod
+    def forward(ctx, x):
+        n = x.shape[0] // 2
+        return x[:n] * 2, x[n:] * 3
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        return an.concatenate([ga * 2, gb * 3])
+
+
+def test_function_forward_backward_and_double_backward():
+    x = an.tensor([1.0, 2.0], requires_grad=True)
+    y = Cube.apply(x)
+    np.testing.assert_allclose(y.data, [1, 8])
+    (g,) = an.grad(y.sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, [3, 12])
+    (gg,) = an.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.data, [6, 12])  # 6x
+
+
+def test_numpy_backward_is_once_differentiable():
+    x = an.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = an.grad(CubeNumpy.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, [3, 12])
+    with pytest.raises(RuntimeError, match="once-differentiable"):
+        an.grad(g.sum(), x)
+
+
+def test_function_with_non_tensor_argument_and_ctx_attribute():
+    x = an.tensor([1.0, -1.0], requires_grad=True)
+    ScaleBy.apply(x, 2.5).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [2.5, 2.5])
+
+
+def test_function_with_two_outputs():
+    x = an.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    a, b = SplitHalves.apply(x)
+    (a.sum() + 10 * b.sum()).backward()
+    np.testing.assert_allclose(x.grad.data, [2, 2, 30, 30])
+    x.grad = None
+    a, b = SplitHalves.apply(x)
+    a.sum().backward()  # the unused output gets a zero gradient
+    np.testing.assert_allclose(x.grad.data, [2, 2, 0, 0])
+
+
+def test_function_wrong_gradient_count_is_an_error():
+    class Bad(an.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x + y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = an.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="2 arguments"):
+        Bad.apply(x, x).sum().backward()
+
+
+def f_poly(x):
+    return (x ** 3 * 2 + an.sin(x)).sum()
+
+
+def test_grad_and_value_and_grad():
+    x = an.tensor([0.3, -1.2])
+    g = func.grad(f_poly)(x)
+    np.testing.assert_allclose(g.data, 6 * x.data ** 2 + np.cos(x.data))
+    assert not g.requires_grad
+    v, g2 = func.value_and_grad(f_poly)(x)
+    assert v.item() == pytest.approx(np.sum(2 * x.data ** 3 + np.sin(x.data)))
+    np.testing.assert_allclose(g2.data, g.data)
+
+
+def test_grad_argnums_tuple():
+    f = lambda a, b: (a * b ** 2).sum()
+    a, b = an.tensor([1.0, 2.0]), an.tensor([3.0, 4.0])
+    ga, gb = func.grad(f, argnums=(0, 1))(a, b)
+    np.testing.assert_allclose(ga.data, b.data ** 2)
+    np.testing.assert_allclose(gb.data, 2 * a.data * b.data)
+
+
+def test_nested_grad():
+    x = an.tensor(0.5)
+    d3 = func.grad(func.grad(func.grad(lambda t: t ** 4)))(x)
+    assert d3.item() == pytest.approx(24 * 0.5)
+
+
+def test_vjp_and_jvp_agree_with_jacobian():
+    A = np.array([[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]])
+    f = lambda x: an.tanh(an.tensor(A) @ x)
+    x = an.tensor([0.1, -0.2, 0.3])
+    J = (1 - np.tanh(A @ x.data) ** 2)[:, None] * A
+    jac = func.jacobian(f)(x)
+    np.testing.assert_allclose(jac.data, J)
+    out, vjp_fn = func.vjp(f, x)
+    (vj,) = vjp_fn(an.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(vj.data, np.array([1.0, 2.0]) @ J)
+    out, jv = func.jvp(f, (x,), (an.tensor([1.0, 0.0, -1.0]),))
+    np.testing.assert_allclose(jv.data, J @ np.array([1.0, 0.0, -1.0]))
+
+
+def test_hessian_and_hvp():
+    f = lambda x: (x[0] ** 2 * x[1] + an.exp(x[1])).sum()
+    x = an.tensor([1.5, 0.5])
+    a, b = x.data
+    H = np.array([[2 * b, 2 * a], [2 * a, np.exp(b)]])
+    np.testing.assert_allclose(func.hessian(f)(x).data, H)
+    v = np.array([0.3, -0.7])
+    _, (hv,) = func.hvp(f, (x,), (an.tensor(v),))
+    np.testing.assert_allclose(hv.data, H @ v)
+
+
+def test_jvp_through_op_without_jvp_rule_uses_double_vjp():
+    x = an.tensor([0.2, 0.4])
+    _, t = func.jvp(lambda v: Cube.apply(v), (x,), (an.ones(2),))
+    np.testing.assert_allclose(t.data, 3 * x.data ** 2)
+
+
+def test_transforms_stay_connected_to_outer_graph():
+    w = an.tensor(2.0, requires_grad=True)
+    g = func.grad(lambda x: (w * x ** 2).sum())(an.tensor([1.0, 3.0]))  # 2 w x
+    g.sum().backward()
+    assert w.grad.item() == pytest.approx(2 * (1 + 3))
+
+
+def test_transform_errors():
+    with pytest.raises(RuntimeError, match="one-element"):
+        func.grad(lambda x: x * 2)(an.ones(3))
+    with pytest.raises(ValueError, match="tangent shape"):
+        func.jvp(lambda x: x, (an.ones(2),), (an.ones(3),))
