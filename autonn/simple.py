@@ -1,0 +1,651 @@
+"""The seed's builder API, run by the autonn engine: ``NNBuilder``, ``FullyConnectedLayer``, ``Network``.
+
+A layer is ``Y = σ(X W + b)`` with one sample per row, ``W`` of shape ``(in, out)`` and ``b`` of
+shape ``(out,)``. Activations and derivatives are plain Python callables on NumPy arrays:
+
+* ``activation(z) -> Y``;
+* a one-argument derivative ``derivative(z) -> σ'(z)`` (a scalar broadcasts: ``lambda z: 1``);
+* a two-argument derivative ``derivative(Y, G) -> dL/dz`` given the layer's output ``Y`` and the
+  gradient ``G`` arriving at it (the seed's ``relu_deriv(Y, G)`` form).
+
+Each activation is an ``an.Function`` whose forward calls the activation and whose backward calls
+the derivative, so ``train`` is an ordinary backward pass through the engine. ``train(X, G, lr)``
+feeds ``G`` itself to the network's output as its incoming gradient: the output layer's derivative
+turns the target into the loss gradient (``delta_cross_entropy(Y, G) = (Y - G) / N`` for a softmax
+output), then every ``W`` and ``b`` takes one gradient step of size ``lr``.
+
+The computation runs in the data's dtype (NumPy's promotion of the data and weight dtypes:
+``np.longdouble`` data computes in long double, and training keeps the weights in that dtype).
+``np.matrix`` inputs are converted with ``np.asarray``.
+
+The text format
+---------------
+``Network.save`` writes, and ``NNBuilder.load`` reads, this line-oriented text format::
+
+    # autonn simple network v1
+    dtype float64
+    layers 2
+    layer 0 in 3 out 2
+    W
+    0.5 -1.25
+    1 0
+    2.5 3e-05
+    b
+    0.1 0.2
+    layer 1 in 2 out 1
+    W
+    1.5
+    -2
+    b
+    0
+
+* The first line is exactly ``# autonn simple network v1``. After it, blank lines and lines
+  starting with ``#`` are ignored.
+* ``dtype NAME`` (optional, default ``float64``): a NumPy float dtype name (``float32``,
+  ``float64``, ``longdouble``) the weights are read into.
+* ``layers N`` (optional): the number of layers; checked against the layers that follow.
+* Each layer: ``layer K in I out O`` (K counts from 0), a line ``W`` followed by ``I`` rows of
+  ``O`` whitespace-separated numbers, a line ``b`` followed by one row of ``O`` numbers. Each
+  layer's ``in`` must equal the previous layer's ``out``.
+* Numbers are anything ``float()`` reads (``1``, ``-2.5e-3``, ``nan``, ``inf``). ``save`` writes
+  the shortest string that reads back to the same value, so a round trip is exact.
+
+A malformed file raises a ``ValueError`` naming the file and the line. ``load`` also reads the
+binary files that ``an.nn.save_network`` writes, taking the model's ``Linear`` layers in order.
+
+>>> import numpy as np
+>>> from autonn.simple import NNBuilder, FullyConnectedLayer
+>>> i = lambda x: x; i_ = lambda x: 1
+>>> net = NNBuilder().build_all([i, i], [i_, i_], [FullyConnectedLayer] * 2, [(3, 4), (4, 2)])
+>>> net.predict(np.ones((5, 3))).shape
+(5, 2)
+"""
+import inspect
+import os
+
+import numpy as np
+
+from . import engine
+from .function import Function
+from .tensor import Tensor
+
+__all__ = ["NNBuilder", "FullyConnectedLayer", "Network", "read_text", "MAGIC"]
+
+MAGIC = "# autonn simple network v1"
+
+
+# ----------------------------------------------------------------------------- activations
+def _arity(fn):
+    """1 for ``derivative(z)``, 2 for ``derivative(Y, G)``."""
+    if isinstance(fn, np.ufunc):
+        n = fn.nin
+    else:
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            raise TypeError(f"can't inspect the signature of derivative {fn!r}; pass a Python "
+                            "function of (z) or of (Y, G)") from None
+        params = [p for p in sig.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        n = sum(p.default is p.empty for p in params)
+        if n == 0 and params:
+            n = min(len(params), 2)
+        elif n == 0 and any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values()):
+            n = 1
+    if n not in (1, 2):
+        raise TypeError(f"a derivative takes one argument (the pre-activation z) or two (the "
+                        f"layer output Y and the incoming gradient G); {fn!r} takes {n}")
+    return n
+
+
+def _as_array(value, like, what):
+    arr = np.asarray(value)
+    if arr.dtype != like.dtype and arr.dtype.kind in "biuf":
+        arr = arr.astype(like.dtype)
+    if arr.shape != like.shape:
+        try:
+            arr = np.broadcast_to(arr, like.shape)
+        except ValueError:
+            raise ValueError(f"{what} returned shape {arr.shape}, expected {like.shape}") from None
+    return arr
+
+
+class _Activation(Function):
+    """``Y = activation(z)``; backward: the layer's derivative, in its one- or two-argument form."""
+
+    @staticmethod
+    def forward(ctx, z, layer):
+        y = _as_array(layer.activation(z), z, "activation")
+        ctx.z, ctx.y, ctx.layer = z, y, layer
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        layer, g = ctx.layer, g.data
+        if layer._derivative_arity == 2:
+            gz = _as_array(layer.derivative(ctx.y, g), ctx.z, "derivative(Y, G)")
+        else:
+            gz = g * _as_array(layer.derivative(ctx.z), ctx.z, "derivative(z)")
+        return gz, None
+
+
+# ----------------------------------------------------------------------------- layers
+class FullyConnectedLayer:
+    """A dense layer ``Y = activation(X @ W + b)``; ``W`` (in, out) and ``b`` (out,) are Tensors.
+
+    >>> import numpy as np
+    >>> from autonn.simple import FullyConnectedLayer
+    >>> layer = FullyConnectedLayer(np.tanh, lambda z: 1 - np.tanh(z) ** 2,
+    ...                             W=np.eye(2), b=np.zeros(2))
+    >>> layer.in_dim, layer.out_dim
+    (2, 2)
+    """
+
+    def __init__(self, activation, derivative, W, b):
+        if not callable(activation) or not callable(derivative):
+            raise TypeError("FullyConnectedLayer: activation and derivative must be callables")
+        W = np.array(np.asarray(W), copy=True)
+        b = np.array(np.asarray(b), copy=True)
+        if W.dtype.kind != "f":
+            W = W.astype(np.float64)
+        if b.dtype.kind != "f":
+            b = b.astype(W.dtype)
+        if W.ndim != 2:
+            raise ValueError(f"FullyConnectedLayer: W must be 2-d (in, out), got shape {W.shape}")
+        if b.shape != (W.shape[1],):
+            raise ValueError(f"FullyConnectedLayer: b must have shape ({W.shape[1]},) to match "
+                             f"W of shape {W.shape}, got {b.shape}")
+        self.activation = activation
+        self.derivative = derivative
+        self._derivative_arity = _arity(derivative)
+        self.W = Tensor(W, requires_grad=True)
+        self.b = Tensor(b, requires_grad=True)
+
+    @property
+    def in_dim(self):
+        return self.W.shape[0]
+
+    @property
+    def out_dim(self):
+        return self.W.shape[1]
+
+    def parameters(self):
+        """``[W, b]``, the layer's trainable Tensors.
+
+        >>> from autonn.simple import FullyConnectedLayer
+        >>> [p.shape for p in FullyConnectedLayer(abs, abs, [[1.0, 2.0]], [0.0, 0.0]).parameters()]
+        [(1, 2), (2,)]
+        """
+        return [self.W, self.b]
+
+    def forward(self, x):
+        """The layer on a Tensor ``x`` (rows are samples), recorded in the graph.
+
+        >>> import autonn as an, numpy as np
+        >>> from autonn.simple import FullyConnectedLayer
+        >>> layer = FullyConnectedLayer(lambda z: z, lambda z: 1, np.eye(2), np.ones(2))
+        >>> layer.forward(an.tensor([[1.0, 2.0]])).data
+        array([[2., 3.]])
+        """
+        W, b = self.W, self.b
+        if W.dtype != x.dtype:
+            W = W.astype(x.dtype)
+        if b.dtype != x.dtype:
+            b = b.astype(x.dtype)
+        return _Activation.apply(x @ W + b, self)
+
+    __call__ = forward
+
+    def __repr__(self):
+        name = getattr(self.activation, "__name__", type(self.activation).__name__)
+        return f"{type(self).__name__}(in={self.in_dim}, out={self.out_dim}, activation={name})"
+
+
+# ----------------------------------------------------------------------------- network
+class Network:
+    """A stack of layers with the seed's ``predict``, ``train`` and ``get_cost``.
+
+    >>> import numpy as np
+    >>> from autonn.simple import Network, FullyConnectedLayer
+    >>> net = Network([FullyConnectedLayer(lambda z: z, lambda z: 1, [[2.0]], [1.0])])
+    >>> net.predict([[1.0], [2.0]])
+    array([[3.],
+           [5.]])
+    """
+
+    def __init__(self, layers=()):
+        self.layers = []
+        for layer in layers:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (its ``in_dim`` must match the last layer's ``out_dim``); returns self.
+
+        >>> from autonn.simple import Network, FullyConnectedLayer
+        >>> i = lambda z: z; i_ = lambda z: 1
+        >>> net = Network().add(FullyConnectedLayer(i, i_, [[1.0, 2.0]], [0.0, 0.0]))
+        >>> len(net.add(FullyConnectedLayer(i, i_, [[1.0], [1.0]], [0.0])).layers)
+        2
+        """
+        if self.layers:
+            prev = self.layers[-1]
+            if getattr(prev, "out_dim", None) is not None and \
+                    getattr(layer, "in_dim", None) is not None and prev.out_dim != layer.in_dim:
+                raise ValueError(f"add: the new layer takes {layer.in_dim} inputs but the last "
+                                 f"layer gives {prev.out_dim} outputs")
+        self.layers.append(layer)
+        return self
+
+    def parameters(self):
+        """Every layer's ``W`` and ``b``, in order (e.g. to hand to an ``an.optim`` optimizer).
+
+        >>> from autonn.simple import Network, FullyConnectedLayer
+        >>> len(Network([FullyConnectedLayer(abs, abs, [[1.0]], [0.0])]).parameters())
+        2
+        """
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        body = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Network({body}\n)" if body else "Network()"
+
+    # --- data handling
+    def _dtype(self, *arrays):
+        dts = [a.dtype for a in arrays] + [p.dtype for p in self.parameters()]
+        dt = np.result_type(*dts)
+        if dt.kind != "f":
+            dt = np.result_type(dt, np.float64)
+        return dt
+
+    def _inputs(self, X, G=None):
+        if not self.layers:
+            raise ValueError("the network has no layers")
+        X = np.asarray(X)
+        arrays = [X]
+        if G is not None:
+            G = np.asarray(G)
+            arrays.append(G)
+        dt = self._dtype(*arrays)
+        if X.shape[-1:] != (self.layers[0].in_dim,):
+            raise ValueError(f"X has shape {X.shape}, but the network takes "
+                             f"{self.layers[0].in_dim} features per row")
+        X = X.astype(dt, copy=False)
+        if G is not None:
+            G = G.astype(dt, copy=False)
+        return X, G, dt
+
+    def forward(self, x):
+        """The network on a Tensor, recorded in the graph (for use with the rest of autonn).
+
+        >>> import autonn as an
+        >>> from autonn.simple import Network, FullyConnectedLayer
+        >>> net = Network([FullyConnectedLayer(lambda z: z, lambda z: 1, [[2.0]], [0.0])])
+        >>> net.forward(an.tensor([[1.0]])).sum().backward(); net.layers[0].W.grad
+        tensor([[1.]])
+        """
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    __call__ = forward
+
+    def predict(self, X):
+        """The network's output for the rows of ``X``, as an ndarray in the data's dtype.
+
+        >>> import numpy as np
+        >>> from autonn.simple import Network, FullyConnectedLayer
+        >>> relu = lambda z: np.maximum(z, 0); relu_deriv = lambda Y, G: G * (Y > 0)
+        >>> net = Network([FullyConnectedLayer(relu, relu_deriv, [[1.0, -1.0]], [0.0, 0.0])])
+        >>> net.predict(np.array([[2.0]], dtype=np.longdouble)).dtype == np.longdouble
+        True
+        """
+        X, _, _ = self._inputs(X)
+        with engine.no_grad():
+            return self.forward(Tensor._make(X)).data
+
+    def get_cost(self, X, G):
+        """The seed's cross-entropy ``-sum(G * log(Y)) / N`` with ``Y = predict(X)``, N rows.
+
+        >>> import numpy as np
+        >>> from autonn.simple import Network, FullyConnectedLayer
+        >>> net = Network([FullyConnectedLayer(lambda z: z, lambda z: 1, [[0.5]], [0.0])])
+        >>> print(net.get_cost([[1.0], [1.0]], [[1.0], [1.0]]) == -np.log(0.5))
+        True
+        """
+        X, G, _ = self._inputs(X, G)
+        Y = self.predict(X)
+        n = Y.shape[0] if Y.ndim > 1 else 1
+        return -np.sum(G * np.log(Y)) / n
+
+    def train(self, X, G, lr):
+        """One training step: forward ``X``, feed ``G`` to the output as its incoming gradient,
+        backpropagate through each layer's derivative, and move every ``W`` and ``b`` by
+        ``-lr`` times its gradient. The weights take the computation's dtype.
+
+        >>> import numpy as np
+        >>> from autonn.simple import Network, FullyConnectedLayer
+        >>> mse_out = lambda Y, G: Y - G       # output derivative: d(0.5 |Y - G|^2)/dY
+        >>> net = Network([FullyConnectedLayer(lambda z: z, mse_out, [[0.0]], [0.0])])
+        >>> for _ in range(1000): net.train([[1.0], [2.0]], [[3.0], [5.0]], lr=0.1)
+        >>> np.round(net.predict([[3.0]]), 3)    # learns y = 2x + 1
+        array([[7.]])
+        """
+        X, G, dt = self._inputs(X, G)
+        params = self.parameters()
+        for p in params:
+            if p.dtype != dt:
+                p.data = p.data.astype(dt)
+            p.grad = None
+        with engine.enable_grad():
+            out = self.forward(Tensor._make(X))
+            if out.shape != G.shape:
+                raise ValueError(f"train: G has shape {G.shape}, but the network's output has "
+                                 f"shape {out.shape}")
+            out.backward(Tensor._make(G))
+        for p in params:
+            if p.grad is not None:
+                p.data -= lr * p.grad.data
+            p.grad = None
+
+    def save(self, path):
+        """Write the network's weights in the text format of the module docstring (atomically;
+        reading back with ``NNBuilder().load`` gives the same values exactly).
+
+        >>> import numpy as np, os, tempfile
+        >>> from autonn.simple import NNBuilder, FullyConnectedLayer
+        >>> i = lambda x: x; i_ = lambda x: 1
+        >>> net = NNBuilder().build_all([i], [i_], [FullyConnectedLayer], [(2, 3)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.txt"); net.save(path)
+        >>> net2 = NNBuilder().load([i], [i_], path, [FullyConnectedLayer], 2)
+        >>> bool((net2.layers[0].W.data == net.layers[0].W.data).all())
+        True
+        """
+        if not self.layers:
+            raise ValueError("save: the network has no layers")
+        dtypes = {np.dtype(p.dtype) for p in self.parameters()}
+        dt = np.result_type(*dtypes)
+        lines = [MAGIC, f"dtype {dt.name if dt != np.longdouble else 'longdouble'}",
+                 f"layers {len(self.layers)}"]
+        for k, layer in enumerate(self.layers):
+            W, b = np.asarray(layer.W.data, dtype=dt), np.asarray(layer.b.data, dtype=dt)
+            lines.append(f"layer {k} in {W.shape[0]} out {W.shape[1]}")
+            lines.append("W")
+            lines.extend(" ".join(_fmt(x) for x in row) for row in W)
+            lines.append("b")
+            lines.append(" ".join(_fmt(x) for x in b))
+        text = ("\n".join(lines) + "\n").encode("utf-8")
+        from .io import _atomic_write
+        _atomic_write(path, lambda f: f.write(text))
+
+
+def _fmt(x):
+    """The shortest decimal string that reads back to exactly ``x`` (any float dtype)."""
+    if x == 0 or (np.isfinite(x) and 1e-4 <= abs(x) < 1e16):
+        return np.format_float_positional(x, unique=True, trim="-")
+    return np.format_float_scientific(x, unique=True, trim="-")
+
+
+# ----------------------------------------------------------------------------- text format reader
+class _Lines:
+    """The meaningful lines of a text file, with their 1-based numbers, for error messages."""
+
+    def __init__(self, path, text):
+        self.path = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+        self.items = []
+        for n, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if n == 1 or (s and not s.startswith("#")):
+                self.items.append((n, s))
+        self.pos = 0
+
+    def error(self, n, msg):
+        return ValueError(f"{self.path}, line {n}: {msg}")
+
+    def peek(self):
+        return self.items[self.pos] if self.pos < len(self.items) else (None, None)
+
+    def next(self, expected):
+        if self.pos >= len(self.items):
+            last = self.items[-1][0] if self.items else 0
+            raise ValueError(f"{self.path}, line {last + 1}: unexpected end of file, "
+                             f"expected {expected}")
+        item = self.items[self.pos]
+        self.pos += 1
+        return item
+
+
+def _read_numbers(lines, dtype, count, what):
+    n, s = lines.next(what)
+    tokens = s.split()
+    if len(tokens) != count:
+        raise lines.error(n, f"expected {what} ({count} number(s)), got {len(tokens)} "
+                             f"value(s): {s[:60]!r}")
+    try:
+        return np.array(tokens).astype(dtype)
+    except ValueError:
+        raise lines.error(n, f"{what}: not a number in {s[:60]!r}") from None
+
+
+def _positive_int(lines, n, token, what):
+    try:
+        value = int(token)
+    except ValueError:
+        raise lines.error(n, f"{what} must be an integer, got {token!r}") from None
+    if value <= 0:
+        raise lines.error(n, f"{what} must be positive, got {value}")
+    return value
+
+
+def read_text(path):
+    """Parse a file in the text format: a list of ``(W, b)`` arrays, one pair per layer.
+
+    >>> import os, tempfile
+    >>> from autonn.simple import read_text, MAGIC
+    >>> path = os.path.join(tempfile.mkdtemp(), "n.txt")
+    >>> _ = open(path, "w").write(MAGIC + "\\nlayer 0 in 1 out 2\\nW\\n1 2\\nb\\n0 0.5\\n")
+    >>> read_text(path)
+    [(array([[1., 2.]]), array([0. , 0.5]))]
+    """
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{os.fsdecode(path)}: not a text file ({e})") from None
+    lines = _Lines(path, text)
+    n, first = lines.next("the header line")
+    if first != MAGIC:
+        raise lines.error(n, f"expected the header {MAGIC!r}, got {first[:60]!r}")
+    dtype = np.dtype(np.float64)
+    n, s = lines.peek()
+    if s is not None and s.split()[0] == "dtype":
+        lines.next("dtype")
+        parts = s.split()
+        try:
+            if len(parts) != 2:
+                raise TypeError
+            dtype = np.dtype(parts[1])
+        except TypeError:
+            raise lines.error(n, f"expected 'dtype NAME', got {s[:60]!r}") from None
+        if dtype.kind != "f":
+            raise lines.error(n, f"dtype must be a float dtype, got {dtype}")
+    n_layers = None
+    n, s = lines.peek()
+    if s is not None and s.split()[0] == "layers":
+        lines.next("layers")
+        parts = s.split()
+        if len(parts) != 2:
+            raise lines.error(n, f"expected 'layers N', got {s[:60]!r}")
+        n_layers = _positive_int(lines, n, parts[1], "the layer count")
+    layers = []
+    while lines.peek()[0] is not None:
+        k = len(layers)
+        n, s = lines.next(f"'layer {k} in I out O'")
+        parts = s.split()
+        if len(parts) != 6 or parts[0] != "layer" or parts[2] != "in" or parts[4] != "out":
+            raise lines.error(n, f"expected 'layer {k} in I out O', got {s[:60]!r}")
+        if parts[1] != str(k):
+            raise lines.error(n, f"expected layer number {k}, got {parts[1]!r}")
+        d_in = _positive_int(lines, n, parts[3], "in")
+        d_out = _positive_int(lines, n, parts[5], "out")
+        if layers and layers[-1][0].shape[1] != d_in:
+            raise lines.error(n, f"layer {k} takes {d_in} inputs but layer {k - 1} gives "
+                                 f"{layers[-1][0].shape[1]} outputs")
+        n, s = lines.next("'W'")
+        if s != "W":
+            raise lines.error(n, f"expected 'W', got {s[:60]!r}")
+        W = np.empty((d_in, d_out), dtype=dtype)
+        for r in range(d_in):
+            W[r] = _read_numbers(lines, dtype, d_out, f"row {r} of W of layer {k}")
+        n, s = lines.next("'b'")
+        if s != "b":
+            raise lines.error(n, f"expected 'b' after the {d_in} rows of W of layer {k}, "
+                                 f"got {s[:60]!r}")
+        b = _read_numbers(lines, dtype, d_out, f"b of layer {k}")
+        layers.append((W, b))
+    if not layers:
+        raise ValueError(f"{lines.path}: the file has no layers")
+    if n_layers is not None and n_layers != len(layers):
+        raise ValueError(f"{lines.path}: the header says {n_layers} layers but the file has "
+                         f"{len(layers)}")
+    return layers
+
+
+def _read_saved_network(path):
+    """The (W, b) pairs of the Linear layers of a file written by ``an.nn.save_network``."""
+    name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    try:
+        from . import nn
+        load_network, Linear = nn.load_network, nn.Linear
+    except (ImportError, AttributeError):
+        raise ValueError(f"{name}: not in the autonn simple text format (first line "
+                         f"{MAGIC!r}), and autonn.nn.load_network is not available to read "
+                         "it as a saved network") from None
+    model = load_network(path)
+    mods = model.modules() if hasattr(model, "modules") else [model]
+    pairs = []
+    for m in mods:
+        if isinstance(m, Linear):
+            W = np.array(m.weight.data, copy=True)
+            b = np.zeros(W.shape[1], W.dtype) if m.bias is None else np.array(m.bias.data)
+            pairs.append((W, b))
+    if not pairs:
+        raise ValueError(f"{name}: the saved network has no Linear layers")
+    return pairs
+
+
+def _is_text_format(path):
+    with open(path, "rb") as f:
+        head = f.read(len(MAGIC) + 3)
+    head = head.lstrip(b"\xef\xbb\xbf")
+    # a safetensors file starts with a little-endian u64 header size: it has NUL bytes early
+    return head == b"" or (head.startswith(b"#") and b"\x00" not in head[:8])
+
+
+# ----------------------------------------------------------------------------- builder
+class NNBuilder:
+    """Builds ``Network`` objects: from a file (``load``), from layer sizes (``build_all``), or
+    layer by layer (``add``). A class in ``layer_classes`` is called as
+    ``cls(activation, derivative, W, b)`` and provides ``forward(x)``, ``parameters()``,
+    ``in_dim``/``out_dim`` and ``W``/``b`` (as ``FullyConnectedLayer`` does).
+
+    >>> from autonn.simple import NNBuilder, FullyConnectedLayer
+    >>> i = lambda x: x; i_ = lambda x: 1
+    >>> b = NNBuilder(); net = b.add(FullyConnectedLayer(i, i_, [[1.0]], [0.0]))
+    >>> net is b.network, len(net)
+    (True, 1)
+    """
+
+    def __init__(self):
+        self.network = Network()
+
+    @staticmethod
+    def _check_lists(activations, derivatives, layer_classes, n, what):
+        for name, seq in (("activations", activations), ("derivatives", derivatives),
+                          ("layer_classes", layer_classes)):
+            if len(seq) != n:
+                raise ValueError(f"{len(seq)} {name} given for {n} layers ({what})")
+
+    def _make(self, activations, derivatives, layer_classes, pairs):
+        net = Network()
+        for act, der, cls, (W, b) in zip(activations, derivatives, layer_classes, pairs):
+            net.add(cls(act, der, W, b))
+        self.network = net
+        return net
+
+    def load(self, activations, derivatives, path, layer_classes, input_dim):
+        """A network with the weights in ``path`` (the text format of the module docstring, or
+        a file written by ``an.nn.save_network``) and the given activations and derivatives.
+        ``input_dim`` must equal the first layer's ``in``; the file must have one layer per
+        activation.
+
+        >>> import numpy as np, os, tempfile
+        >>> from autonn.simple import NNBuilder, FullyConnectedLayer, MAGIC
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.txt")
+        >>> _ = open(path, "w").write(MAGIC + "\\nlayer 0 in 2 out 1\\nW\\n1\\n2\\nb\\n0.5\\n")
+        >>> i = lambda x: x; i_ = lambda x: 1
+        >>> NNBuilder().load([i], [i_], path, [FullyConnectedLayer], 2).predict([[1.0, 1.0]])
+        array([[3.5]])
+        """
+        if _is_text_format(path):
+            pairs = read_text(path)
+        else:
+            pairs = _read_saved_network(path)
+        name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+        if len(pairs) != len(activations):
+            raise ValueError(f"{name} has {len(pairs)} layers but {len(activations)} "
+                             "activations were given")
+        if pairs[0][0].shape[0] != input_dim:
+            raise ValueError(f"{name}: the first layer takes {pairs[0][0].shape[0]} inputs, "
+                             f"but input_dim is {input_dim}")
+        self._check_lists(activations, derivatives, layer_classes, len(pairs), name)
+        return self._make(activations, derivatives, layer_classes, pairs)
+
+    def build_all(self, activations, derivatives, layer_classes, dims):
+        """A freshly initialised network, one layer per ``(in, out)`` pair of ``dims``. Weights
+        and biases are uniform in ``±1/sqrt(in)`` (PyTorch's ``Linear`` default), drawn from
+        autonn's global generator (``an.manual_seed``), in the default float dtype.
+
+        >>> import numpy as np
+        >>> from autonn.simple import NNBuilder, FullyConnectedLayer
+        >>> relu = lambda z: np.maximum(z, 0); relu_deriv = lambda Y, G: G * (Y > 0)
+        >>> net = NNBuilder().build_all([relu, relu], [relu_deriv, relu_deriv],
+        ...                             [FullyConnectedLayer] * 2, [(4, 8), (8, 3)])
+        >>> [layer.W.shape for layer in net.layers]
+        [(4, 8), (8, 3)]
+        """
+        dims = [tuple(d) for d in dims]
+        if not dims:
+            raise ValueError("build_all: dims is empty")
+        for k, d in enumerate(dims):
+            if len(d) != 2 or any(isinstance(x, bool) or not isinstance(x, (int, np.integer))
+                                  or x <= 0 for x in d):
+                raise ValueError(f"build_all: dims[{k}] must be an (in, out) pair of positive "
+                                 f"integers, got {d!r}")
+            if k and dims[k - 1][1] != d[0]:
+                raise ValueError(f"build_all: layer {k} takes {d[0]} inputs but layer {k - 1} "
+                                 f"gives {dims[k - 1][1]} outputs")
+        self._check_lists(activations, derivatives, layer_classes, len(dims), "dims")
+        from ._dtype import get_default_dtype
+        from .creation import generator
+        rng, dt = generator(), get_default_dtype()
+        pairs = []
+        for d_in, d_out in dims:
+            bound = 1.0 / np.sqrt(d_in)
+            W = rng.uniform(-bound, bound, (d_in, d_out)).astype(dt)
+            b = rng.uniform(-bound, bound, d_out).astype(dt)
+            pairs.append((W, b))
+        return self._make(activations, derivatives, layer_classes, pairs)
+
+    def add(self, layer):
+        """Append ``layer`` to the builder's network and return that network.
+
+        >>> from autonn.simple import NNBuilder, FullyConnectedLayer
+        >>> net = NNBuilder().add(FullyConnectedLayer(lambda x: x, lambda x: 1, [[2.0]], [0.0]))
+        >>> net.predict([[1.5]])
+        array([[3.]])
+        """
+        return self.network.add(layer)
