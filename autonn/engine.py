@@ -142,7 +142,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     _set_grad_enabled(create_graph)
     try:
         with backward_pass():
-            _walk(order, grads, wanted, retain_graph, create_graph, check_backward)
+            handed = {id(g.data) for g in root_grads}  # arrays a leaf must not adopt
+            _walk(order, grads, wanted, retain_graph, create_graph, check_backward, handed)
     finally:
         _set_grad_enabled(prev)
     if wanted is not None:
@@ -150,7 +151,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     return None
 
 
-def _walk(order, grads, wanted, retain_graph, create_graph, check_backward):
+def _walk(order, grads, wanted, retain_graph, create_graph, check_backward, handed):
     """Visit nodes children-first, turning each node's gradient into its inputs' gradients."""
     for t in reversed(order):
         g = grads.pop(id(t), None)
@@ -160,7 +161,7 @@ def _walk(order, grads, wanted, retain_graph, create_graph, check_backward):
             if id(t) in wanted:
                 wanted[id(t)] = _accumulate(wanted[id(t)], g)
         elif t._op is None or t._retains_grad:
-            _accumulate_into_grad(t, g, create_graph)
+            _accumulate_into_grad(t, g, create_graph, handed)
         op = t._op
         if op is None:
             continue
@@ -182,14 +183,20 @@ def _walk(order, grads, wanted, retain_graph, create_graph, check_backward):
             t._parents = ()
 
 
-def _accumulate_into_grad(t, g, create_graph):
-    """``t.grad += g``. Without create_graph, ``.grad`` always owns a fresh writable array
-    (gradients may be broadcast views or shared between inputs), so it is updated in place."""
+def _accumulate_into_grad(t, g, create_graph, handed):
+    """``t.grad += g``. Without create_graph, ``.grad`` owns its array and is updated in place.
+    A fresh gradient array (not a view, writable, not the caller's and not already adopted by
+    another leaf) is adopted as it is; anything else is copied first."""
     from .tensor import Tensor
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None or t.grad.requires_grad or t.grad.shape != t.shape:
-        t.grad = Tensor._make(np.array(g.data, dtype=t.dtype, copy=True))
+        arr = g.data
+        if arr.base is not None or not arr.flags.writeable or id(arr) in handed \
+                or arr.dtype != t.dtype:
+            arr = np.array(arr, dtype=t.dtype, copy=True)
+        handed.add(id(arr))
+        t.grad = Tensor._make(arr)
     else:
         np.add(t.grad.data, g.data, out=t.grad.data, casting="unsafe")
 

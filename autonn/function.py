@@ -79,7 +79,7 @@ class _FunctionOp(Op):
                 result.append(None)
                 continue
             if not isinstance(gr, Tensor):
-                arr = np.asarray(gr, dtype=inp.dtype)
+                arr = np.array(gr, dtype=inp.dtype)  # a copy: .grad may adopt it
                 if engine.is_grad_enabled():
                     gr = Tensor._make(arr, _OnceDifferentiable(self.name), tuple(parents_g) + inputs)
                 else:

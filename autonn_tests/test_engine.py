@@ -331,3 +331,13 @@ def test_leaf_grads_own_their_memory():
     (a * 2).sum().backward()
     assert a.grad is grad_obj  # accumulated in place
     np.testing.assert_allclose(a.grad.data, [2, 2, 2])
+
+
+def test_leaf_grad_never_aliases_the_callers_gradient():
+    x = an.ones(3, requires_grad=True)
+    seed = an.tensor([1.0, 2.0, 3.0])
+    (x + 0.0).backward(seed)  # Add passes the caller's gradient straight through
+    x.grad.data[0] = 100.0
+    assert seed.data.tolist() == [1.0, 2.0, 3.0]
+    (x + 0.0).backward(seed)
+    assert seed.data.tolist() == [1.0, 2.0, 3.0] and x.grad.data.tolist() == [101.0, 4.0, 6.0]

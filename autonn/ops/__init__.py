@@ -9,3 +9,4 @@ from .index import getitem, index_to_numpy  # noqa: F401
 from .reduce import (sum, mean, max, min, var, std, logsumexp, softmax, log_softmax,  # noqa: F401
                      argmax, argmin)
 from .linalg import matmul  # noqa: F401
+from . import nn  # noqa: F401,E402  (fused network ops: linear, cross_entropy, conv2d, ...)

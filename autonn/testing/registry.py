@@ -373,4 +373,140 @@ register("getitem", lambda x, index: x[index], lambda a, index: a[index], _index
 API_OPS = """exp log sqrt abs sin cos tanh sigmoid relu leaky_relu elu gelu softplus maximum minimum
 clip where sum mean max min var std logsumexp softmax log_softmax matmul reshape transpose permute
 squeeze unsqueeze expand broadcast_to flatten concatenate stack split pad add sub mul div pow neg
-getitem""".split()
+getitem linear cross_entropy nll_loss conv2d max_pool2d""".split()
+
+
+# ----- fused network ops (autonn.ops.nn) -----
+_ACTS = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+    "gelu": lambda z: z * 0.5 * (1 + _erf(z / np.sqrt(2))),
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "tanh": np.tanh,
+    "softplus": _ref_softplus,
+}
+_KINKED = ("relu", "leaky_relu", "elu")
+
+
+def _linear_cases(activation):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            n, i, o = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+            x = draw(arrays((n, i), dtype, -2, 2))
+            w = draw(arrays((i, o), dtype, -2, 2))
+            b = draw(arrays((o,), dtype, -2, 2))
+            if activation in _KINKED:  # keep pre-activations away from the kink at 0
+                from hypothesis import assume
+                assume(np.all(np.abs(x.astype(np.float64) @ w + b) > 0.05))
+            return Case((x, w, b))
+        return draw()
+    return cases
+
+
+def _linear_fn(activation):
+    return lambda x, w, b: an.ops.nn.linear(x, w, b, activation)
+
+
+for _act in _ACTS:
+    register(f"linear[{_act}]", _linear_fn(_act),
+             (lambda f: lambda x, w, b: f(x @ w + b))(_ACTS[_act]), _linear_cases(_act),
+             covers=("linear",), kinks=(0,) if _act in _KINKED else ())
+
+
+def _ce_cases(dtype):
+    @st.composite
+    def draw(draw):
+        n, c = draw(st.integers(1, 4)), draw(st.integers(2, 5))
+        logits = draw(arrays((n, c), dtype))
+        labels = np.asarray(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+        return Case((logits,), {"target": labels, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))})
+    return draw()
+
+
+def _ref_log_softmax(a):
+    m = a.max(axis=1, keepdims=True)
+    return a - m - np.log(np.exp(a - m).sum(axis=1, keepdims=True))
+
+
+def _ref_reduce(losses, reduction):
+    return {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](losses)
+
+
+def _ref_cross_entropy(logits, target, reduction):
+    return _ref_reduce(-_ref_log_softmax(logits)[np.arange(len(target)), target], reduction)
+
+
+def _ref_nll(logp, target, reduction):
+    return _ref_reduce(-logp[np.arange(len(target)), target], reduction)
+
+
+register("cross_entropy", lambda x, target, reduction: an.ops.nn.cross_entropy(x, target, reduction),
+         _ref_cross_entropy, _ce_cases)
+register("nll_loss", lambda x, target, reduction: an.ops.nn.nll_loss(x, target, reduction),
+         _ref_nll, _ce_cases, second_order=False)
+
+
+def _conv_cases(dtype):
+    @st.composite
+    def draw(draw):
+        n, cin, cout = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        kh, kw = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+        stride, padding, dilation = (draw(st.integers(1, 2)), draw(st.integers(0, 1)),
+                                     draw(st.integers(1, 2)))
+        h = draw(st.integers(max(1, dilation * (kh - 1) + 1 - 2 * padding), 5))
+        w = draw(st.integers(max(1, dilation * (kw - 1) + 1 - 2 * padding), 6))
+        return Case((draw(arrays((n, cin, h, w), dtype)), draw(arrays((cout, cin, kh, kw), dtype)),
+                     draw(arrays((cout,), dtype))),
+                    {"stride": stride, "padding": padding, "dilation": dilation})
+    return draw()
+
+
+def _ref_conv2d(x, w, b, stride, padding, dilation):
+    """Direct loop convolution (cross-correlation, as PyTorch)."""
+    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    ho = (h - dilation * (kh - 1) - 1) // stride + 1
+    wo = (wd - dilation * (kw - 1) - 1) // stride + 1
+    out = np.zeros((n, o, ho, wo), dtype=np.result_type(x, w))
+    for i in range(ho):
+        for j in range(wo):
+            patch = x[:, :, i * stride:i * stride + dilation * (kh - 1) + 1:dilation,
+                      j * stride:j * stride + dilation * (kw - 1) + 1:dilation]
+            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    return out + b[None, :, None, None]
+
+
+register("conv2d", lambda x, w, b, **kw: an.ops.nn.conv2d(x, w, b, **kw), _ref_conv2d, _conv_cases)
+
+
+def _pool_cases(dtype):
+    @st.composite
+    def draw(draw):
+        n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        k = draw(st.integers(1, 2))
+        stride = draw(st.integers(1, 2))
+        h, w = draw(st.integers(k, 5)), draw(st.integers(k, 5))
+        size = n * c * h * w
+        vals = np.asarray(draw(st.permutations(range(size))), dtype=np.float64)  # no ties
+        return Case(((vals.reshape(n, c, h, w) * 0.37 - size * 0.1).astype(dtype),),
+                    {"kernel_size": k, "stride": stride})
+    return draw()
+
+
+def _ref_max_pool2d(x, kernel_size, stride):
+    n, c, h, w = x.shape
+    ho, wo = (h - kernel_size) // stride + 1, (w - kernel_size) // stride + 1
+    out = np.empty((n, c, ho, wo), dtype=x.dtype)
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = x[:, :, i * stride:i * stride + kernel_size,
+                                j * stride:j * stride + kernel_size].max(axis=(2, 3))
+    return out
+
+
+register("max_pool2d", lambda x, **kw: an.ops.nn.max_pool2d(x, **kw), _ref_max_pool2d, _pool_cases,
+         second_order=False)

@@ -1,0 +1,486 @@
+"""Fused compute kernels of autonn (activations, linear epilogue, softmax).
+
+Every public function takes and returns NumPy ndarrays.  Two backends:
+
+* ``numba`` (default): ``@njit(cache=True)`` kernels in ``_numba.py``, used for
+  float32/float64 inputs.  Non-contiguous inputs are made C-contiguous first;
+  any other dtype (float16, longdouble, ints), mixed dtypes or shapes that need
+  broadcasting go to the NumPy twins.  Numba is imported lazily on the first
+  kernel call (``import autonn.kernels`` never imports numba) and nothing is
+  compiled at import.  If numba cannot be imported the NumPy twins are used.
+* ``numpy``: the plain-NumPy reference twins in ``_numpy.py``.
+
+Choose with the environment variable ``AUTONN_KERNELS=numpy|numba`` or, at
+run time, :func:`set_backend`; :func:`backend` reports the active one.
+
+Output dtype equals the dtype of the first array argument (Python float
+parameters never upcast; integer inputs are promoted to float64).  Inputs are
+never mutated, except ``z`` in :func:`bias_act_forward`.
+
+Accuracy of the numba backend w.r.t. the NumPy twins (same dtype), stated per
+function as "ulp"; float64 kernels use libm and are within 2 ulp everywhere.
+Arithmetic-only kernels (relu, leaky_relu, the sigmoid/tanh backwards, the
+epilogue add) are bit-identical to their twins.
+"""
+
+import os
+import warnings
+
+import numpy as np
+
+from . import _config
+from . import _numpy as _ref
+from ._numpy import ACTIVATIONS
+
+__all__ = [
+    "relu_forward", "relu_backward",
+    "leaky_relu_forward", "leaky_relu_backward",
+    "elu_forward", "elu_backward",
+    "gelu_forward", "gelu_backward",
+    "sigmoid_forward", "sigmoid_backward",
+    "tanh_forward", "tanh_backward",
+    "softplus_forward", "softplus_backward",
+    "bias_act_forward", "linear_act_forward", "act_backward",
+    "softmax_forward", "softmax_backward",
+    "log_softmax_forward", "log_softmax_backward",
+    "cross_entropy_forward", "cross_entropy_backward",
+    "backend", "set_backend", "ACTIVATIONS",
+]
+
+# ------------------------------------------------------------ backend state
+_UNSET = object()
+_requested = None      # set_backend() override; None -> environment
+_nb = _UNSET           # resolved: the _numba module, or None for numpy
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+
+def _env_backend():
+    v = os.environ.get(_config.ENV_VAR, "").strip().lower()
+    if not v:
+        return _config.DEFAULT_BACKEND
+    if v not in _config.BACKENDS:
+        warnings.warn(f"{_config.ENV_VAR}={v!r} is not one of "
+                      f"{_config.BACKENDS}; using {_config.DEFAULT_BACKEND!r}",
+                      RuntimeWarning, stacklevel=3)
+        return _config.DEFAULT_BACKEND
+    return v
+
+
+def _load():
+    """Resolve the backend once (imports numba on the first kernel call)."""
+    global _nb
+    name = _requested if _requested is not None else _env_backend()
+    mod = None
+    if name == "numba":
+        try:
+            from . import _numba as mod
+        except Exception:  # numba missing or broken: silently use NumPy
+            mod = None
+    _nb = mod
+    return mod
+
+
+def backend():
+    """Name of the active backend, ``'numba'`` or ``'numpy'``.
+
+    >>> backend() in ('numba', 'numpy')
+    True
+    """
+    nb = _nb if _nb is not _UNSET else _load()
+    return "numpy" if nb is None else "numba"
+
+
+def set_backend(name=None):
+    """Select ``'numba'`` or ``'numpy'``; ``None`` goes back to the
+    ``AUTONN_KERNELS`` environment variable (default numba).
+
+    >>> set_backend('numpy'); backend()
+    'numpy'
+    >>> set_backend(None)
+    """
+    global _requested, _nb
+    if name is not None and name not in _config.BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of "
+                         f"{_config.BACKENDS}")
+    _requested = name
+    _nb = _UNSET
+
+
+# ------------------------------------------------------------- dispatchers
+def _numba_for(x):
+    """The _numba module when x (ndarray) can go to numba, else None."""
+    nb = _nb if _nb is not _UNSET else _load()
+    if nb is None:
+        return None
+    dt = x.dtype
+    if dt != _F32 and dt != _F64:
+        return None
+    return nb
+
+
+def _c(a):
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _unary(name, twin, x, params):
+    x = np.asarray(x)
+    nb = _numba_for(x)
+    if nb is None:
+        return twin(x, *params)
+    dt = x.dtype
+    out = np.empty(x.shape, dt)
+    n = x.size
+    if n:
+        ps = [dt.type(p) for p in params]
+        getattr(nb, name)(n, _c(x).reshape(-1), *ps, out.reshape(-1))
+    return out
+
+
+def _binary(name, twin, x, g, params):
+    x = np.asarray(x)
+    g = np.asarray(g)
+    nb = _numba_for(x)
+    if nb is None or g.dtype != x.dtype or g.shape != x.shape:
+        return twin(x, g, *params)
+    dt = x.dtype
+    out = np.empty(x.shape, dt)
+    n = x.size
+    if n:
+        ps = [dt.type(p) for p in params]
+        getattr(nb, name)(n, _c(x).reshape(-1), _c(g).reshape(-1), *ps,
+                          out.reshape(-1))
+    return out
+
+
+def relu_forward(x):
+    """``max(x, 0)``; NaN propagates.  Exact (bit-identical to the twin).
+
+    >>> relu_forward(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    return _unary("relu_fwd", _ref.relu_forward, x, ())
+
+
+def relu_backward(x, g):
+    """``g * (x > 0)`` (0 where x <= 0 or NaN).  Exact.
+
+    >>> relu_backward(np.array([-1.0, 2.0]), np.array([5.0, 5.0]))
+    array([0., 5.])
+    """
+    return _binary("relu_bwd", _ref.relu_backward, x, g, ())
+
+
+def leaky_relu_forward(x, slope=0.01):
+    """``x if x > 0 else slope * x`` (PyTorch LeakyReLU).  Exact.
+
+    >>> leaky_relu_forward(np.array([-1.0, 2.0]), 0.1)
+    array([-0.1,  2. ])
+    """
+    return _unary("leaky_fwd", _ref.leaky_relu_forward, x, (slope,))
+
+
+def leaky_relu_backward(x, g, slope=0.01):
+    """``g if x > 0 else slope * g``.  Exact.
+
+    >>> leaky_relu_backward(np.array([-1.0, 2.0]), np.ones(2), 0.1)
+    array([0.1, 1. ])
+    """
+    return _binary("leaky_bwd", _ref.leaky_relu_backward, x, g, (slope,))
+
+
+def elu_forward(x, alpha=1.0):
+    """``x if x > 0 else alpha * expm1(x)``.  float32: <= 2 ulp.
+
+    >>> elu_forward(np.array([0.0, 2.0]))
+    array([0., 2.])
+    """
+    return _unary("elu_fwd", _ref.elu_forward, x, (alpha,))
+
+
+def elu_backward(x, g, alpha=1.0):
+    """``g if x > 0 else g * alpha * exp(x)``.  float32: <= 2 ulp.
+
+    >>> elu_backward(np.array([0.0, 2.0]), np.array([3.0, 3.0]))
+    array([3., 3.])
+    """
+    return _binary("elu_bwd", _ref.elu_backward, x, g, (alpha,))
+
+
+def gelu_forward(x):
+    """Exact (erf) GELU ``x * Phi(x)``, computed as ``x*0.5*erfc(-x/sqrt 2)``
+    in float64 (libm) for both float dtypes.  float32: <= 1 ulp.
+
+    >>> gelu_forward(np.array([0.0, 1.0])).round(6)
+    array([0.      , 0.841345])
+    """
+    return _unary("gelu_fwd", _ref.gelu_forward, x, ())
+
+
+def gelu_backward(x, g):
+    """``g * (Phi(x) + x * phi(x))`` in float64, rounded.  float32: <= 1 ulp.
+
+    >>> gelu_backward(np.array([0.0]), np.array([2.0]))
+    array([1.])
+    """
+    return _binary("gelu_bwd", _ref.gelu_backward, x, g, ())
+
+
+def sigmoid_forward(x):
+    """Logistic ``1/(1+exp(-x))`` via ``exp(-|x|)``: no overflow for any x.
+    float32 (polynomial exp): <= 2 ulp.
+
+    >>> sigmoid_forward(np.array([0.0, -1000.0, 1000.0]))
+    array([0.5, 0. , 1. ])
+    """
+    return _unary("sigmoid_fwd", _ref.sigmoid_forward, x, ())
+
+
+def sigmoid_backward(y, g):
+    """``g * y * (1 - y)`` with ``y`` the sigmoid OUTPUT.  Exact.
+
+    >>> sigmoid_backward(np.array([0.5]), np.array([1.0]))
+    array([0.25])
+    """
+    return _binary("sigmoid_bwd", _ref.sigmoid_backward, y, g, ())
+
+
+def tanh_forward(x):
+    """``tanh(x)``.  float32 (Eigen rational polynomial): <= 3 ulp.
+
+    >>> tanh_forward(np.array([0.0, 20.0]))
+    array([0., 1.])
+    """
+    return _unary("tanh_fwd", _ref.tanh_forward, x, ())
+
+
+def tanh_backward(y, g):
+    """``g * (1 - y*y)`` (as ``g*((1-y)*(1+y))``), ``y`` the tanh OUTPUT.
+    Exact.
+
+    >>> tanh_backward(np.array([0.5]), np.array([1.0]))
+    array([0.75])
+    """
+    return _binary("tanh_bwd", _ref.tanh_backward, y, g, ())
+
+
+def softplus_forward(x, beta=1.0, threshold=20.0):
+    """PyTorch Softplus ``log(1+exp(beta*x))/beta``, ``x`` where
+    ``beta*x > threshold``; stable for any x.  float32: <= 2 ulp.
+
+    >>> softplus_forward(np.array([0.0, 30.0])).round(6)
+    array([ 0.693147, 30.      ])
+    """
+    return _unary("softplus_fwd", _ref.softplus_forward, x,
+                  (beta, threshold))
+
+
+def softplus_backward(x, g, beta=1.0, threshold=20.0):
+    """``g * sigmoid(beta*x)``, ``g`` where ``beta*x > threshold``.
+    float32: <= 2 ulp.
+
+    >>> softplus_backward(np.array([0.0, 30.0]), np.ones(2))
+    array([0.5, 1. ])
+    """
+    return _binary("softplus_bwd", _ref.softplus_backward, x, g,
+                   (beta, threshold))
+
+
+# ------------------------------------------------------------ linear layer
+def bias_act_forward(z, b, act="identity", alpha=None):
+    """Fused linear epilogue: ``pre = z + b``; ``y = act(pre)``; one pass.
+
+    Returns ``(pre, y)``.  **z is overwritten in place and returned as pre**
+    (when it is a writeable float array; a fresh ``x @ W`` always is).  With
+    ``b=None`` pre is z unchanged; for ``act='identity'`` y is pre (same
+    object).  ``act`` is one of ``ACTIVATIONS``; ``alpha`` is the leaky_relu
+    slope (default 0.01) or the elu alpha (default 1.0), ignored otherwise;
+    softplus uses beta=1, threshold=20.  Accuracy as the activation.
+
+    >>> z = np.array([[-1.0, 1.0]])
+    >>> pre, y = bias_act_forward(z, np.array([0.5, 0.5]), "relu")
+    >>> pre is z, pre, y
+    (True, array([[-0.5,  1.5]]), array([[0. , 1.5]]))
+    """
+    act, alpha = _ref.check_act(act, alpha)
+    z = np.asarray(z)
+    nb = _numba_for(z)
+    if (nb is None or z.ndim == 0 or not z.flags.c_contiguous
+            or not z.flags.writeable):
+        return _ref.bias_act_forward(z, b, act, alpha)
+    dt = z.dtype
+    if b is None:
+        if act == "identity":
+            return z, z
+        return z, _ACT_FWD[act](z, alpha)
+    b = np.asarray(b)
+    m = z.shape[-1]
+    if b.shape != (m,):
+        return _ref.bias_act_forward(z, b, act, alpha)
+    if b.dtype != dt or not b.flags.c_contiguous:
+        b = np.ascontiguousarray(b, dtype=dt)
+    z2 = z.reshape(-1, m)
+    if act == "identity":
+        y = z
+        y2 = z2
+    else:
+        y = np.empty(z.shape, dt)
+        y2 = y.reshape(-1, m)
+    if z.size:
+        nb.BIAS_ACT[act](z.size, z2, b, dt.type(alpha), y2)
+    return z, y
+
+
+def linear_act_forward(x, W, b=None, act="identity", alpha=None):
+    """``pre = x @ W + b`` (matmul on BLAS), ``y = act(pre)``; ``(pre, y)``.
+
+    >>> pre, y = linear_act_forward(np.ones((1, 2)), np.ones((2, 3)), np.zeros(3), "tanh")
+    >>> pre
+    array([[2., 2., 2.]])
+    """
+    _ref.check_act(act, alpha)
+    return bias_act_forward(np.dot(x, W), b, act, alpha)
+
+
+_ACT_FWD = {
+    "relu": lambda x, a: relu_forward(x),
+    "leaky_relu": leaky_relu_forward,
+    "elu": elu_forward,
+    "gelu": lambda x, a: gelu_forward(x),
+    "sigmoid": lambda x, a: sigmoid_forward(x),
+    "tanh": lambda x, a: tanh_forward(x),
+    "softplus": lambda x, a: softplus_forward(x, 1.0, 20.0),
+}
+
+
+def act_backward(act, pre, y, g, alpha=None):
+    """Gradient w.r.t. ``pre`` of ``y = act(pre)`` given ``g = dL/dy``.
+
+    Uses ``pre`` (relu, leaky_relu, elu, gelu, softplus) or ``y`` (sigmoid,
+    tanh); the other may be None.  'identity' returns a copy of g.
+
+    >>> act_backward("tanh", None, np.array([0.5]), np.array([1.0]))
+    array([0.75])
+    """
+    act, alpha = _ref.check_act(act, alpha)
+    if act == "identity":
+        dt = np.asarray(pre if pre is not None else g).dtype
+        if dt.kind != "f":
+            dt = np.dtype(np.float64)
+        return np.array(g, dtype=dt, copy=True)
+    if act == "relu":
+        return relu_backward(pre, g)
+    if act == "leaky_relu":
+        return leaky_relu_backward(pre, g, alpha)
+    if act == "elu":
+        return elu_backward(pre, g, alpha)
+    if act == "gelu":
+        return gelu_backward(pre, g)
+    if act == "sigmoid":
+        return sigmoid_backward(y, g)
+    if act == "tanh":
+        return tanh_backward(y, g)
+    return softplus_backward(pre, g, 1.0, 20.0)
+
+
+# ---------------------------------------------------------- softmax family
+def _rows(name, twin, x, g=None):
+    """Row kernels along the last axis (any ndim >= 1, viewed as 2-D)."""
+    x = np.asarray(x)
+    nb = _numba_for(x)
+    if g is not None:
+        g = np.asarray(g)
+        if g.dtype != x.dtype or g.shape != x.shape:
+            nb = None
+    if nb is None or x.ndim == 0 or x.size == 0:
+        return twin(x) if g is None else twin(x, g)
+    C = x.shape[-1]
+    out = np.empty(x.shape, x.dtype)
+    args = [_c(x).reshape(-1, C)]
+    if g is not None:
+        args.append(_c(g).reshape(-1, C))
+    getattr(nb, name)(x.size, *args, out.reshape(-1, C))
+    return out
+
+
+def softmax_forward(x):
+    """Softmax along the last axis (row max subtracted; float64 row sums).
+    float32: <= 2 ulp + 1 ulp per ulp of sum.
+
+    >>> softmax_forward(np.array([[0.0, 0.0], [0.0, 1000.0]]))
+    array([[0.5, 0.5],
+           [0. , 1. ]])
+    """
+    return _rows("softmax_fwd", _ref.softmax_forward, x)
+
+
+def softmax_backward(y, g):
+    """``y * (g - sum(g * y, axis=-1, keepdims=True))``; y the softmax output.
+
+    >>> softmax_backward(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]))
+    array([[ 0.25, -0.25]])
+    """
+    return _rows("softmax_bwd", _ref.softmax_backward, y, g)
+
+
+def log_softmax_forward(x):
+    """Log-softmax along the last axis (``x - max - log(sum(exp(x - max)))``).
+
+    >>> log_softmax_forward(np.array([[0.0, 0.0]])).round(6)
+    array([[-0.693147, -0.693147]])
+    """
+    return _rows("log_softmax_fwd", _ref.log_softmax_forward, x)
+
+
+def log_softmax_backward(y, g):
+    """``g - exp(y) * sum(g, axis=-1, keepdims=True)``; y the log-softmax.
+
+    >>> log_softmax_backward(np.log(np.array([[0.5, 0.5]])), np.array([[1.0, 0.0]]))
+    array([[ 0.5, -0.5]])
+    """
+    return _rows("log_softmax_bwd", _ref.log_softmax_backward, y, g)
+
+
+def cross_entropy_forward(logits, labels):
+    """Per-row cross entropy of (n, C) logits and int labels (n,).
+
+    Returns ``(losses, log_probs)``: ``losses[i] = -log_probs[i, labels[i]]``.
+    Raises ValueError for labels outside ``[0, C)``.
+
+    >>> losses, lp = cross_entropy_forward(np.array([[0.0, 0.0]]), np.array([1]))
+    >>> losses.round(6)
+    array([0.693147])
+    """
+    logits = np.asarray(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be 2-D (n, C), got shape {logits.shape}")
+    n, C = logits.shape
+    labels = _ref.check_labels(labels, n, C)
+    nb = _numba_for(logits)
+    if nb is None or logits.size == 0:
+        return _ref.cross_entropy_forward(logits, labels)
+    dt = logits.dtype
+    lp = np.empty((n, C), dt)
+    losses = np.empty(n, dt)
+    nb.cross_entropy_fwd(logits.size, _c(logits), _c(labels), lp, losses)
+    return losses, lp
+
+
+def cross_entropy_backward(log_probs, labels, g):
+    """``g[:, None] * (softmax - onehot(labels))`` from the (n, C) log-probs.
+
+    >>> cross_entropy_backward(np.log(np.array([[0.5, 0.5]])), np.array([1]), np.ones(1))
+    array([[ 0.5, -0.5]])
+    """
+    lp = np.asarray(log_probs)
+    if lp.ndim != 2:
+        raise ValueError(f"log_probs must be 2-D (n, C), got shape {lp.shape}")
+    n, C = lp.shape
+    labels = _ref.check_labels(labels, n, C)
+    g = np.asarray(g)
+    nb = _numba_for(lp)
+    if nb is None or lp.size == 0 or g.dtype != lp.dtype or g.size != n:
+        return _ref.cross_entropy_backward(lp, labels, g)
+    out = np.empty((n, C), lp.dtype)
+    nb.cross_entropy_bwd(lp.size, _c(lp), _c(labels), _c(g).reshape(n), out)
+    return out

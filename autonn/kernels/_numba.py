@@ -1,0 +1,679 @@
+"""Numba kernels (imported lazily by :mod:`autonn.kernels`, never at import).
+
+Conventions
+-----------
+* Elementwise kernels take flat 1-D C-contiguous arrays and write into a
+  preallocated ``out``; the softmax family and the linear epilogue take 2-D
+  C-contiguous arrays.  Allocation, reshaping, dtype/contiguity checks and the
+  serial/parallel choice live in the dispatcher (``__init__.py``).
+* Every kernel body is compiled twice from the same Python function, once
+  serial and once with ``parallel=True`` (``prange``), both ``cache=True``.
+  Numba's cache index key does not include the ``parallel`` flag, so the
+  parallel twin is compiled from a *clone* of the function with its own
+  ``__qualname__`` (``<name>_par``) and therefore its own cache file.
+* All kernels use ``error_model='numpy'`` (no zero-division branches, so the
+  loops vectorise) and no fastmath: IEEE semantics, NaN propagates, and the
+  arithmetic is done in the same order as the NumPy twins in ``_numpy.py``.
+* Scalar types never widen: constants are made with ``x.dtype.type(...)`` or
+  are float32 globals inside float32-only code.
+
+Elementary functions
+--------------------
+float64 uses libm (``math.exp``, ``math.expm1``, ``math.log1p``,
+``math.tanh``, ``math.erfc``): correctly rounded to < 1 ulp, i.e. <= 2 ulp
+from NumPy's own libm/SIMD results.  float32 uses branch-free polynomials that
+LLVM vectorises (PyPI llvmlite has no SVML, so libm calls would be scalar):
+
+* ``_exp``     Cephes ``expf`` (range reduction by ln2 with split constant,
+  degree-6 polynomial, exponent assembled with integer bit operations),
+  full float32 range incl. subnormal results, +inf above 88.7228, 0 below
+  -103.97; <= 1 ulp vs ``np.exp`` (float32), exhaustively checked.
+* ``_tanh``    Eigen ``generic_fast_tanh_float`` [13/6] rational, input
+  clamped to +-7.90531110763549805 (where it is exactly +-1); <= 3 ulp vs
+  ``np.tanh`` (float32), exhaustively checked.
+* ``_log1p_unit`` Cephes ``logf`` polynomial applied to 1+u, u in [0, 1]
+  (the only range softplus needs); <= 1 ulp vs ``np.log1p`` on [0, 1].
+* ``_expm1_neg`` expm1 on x <= 0: Taylor degree 8 on [-0.5, 0], ``_exp(x)-1``
+  below; <= 2 ulp vs ``np.expm1`` on x <= 0.
+* gelu computes in float64 (libm erfc/exp) for float32 too, then rounds, so it
+  matches the twin to <= 1 ulp.
+
+The per-kernel ulp bounds (see the docstrings in ``__init__.py``) are
+reproduced by ``python3 benchmarks/bench_kernels.py --ulp`` (exhaustive over
+all finite float32) and enforced by ``autonn_tests/test_kernels.py``.
+"""
+
+import math
+import types as _pytypes
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic, overload
+
+from ._config import COST_ARITH, COST_LIBM, COST_POLY, PARALLEL_THRESHOLD
+
+_JOPT = {"error_model": "numpy"}
+_KOPT = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+f32 = np.float32
+
+
+# ------------------------------------------------------------------ plumbing
+class Kernel:
+    """A serial and a parallel compiled variant of one kernel body.
+
+    ``cost`` is ``(float32_cost, float64_cost)`` per element (see _config).
+    """
+
+    __slots__ = ("name", "ser", "par", "cost")
+
+    def __init__(self, fn, cost):
+        self.name = fn.__name__
+        self.cost = cost
+        self.ser = njit(**_KOPT)(fn)
+        clone = _pytypes.FunctionType(fn.__code__, fn.__globals__,
+                                      fn.__name__ + "_par", fn.__defaults__,
+                                      fn.__closure__)
+        clone.__qualname__ = fn.__qualname__ + "_par"
+        clone.__module__ = fn.__module__
+        clone.__doc__ = fn.__doc__
+        self.par = njit(parallel=True, **_KOPT)(clone)
+
+    def pick(self, n, dtype):
+        """The variant to run for n elements of the given dtype."""
+        c = self.cost[0] if dtype == np.float32 else self.cost[1]
+        return self.par if n * c >= PARALLEL_THRESHOLD else self.ser
+
+    def __call__(self, n, *args):
+        c = self.cost[0] if args[0].dtype == np.float32 else self.cost[1]
+        if n * c >= PARALLEL_THRESHOLD:
+            self.par(*args)
+        else:
+            self.ser(*args)
+
+
+def kernel(cost):
+    return lambda fn: Kernel(fn, cost)
+
+
+def _scalar(name, impl32, impl64):
+    """A jit-only scalar function dispatching on float32 / float64."""
+
+    def stub(v):  # pragma: no cover - only called from jitted code
+        raise NotImplementedError(name)
+
+    stub.__name__ = stub.__qualname__ = name
+
+    @overload(stub, jit_options=_JOPT, strict=False)
+    def _ol(v):
+        if v == types.float32:
+            return impl32
+        if v == types.float64:
+            return impl64
+        return None
+
+    return stub
+
+
+@intrinsic
+def _pow2i_f32(typingctx, n):
+    """2**n as float32 for an integral float32 n in [-126, 127] (bit ops)."""
+    if n != types.float32:
+        return None
+    sig = types.float32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        k = builder.fptosi(args[0], i32)
+        k = builder.add(k, ir.Constant(i32, 127))
+        k = builder.shl(k, ir.Constant(i32, 23))
+        return builder.bitcast(k, ir.FloatType())
+
+    return sig, codegen
+
+
+# -------------------------------------------------------- float32 elementary
+_ZERO = f32(0.0)
+_HALF = f32(0.5)
+_ONE = f32(1.0)
+_INF = f32(np.inf)
+_MAGIC = f32(12582912.0)            # 1.5 * 2**23: (t + M) - M rounds t
+_LOG2E = f32(1.44269504088896341)
+_LN2_HI = f32(0.693359375)          # Cephes split of ln 2
+_LN2_LO = f32(-2.12194440e-4)
+_EXP_HI = f32(88.72283172607421875)  # largest float32 with finite exp
+_EXP_LO = f32(-103.97208)           # exp below rounds to 0
+_EP0 = f32(1.9875691500e-4)
+_EP1 = f32(1.3981999507e-3)
+_EP2 = f32(8.3334519073e-3)
+_EP3 = f32(4.1665795894e-2)
+_EP4 = f32(1.6666665459e-1)
+_EP5 = f32(5.0000001201e-1)
+
+
+def _exp32(x):
+    """Cephes expf; <= 1 ulp vs np.exp(float32) over all float32."""
+    xc = x
+    if xc > _EXP_HI:
+        xc = _EXP_HI
+    if xc < _EXP_LO:
+        xc = _EXP_LO
+    if xc != xc:
+        xc = _ZERO
+    n = (xc * _LOG2E + _MAGIC) - _MAGIC
+    r = xc - n * _LN2_HI
+    r = r - n * _LN2_LO
+    z = r * r
+    p = ((((_EP0 * r + _EP1) * r + _EP2) * r + _EP3) * r + _EP4) * r + _EP5
+    p = p * z + r + _ONE
+    n1 = (n * _HALF + _MAGIC) - _MAGIC
+    y = p * _pow2i_f32(n1) * _pow2i_f32(n - n1)
+    if x > _EXP_HI:
+        y = _INF
+    if x < _EXP_LO:
+        y = _ZERO
+    if x != x:
+        y = x
+    return y
+
+
+_TH_CLAMP = f32(7.90531110763549805)
+_TH_TINY = f32(0.0004)
+_TA1 = f32(4.89352455891786e-03)
+_TA3 = f32(6.37261928875436e-04)
+_TA5 = f32(1.48572235717979e-05)
+_TA7 = f32(5.12229709037114e-08)
+_TA9 = f32(-8.60467152213735e-11)
+_TA11 = f32(2.00018790482477e-13)
+_TA13 = f32(-2.76076847742355e-16)
+_TB0 = f32(4.89352518554385e-03)
+_TB2 = f32(2.26843463243900e-03)
+_TB4 = f32(1.18534705686654e-04)
+_TB6 = f32(1.19825839466702e-06)
+
+
+def _tanh32(x):
+    """Eigen generic_fast_tanh_float; <= 3 ulp vs np.tanh(float32)."""
+    c = x
+    if c > _TH_CLAMP:
+        c = _TH_CLAMP
+    if c < -_TH_CLAMP:
+        c = -_TH_CLAMP
+    x2 = c * c
+    p = x2 * _TA13 + _TA11
+    p = x2 * p + _TA9
+    p = x2 * p + _TA7
+    p = x2 * p + _TA5
+    p = x2 * p + _TA3
+    p = x2 * p + _TA1
+    p = c * p
+    q = x2 * _TB6 + _TB4
+    q = x2 * q + _TB2
+    q = x2 * q + _TB0
+    r = p / q
+    if abs(x) < _TH_TINY:
+        r = x
+    return r
+
+
+_SQRT2M1 = f32(0.41421356237309515)
+_LP = (f32(7.0376836292e-2), f32(-1.1514610310e-1), f32(1.1676998740e-1),
+       f32(-1.2420140846e-1), f32(1.4249322787e-1), f32(-1.6668057665e-1),
+       f32(2.0000714765e-1), f32(-2.4999993993e-1), f32(3.3333331174e-1))
+_LP0, _LP1, _LP2, _LP3, _LP4, _LP5, _LP6, _LP7, _LP8 = _LP
+
+
+def _log1p_unit32(u):
+    """log1p(u) for u in [0, 1] (Cephes logf poly); <= 1 ulp vs np.log1p."""
+    big = u > _SQRT2M1
+    # 1 + u = 2 * (1 + x) with x = (u - 1) / 2, exact for u in [0.5, 1]
+    x = u * _HALF - _HALF if big else u
+    e = _ONE if big else _ZERO
+    z = x * x
+    y = (((((((_LP0 * x + _LP1) * x + _LP2) * x + _LP3) * x + _LP4) * x
+           + _LP5) * x + _LP6) * x + _LP7) * x + _LP8
+    y = y * x * z
+    y = y + e * _LN2_LO
+    y = y - _HALF * z
+    r = x + y
+    return r + e * _LN2_HI
+
+
+_EM_CUT = f32(-0.5)
+_EM = tuple(f32(1.0 / math.factorial(k)) for k in range(2, 9))
+_EM2, _EM3, _EM4, _EM5, _EM6, _EM7, _EM8 = _EM
+
+
+def _expm1_neg32(x):
+    """expm1(x) for x <= 0; <= 2 ulp vs np.expm1(float32)."""
+    t = (((((((_EM8 * x + _EM7) * x + _EM6) * x + _EM5) * x + _EM4) * x
+           + _EM3) * x + _EM2) * x + _ONE) * x
+    if x < _EM_CUT:
+        t = _exp(x) - _ONE
+    return t
+
+
+def _exp64(x):
+    return math.exp(x)
+
+
+def _tanh64(x):
+    return math.tanh(x)
+
+
+def _log1p64(x):
+    return math.log1p(x)
+
+
+def _expm1_64(x):
+    return math.expm1(x)
+
+
+_exp = _scalar("_exp", _exp32, _exp64)
+_tanh = _scalar("_tanh", _tanh32, _tanh64)
+_log1p_unit = _scalar("_log1p_unit", _log1p_unit32, _log1p64)
+_expm1_neg = _scalar("_expm1_neg", _expm1_neg32, _expm1_64)
+
+_SQRT1_2 = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def _gelu32(v):
+    xd = np.float64(v)
+    return np.float32(xd * (0.5 * math.erfc(-xd * _SQRT1_2)))
+
+
+def _gelu64(v):
+    return v * (0.5 * math.erfc(-v * _SQRT1_2))
+
+
+def _gelu_grad32(v):
+    """float64 derivative Phi + x*phi of a float32 v (caller rounds)."""
+    xd = np.float64(v)
+    cdf = 0.5 * math.erfc(-xd * _SQRT1_2)
+    pdf = math.exp(-0.5 * xd * xd) * _INV_SQRT_2PI
+    return cdf + xd * pdf
+
+
+def _gelu_grad64(v):
+    cdf = 0.5 * math.erfc(-v * _SQRT1_2)
+    pdf = math.exp(-0.5 * v * v) * _INV_SQRT_2PI
+    return cdf + v * pdf
+
+
+_gelu = _scalar("_gelu", _gelu32, _gelu64)
+_gelu_grad = _scalar("_gelu_grad", _gelu_grad32, _gelu_grad64)
+
+
+@njit(**_JOPT)
+def _sigmoid(v):
+    """stable logistic in v's dtype (same formula as the twin)."""
+    one = type(v)(1.0)
+    e = _exp(-abs(v))
+    d = one + e
+    return one / d if v >= 0 else e / d
+
+
+@njit(**_JOPT)
+def _softplus(v, beta, thr):
+    z = v * beta
+    zero = type(v)(0.0)
+    zp = zero if z < zero else z
+    s = (zp + _log1p_unit(_exp(-abs(z)))) / beta
+    return v if z > thr else s
+
+
+# The scalar activations used by the linear epilogue (alpha always passed).
+@njit(**_JOPT)
+def _relu_s(v, a):
+    return type(v)(0.0) if v <= 0 else v
+
+
+@njit(**_JOPT)
+def _leaky_s(v, a):
+    return v if v > 0 else v * a
+
+
+@njit(**_JOPT)
+def _elu_s(v, a):
+    m = type(v)(0.0) if v > 0 else v
+    return v if v > 0 else a * _expm1_neg(m)
+
+
+# ------------------------------------------------------ elementwise kernels
+@kernel((COST_ARITH, COST_ARITH))
+def relu_fwd(x, out):
+    zero = x.dtype.type(0.0)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        out[i] = zero if v <= zero else v
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def relu_bwd(x, g, out):
+    zero = x.dtype.type(0.0)
+    for i in prange(x.shape[0]):
+        out[i] = g[i] if x[i] > zero else zero
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def leaky_fwd(x, s, out):
+    zero = x.dtype.type(0.0)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        out[i] = v if v > zero else v * s
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def leaky_bwd(x, g, s, out):
+    zero = x.dtype.type(0.0)
+    for i in prange(x.shape[0]):
+        gi = g[i]
+        out[i] = gi if x[i] > zero else gi * s
+
+
+@kernel((COST_POLY, COST_LIBM))
+def elu_fwd(x, a, out):
+    zero = x.dtype.type(0.0)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        m = zero if v > zero else v
+        t = a * _expm1_neg(m)
+        out[i] = v if v > zero else t
+
+
+@kernel((COST_POLY, COST_LIBM))
+def elu_bwd(x, g, a, out):
+    zero = x.dtype.type(0.0)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        gi = g[i]
+        m = zero if v > zero else v
+        t = gi * (a * _exp(m))
+        out[i] = gi if v > zero else t
+
+
+@kernel((COST_LIBM, COST_LIBM))
+def gelu_fwd(x, out):
+    for i in prange(x.shape[0]):
+        out[i] = _gelu(x[i])
+
+
+@kernel((COST_LIBM, COST_LIBM))
+def gelu_bwd(x, g, out):
+    T = x.dtype.type
+    for i in prange(x.shape[0]):
+        out[i] = T(g[i] * _gelu_grad(x[i]))
+
+
+@kernel((COST_POLY, COST_LIBM))
+def sigmoid_fwd(x, out):
+    for i in prange(x.shape[0]):
+        out[i] = _sigmoid(x[i])
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def sigmoid_bwd(y, g, out):
+    one = y.dtype.type(1.0)
+    for i in prange(y.shape[0]):
+        v = y[i]
+        out[i] = g[i] * v * (one - v)
+
+
+@kernel((COST_POLY, COST_LIBM))
+def tanh_fwd(x, out):
+    for i in prange(x.shape[0]):
+        out[i] = _tanh(x[i])
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def tanh_bwd(y, g, out):
+    one = y.dtype.type(1.0)
+    for i in prange(y.shape[0]):
+        v = y[i]
+        out[i] = g[i] * ((one - v) * (one + v))
+
+
+@kernel((COST_POLY, COST_LIBM))
+def softplus_fwd(x, beta, thr, out):
+    for i in prange(x.shape[0]):
+        out[i] = _softplus(x[i], beta, thr)
+
+
+@kernel((COST_POLY, COST_LIBM))
+def softplus_bwd(x, g, beta, thr, out):
+    for i in prange(x.shape[0]):
+        z = x[i] * beta
+        gi = g[i]
+        t = gi * _sigmoid(z)
+        out[i] = gi if z > thr else t
+
+
+# ------------------------------------------- linear epilogue: pre = z + b
+# z is overwritten with pre; y receives act(pre).  One kernel per activation
+# so that every loop is specialised and vectorised.
+@kernel((COST_ARITH, COST_ARITH))
+def bias_identity(z, b, a, y):
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            z[i, j] = z[i, j] + b[j]
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def bias_relu(z, b, a, y):
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            y[i, j] = _relu_s(v, a)
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def bias_leaky_relu(z, b, a, y):
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            y[i, j] = _leaky_s(v, a)
+
+
+@kernel((COST_POLY, COST_LIBM))
+def bias_elu(z, b, a, y):
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            y[i, j] = _elu_s(v, a)
+
+
+@kernel((COST_LIBM, COST_LIBM))
+def bias_gelu(z, b, a, y):
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            y[i, j] = _gelu(v)
+
+
+@kernel((COST_POLY, COST_LIBM))
+def bias_sigmoid(z, b, a, y):
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            y[i, j] = _sigmoid(v)
+
+
+@kernel((COST_POLY, COST_LIBM))
+def bias_tanh(z, b, a, y):
+    n, m = z.shape
+    for i in prange(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            y[i, j] = _tanh(v)
+
+
+@kernel((COST_POLY, COST_LIBM))
+def bias_softplus(z, b, a, y):
+    n, m = z.shape
+    one = z.dtype.type(1.0)
+    thr = z.dtype.type(20.0)
+    for i in prange(n):
+        for j in range(m):
+            v = z[i, j] + b[j]
+            z[i, j] = v
+            y[i, j] = _softplus(v, one, thr)
+
+
+BIAS_ACT = {
+    "identity": bias_identity, "relu": bias_relu,
+    "leaky_relu": bias_leaky_relu, "elu": bias_elu, "gelu": bias_gelu,
+    "sigmoid": bias_sigmoid, "tanh": bias_tanh, "softplus": bias_softplus,
+}
+
+
+def linear_matmul(x, W):
+    """The BLAS matmul of linear_act_forward (NumPy's, multithreaded)."""
+    return np.dot(x, W)
+
+
+# ------------------------------------------------------------ softmax family
+def _rowsum_f32(a, i):
+    """float32 row: float64 accumulation (4 partial sums) is exact enough."""
+    m = a.shape[1]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    j = 0
+    while j + 4 <= m:
+        s0 += a[i, j]
+        s1 += a[i, j + 1]
+        s2 += a[i, j + 2]
+        s3 += a[i, j + 3]
+        j += 4
+    while j < m:
+        s0 += a[i, j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+def _rowsum_f64(a, i):
+    """float64 row: Neumaier compensated sum (error ~1 ulp, any length)."""
+    s = 0.0
+    c = 0.0
+    for j in range(a.shape[1]):
+        v = a[i, j]
+        t = s + v
+        if abs(s) >= abs(v):
+            c += (s - t) + v
+        else:
+            c += (v - t) + s
+        s = t
+    return s + c
+
+
+def _rowsum64(a, i):  # pragma: no cover - jit only
+    """float64 sum of row i of a 2-D float32/float64 array."""
+    raise NotImplementedError
+
+
+@overload(_rowsum64, jit_options=_JOPT, strict=False)
+def _rowsum64_ol(a, i):
+    if a.dtype == types.float32:
+        return _rowsum_f32
+    if a.dtype == types.float64:
+        return _rowsum_f64
+    return None
+
+
+@njit(**_JOPT)
+def _rowmax(x, i):
+    m = x[i, 0]
+    for j in range(1, x.shape[1]):
+        v = x[i, j]
+        if v > m:
+            m = v
+    return m
+
+
+@kernel((COST_POLY, COST_LIBM))
+def softmax_fwd(x, out):
+    n, C = x.shape
+    T = x.dtype.type
+    for i in prange(n):
+        mx = _rowmax(x, i)
+        for j in range(C):
+            out[i, j] = _exp(x[i, j] - mx)
+        s = T(_rowsum64(out, i))
+        for j in range(C):
+            out[i, j] = out[i, j] / s
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def softmax_bwd(y, g, out):
+    n, C = y.shape
+    T = y.dtype.type
+    for i in prange(n):
+        for j in range(C):
+            out[i, j] = g[i, j] * y[i, j]
+        s = T(_rowsum64(out, i))
+        for j in range(C):
+            out[i, j] = y[i, j] * (g[i, j] - s)
+
+
+@njit(**_JOPT)
+def _log_softmax_row(x, out, i):
+    C = x.shape[1]
+    mx = _rowmax(x, i)
+    for j in range(C):
+        out[i, j] = _exp(x[i, j] - mx)
+    lse = x.dtype.type(math.log(_rowsum64(out, i)))
+    for j in range(C):
+        out[i, j] = (x[i, j] - mx) - lse
+
+
+@kernel((COST_POLY, COST_LIBM))
+def log_softmax_fwd(x, out):
+    for i in prange(x.shape[0]):
+        _log_softmax_row(x, out, i)
+
+
+@kernel((COST_POLY, COST_LIBM))
+def log_softmax_bwd(y, g, out):
+    n, C = y.shape
+    T = y.dtype.type
+    for i in prange(n):
+        s = T(_rowsum64(g, i))
+        for j in range(C):
+            out[i, j] = g[i, j] - _exp(y[i, j]) * s
+
+
+@kernel((COST_POLY, COST_LIBM))
+def cross_entropy_fwd(x, labels, out, losses):
+    for i in prange(x.shape[0]):
+        _log_softmax_row(x, out, i)
+        losses[i] = -out[i, labels[i]]
+
+
+@kernel((COST_POLY, COST_LIBM))
+def cross_entropy_bwd(lp, labels, g, out):
+    n, C = lp.shape
+    one = lp.dtype.type(1.0)
+    for i in prange(n):
+        gi = g[i]
+        for j in range(C):
+            out[i, j] = _exp(lp[i, j]) * gi
+        k = labels[i]
+        out[i, k] = (_exp(lp[i, k]) - one) * gi
+
+
+ALL_KERNELS = [v for v in list(globals().values()) if isinstance(v, Kernel)]

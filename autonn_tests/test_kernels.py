@@ -1,0 +1,768 @@
+"""Tests of autonn.kernels: numba kernels vs NumPy twins vs plain formulas.
+
+Accuracy bounds (ULP32 / ULP64 below) are the ones stated in the kernel
+docstrings; they were established exhaustively over all finite float32 by
+``python3 benchmarks/bench_kernels.py --ulp`` and are enforced here on random
+data, dense grids and extreme values.  A comparison passes elementwise when
+the ulp distance is within the bound *or*, for kernels whose result cancels
+(gradients that subtract a row sum, gelu's derivative near its root), when
+``|a - b| <= bound * eps * scale`` with ``scale`` the magnitude of the terms.
+"""
+
+import doctest
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def _load_kernels():
+    """import autonn.kernels; if autonn/__init__.py is broken, load by path."""
+    try:
+        return importlib.import_module("autonn.kernels")
+    except Exception:
+        d = REPO / "autonn" / "kernels"
+        name = "autonn_kernels_standalone"
+        spec = importlib.util.spec_from_file_location(
+            name, d / "__init__.py", submodule_search_locations=[str(d)])
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        return mod
+
+
+K = _load_kernels()
+R = importlib.import_module(K.__name__ + "._numpy")
+CFG = importlib.import_module(K.__name__ + "._config")
+try:
+    import numba  # noqa: F401
+    HAVE_NUMBA = True
+except Exception:  # pragma: no cover
+    HAVE_NUMBA = False
+needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not importable")
+
+FLOATS = (np.float32, np.float64)
+#: above the parallel threshold for every kernel (threshold / cost <= 2**17)
+BIG = CFG.PARALLEL_THRESHOLD // CFG.COST_ARITH + 3
+SIZES = (0, 1, 7, 1000, BIG)
+FAST = settings(max_examples=25, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
+
+# --------------------------------------------------------- accuracy bounds
+# max ulp distance numba kernel vs NumPy twin, per dtype (0 = bit-identical)
+ULP32 = {
+    "relu_forward": 0, "relu_backward": 0,
+    "leaky_relu_forward": 0, "leaky_relu_backward": 0,
+    "elu_forward": 2, "elu_backward": 4,
+    "gelu_forward": 1, "gelu_backward": 1,
+    "sigmoid_forward": 4, "sigmoid_backward": 0,
+    "tanh_forward": 7, "tanh_backward": 0,
+    "softplus_forward": 4, "softplus_backward": 4,
+}
+ULP64 = {k: (0 if v == 0 else 2) for k, v in ULP32.items()}
+ULP64["tanh_forward"] = 3            # numpy's own SIMD float64 tanh vs libm
+ROW_ULP = {np.float32: 8, np.float64: 8}   # softmax family (incl. sums)
+
+
+def bound(name, dt):
+    return (ULP32 if dt == np.float32 else ULP64)[name]
+
+
+# ------------------------------------------------------------------ helpers
+def ulp_dist(a, b):
+    """elementwise ulp distance of two same-dtype float arrays (NaN==NaN)."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    it = np.int32 if a.dtype == np.float32 else np.int64
+    ia = a.view(it).astype(np.int64)
+    ib = b.view(it).astype(np.int64)
+    mask = np.int64(np.iinfo(it).max)
+    oa = np.where(ia < 0, -(ia & mask), ia)
+    ob = np.where(ib < 0, -(ib & mask), ib)
+    same_sign = (oa >= 0) == (ob >= 0)
+    with np.errstate(over="ignore"):
+        d = np.where(same_sign, np.abs(oa - ob),
+                     np.where((oa == 0) | (ob == 0),
+                              np.abs(oa) + np.abs(ob), np.iinfo(np.int64).max))
+    na, nb_ = np.isnan(a), np.isnan(b)
+    d = np.where(na & nb_, 0, d)
+    return np.where(na ^ nb_, np.iinfo(np.int64).max, d)
+
+
+def assert_close(got, ref, ulps, scale=None, what=""):
+    """got within `ulps` ulp of ref, or within ulps*eps*scale absolutely."""
+    got = np.asarray(got)
+    ref = np.asarray(ref)
+    assert got.dtype == ref.dtype, (got.dtype, ref.dtype)
+    assert got.shape == ref.shape
+    d = ulp_dist(got, ref)
+    ok = d <= ulps
+    if scale is not None:
+        eps = np.finfo(got.dtype).eps
+        with np.errstate(invalid="ignore", over="ignore"):
+            ok |= np.abs(got.astype(np.float64) - ref) <= ulps * eps * scale
+    if not ok.all():
+        i = np.flatnonzero(~ok.ravel())[:5]
+        pytest.fail(f"{what}: {(~ok).sum()} elements off (bound {ulps} ulp); "
+                    f"got {got.ravel()[i]} ref {ref.ravel()[i]} "
+                    f"ulp {d.ravel()[i]}")
+
+
+def extremes(dt):
+    """finite extreme and special values where the kernels switch branches."""
+    v = [0.0, -0.0, 1e-30, -1e-30, 1e-40, -1e-40, 4e-4, -4e-4, 0.5, -0.5,
+         1.0, -1.0, 7.9, -7.9, 8.0, -8.0, 20.0, 20.000002, -20.0, 30.0,
+         -30.0, 88.7, -88.7, 89.0, -89.0, -103.0, -104.0, -110.0, 100.0,
+         -100.0, 1e4, -1e4, -0.7517915]
+    if dt == np.float64:
+        v += [700.0, -700.0, 710.0, -745.0, -750.0, 1e-310, -1e-310]
+    return np.array(v, dtype=dt)
+
+
+def make_x(n, dt, seed=0, scale=4.0):
+    rng = np.random.default_rng(seed + n)
+    x = (rng.standard_normal(n) * scale).astype(dt)
+    ex = extremes(dt)
+    if n >= 2 * len(ex):
+        x[:len(ex)] = ex
+        x[len(ex):2 * len(ex)] = ex * np.asarray(0.37, dt)
+    return x
+
+
+def make_g(n, dt, seed=1):
+    return np.random.default_rng(seed + n).standard_normal(n).astype(dt)
+
+
+# --------------------------------------------------- elementwise case table
+# name -> (kind, params): kind 'x' = f(x, *p); 'xg' = f(x, g, *p);
+# 'yg' = f(y, g) with y the forward output of the same activation.
+CASES = {
+    "relu_forward": ("x", ()), "relu_backward": ("xg", ()),
+    "leaky_relu_forward": ("x", (0.1,)), "leaky_relu_backward": ("xg", (0.1,)),
+    "elu_forward": ("x", (1.0,)), "elu_backward": ("xg", (1.0,)),
+    "gelu_forward": ("x", ()), "gelu_backward": ("xg", ()),
+    "sigmoid_forward": ("x", ()), "sigmoid_backward": ("yg", ()),
+    "tanh_forward": ("x", ()), "tanh_backward": ("yg", ()),
+    "softplus_forward": ("x", (1.0, 20.0)),
+    "softplus_backward": ("xg", (1.0, 20.0)),
+}
+# non-default parameters, checked too (same bounds + 1 ulp for the extra op)
+EXTRA_PARAMS = {
+    "leaky_relu_forward": (0.2,), "leaky_relu_backward": (0.2,),
+    "elu_forward": (1.7,), "elu_backward": (0.6,),
+    "softplus_forward": (1.5, 10.0), "softplus_backward": (2.0, 5.0),
+}
+
+
+def call_args(name, x, g, params):
+    kind = CASES[name][0]
+    if kind == "x":
+        return (x,) + tuple(params)
+    if kind == "xg":
+        return (x, g) + tuple(params)
+    fwd = getattr(R, name.replace("_backward", "_forward"))
+    return (fwd(x), g) + tuple(params)
+
+
+def cancel_scale(name, x, g):
+    """magnitude of the summed terms for kernels that can cancel."""
+    if name == "gelu_backward":
+        xd = x.astype(np.float64)
+        from math import erfc
+        cdf = 0.5 * np.vectorize(erfc, otypes=[float])(-xd / np.sqrt(2))
+        pdf = np.exp(-0.5 * xd * xd) / np.sqrt(2 * np.pi)
+        return np.abs(g.astype(np.float64)) * (cdf + np.abs(xd) * pdf)
+    return None
+
+
+@pytest.fixture
+def numba_backend():
+    K.set_backend("numba")
+    yield
+    K.set_backend(None)
+
+
+@pytest.fixture
+def numpy_backend():
+    K.set_backend("numpy")
+    yield
+    K.set_backend(None)
+
+
+# ------------------------------------------------------------ parity tests
+@needs_numba
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_elementwise_parity(name, dt, n, numba_backend):
+    assert K.backend() == "numba"
+    x = make_x(n, dt)
+    g = make_g(n, dt)
+    args = call_args(name, x, g, CASES[name][1])
+    copies = [np.copy(a) for a in args if isinstance(a, np.ndarray)]
+    got = getattr(K, name)(*args)
+    ref = getattr(R, name)(*args)
+    for a, c in zip([a for a in args if isinstance(a, np.ndarray)], copies):
+        np.testing.assert_array_equal(a, c)          # inputs not mutated
+    assert got.dtype == dt and got.shape == x.shape
+    assert_close(got, ref, bound(name, dt), cancel_scale(name, x, g), name)
+    if name in EXTRA_PARAMS and n:
+        args = call_args(name, x, g, EXTRA_PARAMS[name])
+        assert_close(getattr(K, name)(*args), getattr(R, name)(*args),
+                     bound(name, dt) + (bound(name, dt) > 0),
+                     cancel_scale(name, x, g), name)
+
+
+@needs_numba
+def test_big_size_runs_parallel_variant(numba_backend):
+    K.relu_forward(np.ones(3, np.float32))   # resolve the backend
+    nbm = importlib.import_module(K.__name__ + "._numba")
+    for k in nbm.ALL_KERNELS:
+        for dt in FLOATS:
+            assert k.pick(BIG, dt) is k.par, k.name
+            assert k.pick(8, dt) is k.ser, k.name
+
+
+@needs_numba
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_serial_and_parallel_variants_identical(dt, numba_backend):
+    nbm = importlib.import_module(K.__name__ + "._numba")
+    x = make_x(5000, dt)
+    g = make_g(5000, dt)
+    for kern, args in [(nbm.tanh_fwd, (x,)), (nbm.gelu_bwd, (x, g)),
+                       (nbm.softplus_fwd, (x, dt(1.5), dt(20.0)))]:
+        o1, o2 = np.empty_like(x), np.empty_like(x)
+        kern.ser(*args, o1)
+        kern.par(*args, o2)
+        np.testing.assert_array_equal(o1, o2)
+
+
+@needs_numba
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["tanh_forward", "sigmoid_forward",
+                                  "elu_forward", "softplus_forward",
+                                  "elu_backward", "softplus_backward"])
+def test_dense_grid_ulp_bound(name, dt, numba_backend):
+    """approximations hold their stated bound on a dense log grid."""
+    mag = np.logspace(-8, np.log10(120.0), 200_001).astype(dt)
+    x = np.concatenate([mag, -mag, extremes(dt)])
+    args = call_args(name, x, np.ones_like(x), CASES[name][1])
+    assert_close(getattr(K, name)(*args), getattr(R, name)(*args),
+                 bound(name, dt), None, name)
+
+
+@needs_numba
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_non_contiguous_and_mixed_inputs(dt, numba_backend):
+    x = make_x(2001, dt)[::2]
+    g = make_g(2001, dt)[::2]
+    assert not x.flags.c_contiguous
+    assert_close(K.tanh_forward(x), R.tanh_forward(x), bound("tanh_forward", dt))
+    assert_close(K.relu_backward(x, g), R.relu_backward(x, g), 0)
+    x2 = make_x(64, dt).reshape(8, 8).T          # 2-D, F-ordered
+    y = K.sigmoid_forward(x2)
+    assert y.shape == (8, 8) and y.dtype == dt
+    assert_close(y, R.sigmoid_forward(x2), bound("sigmoid_forward", dt))
+    g64 = make_g(1001, np.float64)                # mixed dtype -> twin
+    xx = make_x(1001, dt)
+    out = K.elu_backward(xx, g64, 1.0)
+    assert out.dtype == dt
+    np.testing.assert_array_equal(out, R.elu_backward(xx, g64, 1.0))
+    s = K.relu_forward(np.asarray(dt(-2.0)))      # 0-d
+    assert isinstance(s, np.ndarray) and s.shape == () and s == 0
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_dtype_preserved_params_do_not_upcast(dt, backend):
+    if backend == "numba" and not HAVE_NUMBA:
+        pytest.skip("numba not importable")
+    K.set_backend(backend)
+    try:
+        x = make_x(50, dt)
+        g = make_g(50, dt)
+        for name, (kind, params) in CASES.items():
+            params = tuple(np.float64(p) for p in params)   # worst case
+            out = getattr(K, name)(*call_args(name, x, g, params))
+            assert out.dtype == dt, name
+    finally:
+        K.set_backend(None)
+
+
+@pytest.mark.parametrize("dt", [np.longdouble, np.float16], ids=["ld", "f16"])
+def test_other_dtypes_go_to_twins(dt, monkeypatch):
+    class Boom:
+        def __getattr__(self, item):
+            raise AssertionError(f"{dt} reached numba ({item})")
+
+    K.set_backend("numba")
+    monkeypatch.setattr(K, "_nb", Boom())
+    try:
+        x = make_x(40, dt, scale=3.0)
+        g = make_g(40, dt)
+        for name, (kind, params) in CASES.items():
+            args = call_args(name, x, g, params)
+            got = getattr(K, name)(*args)
+            assert got.dtype == dt, name
+            np.testing.assert_array_equal(got, getattr(R, name)(*args))
+        for f in (K.softmax_forward, K.log_softmax_forward):
+            assert f(x.reshape(4, 10)).dtype == dt
+        losses, lp = K.cross_entropy_forward(x.reshape(4, 10), [1, 2, 3, 0])
+        assert losses.dtype == lp.dtype == dt
+        pre, y = K.bias_act_forward(x.reshape(4, 10).copy(), g[:10], "tanh")
+        assert pre.dtype == y.dtype == dt
+    finally:
+        monkeypatch.undo()
+        K.set_backend(None)
+
+
+def test_longdouble_twin_is_accurate():
+    """longdouble results agree with float64 ones (sanity of the twins)."""
+    x = make_x(300, np.float64, scale=3.0)
+    g = make_g(300, np.float64)
+    for name, (kind, params) in CASES.items():
+        a64 = getattr(K, name)(*call_args(name, x, g, params))
+        ald = getattr(K, name)(*call_args(name, x.astype(np.longdouble),
+                                          g.astype(np.longdouble), params))
+        assert ald.dtype == np.longdouble
+        np.testing.assert_allclose(ald.astype(np.float64), a64, rtol=1e-13,
+                                   atol=1e-14, err_msg=name)
+
+
+# ------------------------------------------ twins vs independent formulas
+def test_twins_against_plain_formulas():
+    ld = np.longdouble
+    x = np.concatenate([np.linspace(-700, 700, 20001), extremes(np.float64),
+                        np.linspace(-5, 5, 10001)])
+    xl = x.astype(ld)
+    eps = np.finfo(np.float64).eps
+    # sigmoid vs 1/(1+exp(-x)) in longdouble
+    np.testing.assert_allclose(R.sigmoid_forward(x),
+                               (1 / (1 + np.exp(-xl))).astype(np.float64),
+                               rtol=4 * eps, atol=0)
+    # softplus vs log1p(exp(x)) in longdouble (x <= 20) and x above
+    ref = np.where(x > 20, xl, np.log1p(np.exp(np.minimum(xl, 20))))
+    np.testing.assert_allclose(R.softplus_forward(x), ref.astype(np.float64),
+                               rtol=4 * eps, atol=0)
+    np.testing.assert_allclose(
+        R.softplus_backward(x, np.ones_like(x)),
+        np.where(x > 20, 1, 1 / (1 + np.exp(-xl))).astype(np.float64),
+        rtol=4 * eps, atol=0)
+    # elu vs longdouble expm1 / exp
+    np.testing.assert_allclose(
+        R.elu_forward(x, 1.3),
+        np.where(xl > 0, xl, ld(1.3) * np.expm1(np.minimum(xl, 0))).astype(np.float64),
+        rtol=4 * eps, atol=0)
+    np.testing.assert_allclose(
+        R.elu_backward(x, np.ones_like(x), 1.3),
+        np.where(xl > 0, 1, ld(1.3) * np.exp(np.minimum(xl, 0))).astype(np.float64),
+        rtol=4 * eps, atol=0)
+    # relu / leaky relu vs the obvious formulas
+    np.testing.assert_array_equal(R.relu_forward(x), np.maximum(x, 0))
+    np.testing.assert_array_equal(R.leaky_relu_forward(x, 0.1),
+                                  np.where(x > 0, x, 0.1 * x))
+    # tanh backward vs 1 - y*y in longdouble
+    y = np.tanh(x[:2000] / 300)
+    np.testing.assert_allclose(R.tanh_backward(y, np.ones_like(y)),
+                               (1 - y.astype(ld) ** 2).astype(np.float64),
+                               rtol=4 * eps, atol=0)
+    np.testing.assert_allclose(R.sigmoid_backward(y, 2 * np.ones_like(y)),
+                               2 * y * (1 - y), rtol=4 * eps)
+
+
+def test_gelu_twin_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    xs = np.concatenate([np.linspace(-30, 8, 381), [0.0, -0.7517915, 1e-8]])
+    ref_f = np.array([float(v * mpmath.ncdf(v)) for v in map(mpmath.mpf, xs)])
+    ref_d = np.array([float(mpmath.ncdf(v) + v * mpmath.npdf(v))
+                      for v in map(mpmath.mpf, xs)])
+    # relative condition number of x*Phi(x) grows like x**2 in the tail
+    eps = np.finfo(np.float64).eps
+    assert (np.abs(R.gelu_forward(xs) - ref_f)
+            <= 4 * eps * (1 + xs ** 2) * np.abs(ref_f)).all()
+    scale = np.array([float(mpmath.ncdf(v) + abs(v) * mpmath.npdf(v))
+                      for v in map(mpmath.mpf, xs)])
+    err = np.abs(R.gelu_backward(xs, np.ones_like(xs)) - ref_d)
+    assert (err <= 4 * eps * (1 + xs ** 2) * scale).all()
+    # float32 twin = float64 twin rounded once
+    x32 = xs.astype(np.float32)
+    np.testing.assert_array_equal(R.gelu_forward(x32),
+                                  R.gelu_forward(x32.astype(np.float64)).astype(np.float32))
+
+
+def test_float32_twins_close_to_float64():
+    x = make_x(20000, np.float32, scale=6.0)
+    g = make_g(20000, np.float32)
+    for name, (kind, params) in CASES.items():
+        if kind == "yg":
+            continue
+        a32 = getattr(R, name)(*call_args(name, x, g, params))
+        a64 = getattr(R, name)(*call_args(name, x.astype(np.float64),
+                                          g.astype(np.float64), params))
+        assert_close(a32, a64.astype(np.float32), 3, None, name)
+
+
+def test_softmax_twins_against_longdouble():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((20, 37)) * 30
+    x[0] = 1e4
+    x[1, 3] = 1e4
+    xl = x.astype(np.longdouble)
+    s = xl - xl.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(s).sum(axis=1, keepdims=True))
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(R.softmax_forward(x), np.exp(s - lse).astype(float),
+                               rtol=64 * eps, atol=1e-300)
+    np.testing.assert_allclose(R.log_softmax_forward(x), (s - lse).astype(float),
+                               rtol=8 * eps, atol=8 * eps * 40)
+    labels = rng.integers(0, 37, 20)
+    losses, lp = R.cross_entropy_forward(x, labels)
+    np.testing.assert_allclose(losses, -(s - lse)[np.arange(20), labels].astype(float),
+                               rtol=8 * eps, atol=8 * eps * 40)
+    g = rng.standard_normal(20)
+    onehot = np.eye(37)[labels]
+    np.testing.assert_allclose(R.cross_entropy_backward(lp, labels, g),
+                               g[:, None] * (np.exp(s - lse).astype(float) - onehot),
+                               rtol=1e-12, atol=1e-14)
+
+
+# ------------------------------------------------------------ row kernels
+ROW_SHAPES = [(1, 1), (3, 7), (4, 1000), (2, 3, 5), (BIG // 500 + 1, 500)]
+
+
+def row_inputs(shape, dt, seed=3):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 8).astype(dt)
+    flat = x.reshape(-1, shape[-1])
+    if flat.shape[0] >= 3 and shape[-1] >= 4:
+        flat[0, :] = 5.0
+        flat[1, :] = -1e4
+        flat[1, 1] = 1e4
+        flat[2, :2] = [-100, 100]
+    g = rng.standard_normal(shape).astype(dt)
+    return x, g
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", ROW_SHAPES, ids=str)
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_softmax_family_parity(shape, dt, numba_backend):
+    x, g = row_inputs(shape, dt)
+    xc, gc = x.copy(), g.copy()
+    U = ROW_ULP[dt]
+    y = K.softmax_forward(x)
+    assert y.dtype == dt
+    assert_close(y, R.softmax_forward(x), U, None, "softmax_forward")
+    yr = R.softmax_forward(x)
+    gy = np.abs(g.astype(np.float64) * yr).sum(-1, keepdims=True)
+    assert_close(K.softmax_backward(yr, g), R.softmax_backward(yr, g), U,
+                 np.abs(yr) * (np.abs(g) + gy), "softmax_backward")
+    lp = R.log_softmax_forward(x)
+    # (x - max) - lse: lse = log(sum) with sum >= 1 carries an absolute
+    # error of ~eps, hence the "+ 1"
+    lse = np.abs(x.max(-1, keepdims=True).astype(np.float64) - x) + np.abs(lp) + 1
+    assert_close(K.log_softmax_forward(x), lp, U, lse, "log_softmax_forward")
+    sg = np.abs(g.astype(np.float64)).sum(-1, keepdims=True)
+    assert_close(K.log_softmax_backward(lp, g), R.log_softmax_backward(lp, g),
+                 U, np.abs(g) + np.exp(lp.astype(np.float64)) * sg,
+                 "log_softmax_backward")
+    np.testing.assert_array_equal(x, xc)
+    np.testing.assert_array_equal(g, gc)
+    if len(shape) == 2:
+        n, C = shape
+        labels = np.random.default_rng(4).integers(0, C, n)
+        losses, lpk = K.cross_entropy_forward(x, labels)
+        losses_r, lpr = R.cross_entropy_forward(x, labels)
+        assert losses.dtype == lpk.dtype == dt and losses.shape == (n,)
+        assert_close(lpk, lpr, U, lse, "cross_entropy log_probs")
+        assert_close(losses, losses_r, U, lse[np.arange(n), labels].ravel(),
+                     "cross_entropy losses")
+        gl = g[:, 0].copy()
+        assert_close(K.cross_entropy_backward(lpr, labels, gl),
+                     R.cross_entropy_backward(lpr, labels, gl), U,
+                     np.abs(gl)[:, None] * np.ones(C), "cross_entropy_backward")
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_cross_entropy_bad_labels(backend):
+    if backend == "numba" and not HAVE_NUMBA:
+        pytest.skip("numba not importable")
+    K.set_backend(backend)
+    try:
+        x = np.zeros((3, 4), np.float32)
+        lp = R.log_softmax_forward(x)
+        for bad in (-1, 4, 99):
+            labels = np.array([0, bad, 1])
+            with pytest.raises(ValueError, match=rf"label {bad}\b.*C=4"):
+                K.cross_entropy_forward(x, labels)
+            with pytest.raises(ValueError, match=rf"label {bad}\b.*C=4"):
+                K.cross_entropy_backward(lp, labels, np.ones(3, np.float32))
+        with pytest.raises(ValueError):
+            K.cross_entropy_forward(x, np.array([0, 1]))
+        with pytest.raises(TypeError):
+            K.cross_entropy_forward(x, np.array([0.0, 1.0, 2.0]))
+        losses, _ = K.cross_entropy_forward(x, np.array([0, 3, 1], np.int32))
+        np.testing.assert_allclose(losses, np.log(4), rtol=1e-6)
+    finally:
+        K.set_backend(None)
+
+
+# --------------------------------------------------------- linear epilogue
+ACTS = [("identity", None), ("relu", None), ("leaky_relu", 0.2),
+        ("elu", 0.7), ("gelu", None), ("sigmoid", None), ("tanh", None),
+        ("softplus", None)]
+ACT_NAME = {"identity": None, "relu": "relu_forward",
+            "leaky_relu": "leaky_relu_forward", "elu": "elu_forward",
+            "gelu": "gelu_forward", "sigmoid": "sigmoid_forward",
+            "tanh": "tanh_forward", "softplus": "softplus_forward"}
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (5, 7), (BIG // 300 + 1, 300)],
+                         ids=str)
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+@pytest.mark.parametrize("act,alpha", ACTS)
+def test_bias_act_parity(act, alpha, dt, shape, numba_backend):
+    rng = np.random.default_rng(7)
+    z = (rng.standard_normal(shape) * 4).astype(dt)
+    b = rng.standard_normal(shape[1]).astype(dt)
+    z1, z2 = z.copy(), z.copy()
+    pre, y = K.bias_act_forward(z1, b, act, alpha)
+    pre_r, y_r = R.bias_act_forward(z2, b, act, alpha)
+    assert pre is z1                          # documented in-place update
+    assert pre.dtype == y.dtype == dt and y.shape == shape
+    np.testing.assert_array_equal(pre, pre_r)
+    np.testing.assert_array_equal(pre, z + b)
+    U = 0 if act == "identity" else bound(ACT_NAME[act], dt)
+    assert_close(y, y_r, U, None, act)
+    # no bias: pre is z untouched; activation applied
+    z3 = z.copy()
+    pre, y = K.bias_act_forward(z3, None, act, alpha)
+    assert pre is z3
+    np.testing.assert_array_equal(z3, z)
+    assert_close(y, R.bias_act_forward(z.copy(), None, act, alpha)[1], U, None, act)
+    # backward dispatch
+    g = rng.standard_normal(shape).astype(dt)
+    pre_c, y_c = pre_r.copy(), y_r.copy()
+    gb = K.act_backward(act, pre_r, y_r, g, alpha)
+    gb_r = R.act_backward(act, pre_r, y_r, g, alpha)
+    assert gb.dtype == dt and gb is not g
+    name = act + "_backward" if act != "identity" else None
+    Ub = 0 if name is None else bound(name, dt)
+    assert_close(gb, gb_r, Ub, cancel_scale(name, pre_r, g), act)
+    np.testing.assert_array_equal(pre_r, pre_c)
+    np.testing.assert_array_equal(y_r, y_c)
+
+
+@needs_numba
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_linear_act_forward(dt, numba_backend):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((33, 17)).astype(dt)
+    W = rng.standard_normal((17, 9)).astype(dt)
+    b = rng.standard_normal(9).astype(dt)
+    xc, Wc, bc = x.copy(), W.copy(), b.copy()
+    for act, alpha in ACTS:
+        pre, y = K.linear_act_forward(x, W, b, act, alpha)
+        pre_r, y_r = R.linear_act_forward(x, W, b, act, alpha)
+        assert pre.dtype == y.dtype == dt
+        np.testing.assert_array_equal(pre, pre_r)
+        U = 0 if act == "identity" else bound(ACT_NAME[act], dt)
+        assert_close(y, y_r, U, None, act)
+    np.testing.assert_array_equal(x, xc)
+    np.testing.assert_array_equal(W, Wc)
+    np.testing.assert_array_equal(b, bc)
+    pre, y = K.linear_act_forward(x[0], W, b, "relu")      # 1-D input
+    assert pre.shape == (9,)
+    np.testing.assert_array_equal(y, np.maximum(x[0] @ W + b, 0))
+    ro = np.dot(x, W)
+    ro.flags.writeable = False                              # read-only z
+    pre, y = K.bias_act_forward(ro, b, "tanh")
+    assert pre is not ro
+    with pytest.raises(ValueError, match="unknown activation"):
+        K.bias_act_forward(np.dot(x, W), b, "swish")
+
+
+# ---------------------------------------------------------------- backends
+def test_set_backend_numpy_uses_twins(numpy_backend):
+    assert K.backend() == "numpy"
+    x = make_x(2000, np.float32)
+    np.testing.assert_array_equal(K.tanh_forward(x), R.tanh_forward(x))
+    np.testing.assert_array_equal(K.softmax_forward(x.reshape(20, 100)),
+                                  R.softmax_forward(x.reshape(20, 100)))
+    with pytest.raises(ValueError):
+        K.set_backend("cupy")
+
+
+_PRELUDE = textwrap.dedent(f"""
+    import sys, importlib, importlib.util
+    sys.path.insert(0, {str(REPO)!r})
+    try:
+        import autonn.kernels as K
+    except Exception:
+        d = {str(REPO / 'autonn' / 'kernels')!r}
+        spec = importlib.util.spec_from_file_location(
+            'autonn_kernels_standalone', d + '/__init__.py',
+            submodule_search_locations=[d])
+        K = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = K
+        spec.loader.exec_module(K)
+    import numpy as np
+""")
+
+
+def _run(code, **env):
+    e = dict(os.environ)
+    e.pop("AUTONN_KERNELS", None)
+    e.update(env)
+    r = subprocess.run([sys.executable, "-c", _PRELUDE + textwrap.dedent(code)],
+                       capture_output=True, text=True, env=e, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+def test_import_does_not_import_numba():
+    out = _run("print('numba' in sys.modules)")
+    assert out == ["False"]
+
+
+def test_env_var_numpy_honoured():
+    out = _run("""
+        y = K.tanh_forward(np.ones(5, np.float32))
+        print(K.backend(), 'numba' in sys.modules, y.dtype)
+    """, AUTONN_KERNELS="numpy")
+    assert out == ["numpy", "False", "float32"]
+
+
+def test_missing_numba_falls_back_silently():
+    out = _run("""
+        import warnings
+        warnings.simplefilter('error')
+        sys.modules['numba'] = None          # makes 'import numba' fail
+        y = K.sigmoid_forward(np.array([0.0, 1000.0, -1000.0], np.float32))
+        print(K.backend(), y.tolist())
+    """)
+    assert out == ["numpy", "[0.5,", "1.0,", "0.0]"]
+
+
+# ------------------------------------------------------------- stability
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_extreme_values_no_warnings_and_finite(dt, backend, recwarn):
+    if backend == "numba" and not HAVE_NUMBA:
+        pytest.skip("numba not importable")
+    K.set_backend(backend)
+    try:
+        x = np.array([-1e4, -100, -30, 0, 30, 100, 1e4], dt)
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            s = K.sigmoid_forward(x)
+            np.testing.assert_array_equal(s[[0, -1]], [0, 1])
+            assert np.isfinite(K.softplus_forward(x)).all()
+            assert np.isfinite(K.softplus_backward(x, np.ones_like(x))).all()
+            np.testing.assert_array_equal(K.tanh_forward(x)[[0, -1]], [-1, 1])
+            assert np.isfinite(K.elu_forward(x)).all()
+            assert np.isfinite(K.gelu_forward(x)).all()
+            sm = K.softmax_forward(x.reshape(1, -1))
+            np.testing.assert_allclose(sm.sum(), 1, rtol=1e-6)
+            assert np.isfinite(K.log_softmax_forward(x.reshape(1, -1))).all()
+        np.testing.assert_array_equal(K.softplus_forward(x)[-3:], x[-3:])
+        assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    finally:
+        K.set_backend(None)
+
+
+@needs_numba
+def test_nan_propagates(numba_backend):
+    for dt in FLOATS:
+        x = np.array([np.nan, 1.0], dt)
+        for name in ("relu_forward", "leaky_relu_forward", "elu_forward",
+                     "gelu_forward", "sigmoid_forward", "tanh_forward",
+                     "softplus_forward"):
+            assert np.isnan(getattr(K, name)(x)[0]), name
+            assert np.isnan(getattr(R, name)(x)[0]), name
+
+
+# --------------------------------------------------------------- hypothesis
+def float_arrays(dt, max_side=40):
+    el = st.floats(-1e4, 1e4, width=32 if dt == np.float32 else 64,
+                   allow_nan=False)
+    return hnp.arrays(dt, hnp.array_shapes(min_dims=1, max_dims=2,
+                                           max_side=max_side), elements=el)
+
+
+@needs_numba
+@FAST
+@given(data=st.data())
+def test_hypothesis_elementwise(data):
+    dt = data.draw(st.sampled_from(FLOATS))
+    x = data.draw(float_arrays(dt))
+    g = data.draw(hnp.arrays(dt, x.shape, elements=st.floats(
+        -100, 100, width=32 if dt == np.float32 else 64)))
+    K.set_backend("numba")
+    try:
+        for name, (kind, params) in CASES.items():
+            args = call_args(name, x, g, params)
+            got = getattr(K, name)(*args)
+            assert got.dtype == dt
+            assert_close(got, getattr(R, name)(*args), bound(name, dt),
+                         cancel_scale(name, x, g), name)
+    finally:
+        K.set_backend(None)
+
+
+@needs_numba
+@FAST
+@given(data=st.data())
+def test_hypothesis_rows(data):
+    dt = data.draw(st.sampled_from(FLOATS))
+    x = data.draw(hnp.arrays(dt, hnp.array_shapes(min_dims=2, max_dims=2,
+                                                  max_side=30),
+                             elements=st.floats(-1e3, 1e3, width=32 if dt == np.float32 else 64)))
+    n, C = x.shape
+    labels = data.draw(hnp.arrays(np.int64, (n,),
+                                  elements=st.integers(0, C - 1)))
+    K.set_backend("numba")
+    try:
+        y = K.softmax_forward(x)
+        np.testing.assert_allclose(y.sum(-1), 1, rtol=C * np.finfo(dt).eps * 4)
+        lp = R.log_softmax_forward(x)
+        scale = np.abs(x.max(-1, keepdims=True).astype(np.float64) - x) + np.abs(lp) + 1
+        assert_close(K.log_softmax_forward(x), lp, ROW_ULP[dt], scale, "lsm")
+        losses, lpk = K.cross_entropy_forward(x, labels)
+        assert (losses >= 0).all()
+        gr = K.cross_entropy_backward(lpk, labels, np.ones(n, dt))
+        np.testing.assert_allclose(gr.sum(-1), 0, atol=C * np.finfo(dt).eps * 8)
+    finally:
+        K.set_backend(None)
+
+
+# ------------------------------------------------------------------ docs
+def test_docstring_examples():
+    K.set_backend(None)
+    for mod in (K, R):
+        res = doctest.testmod(mod, extraglobs={"np": np},
+                              optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert res.failed == 0
+    K.set_backend(None)
+
+
+def test_every_public_kernel_has_example():
+    for name in K.__all__:
+        obj = getattr(K, name)
+        if callable(obj):
+            assert obj.__doc__ and ">>>" in obj.__doc__, name
