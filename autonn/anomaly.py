@@ -5,14 +5,20 @@ import threading
 
 import numpy as np
 
-_state = threading.local()
+class _AnomalyState(threading.local):
+    on = False
+    in_backward = False
+    active = False  # on and not in_backward: read once per op by ``apply``
+
+
+_state = _AnomalyState()
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def enabled():
     """True inside detect_anomaly, except while the engine runs gradient rules (those are
     checked as a whole by ``check_backward``)."""
-    return getattr(_state, "on", False) and not getattr(_state, "in_backward", False)
+    return _state.active
 
 
 class backward_pass:
@@ -20,11 +26,13 @@ class backward_pass:
     one by one as forward ops."""
 
     def __enter__(self):
-        self._prev = getattr(_state, "in_backward", False)
+        self._prev = _state.in_backward
         _state.in_backward = True
+        _state.active = False
 
     def __exit__(self, *exc):
         _state.in_backward = self._prev
+        _state.active = _state.on and not _state.in_backward
         return False
 
 
@@ -45,10 +53,12 @@ class detect_anomaly:
     def __enter__(self):
         self._prev = enabled()
         _state.on = True
+        _state.active = not _state.in_backward
         return self
 
     def __exit__(self, *exc):
         _state.on = self._prev
+        _state.active = _state.on and not _state.in_backward
         return False
 
 
@@ -82,7 +92,7 @@ def check_forward(out, op):
 
 def check_backward(grad, node):
     """Called by the engine for every input gradient an op's vjp returns."""
-    if getattr(_state, "on", False) and not isinstance(grad, tuple) and _bad(grad.data):
+    if _state.on and not isinstance(grad, tuple) and _bad(grad.data):
         raise RuntimeError(
             f"detect_anomaly: the backward of {node._op.name} returned NaN/Inf gradients "
             f"(shape {grad.shape}); the op was created at {node._trace or '<not recorded>'}")

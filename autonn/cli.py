@@ -25,8 +25,8 @@ def _parser():
     comp.add_argument("output")
 
     bench = sub.add_parser("bench", help="benchmark autonn against plain NumPy (and PyTorch)")
-    bench.add_argument("--quick", action="store_true")
-    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.add_argument("--quick", action="store_true", help="fewer rounds; finishes in under a minute")
+    bench.add_argument("--json", help="also write the rows to this JSON file")
     return p
 
 
@@ -37,7 +37,7 @@ def main(argv=None):
     elif args.command == "gradcheck":
         from .gradcheck_cli import run
     elif args.command == "compress":
-        from .nn.compress_cli import run
+        from .compress_cli import run
     else:
         from .bench import run
     return run(args) or 0

@@ -10,7 +10,11 @@ import threading
 
 import numpy as np
 
-_state = threading.local()
+class _GradState(threading.local):
+    enabled = True  # class default: every new thread starts with grad enabled
+
+
+_state = _GradState()
 
 
 def is_grad_enabled():
@@ -20,7 +24,7 @@ def is_grad_enabled():
     >>> with an.no_grad(): an.is_grad_enabled()
     False
     """
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set_grad_enabled(flag):
@@ -72,13 +76,6 @@ class enable_grad(_GradMode):
     _flag = True
 
 
-class _Freed:
-    """Stands in for the op of a node whose graph was freed by a backward pass."""
-
-    def __init__(self, name):
-        self.name = name
-
-
 def toposort(roots):
     """Nodes reachable from ``roots`` that require grad, parents before children (iterative)."""
     order, seen = [], set()
@@ -92,8 +89,8 @@ def toposort(roots):
             continue
         seen.add(id(t))
         stack.append((t, True))
-        for p in t._parents:
-            if p.requires_grad and id(p) not in seen:
+        for p in t._parents or ():  # None: freed by an earlier backward
+            if p._requires_grad and id(p) not in seen:
                 stack.append((p, False))
     return order
 
@@ -108,14 +105,17 @@ def _accumulate(a, b):
 
 def _fit_to_input(grad, inp):
     """Sum broadcast axes and cast back so that a gradient matches its input's shape and dtype."""
-    from .ops.shape import sum_to
-    from .ops.elementwise import cast
-
-    if grad.shape != inp.shape:
-        grad = sum_to(grad, inp.shape)
-    if grad.dtype != inp.dtype:
-        grad = cast(grad, inp.dtype)
+    if grad.data.shape != inp.data.shape:
+        from .ops.shape import sum_to
+        grad = sum_to(grad, inp.data.shape)
+    if grad.data.dtype != inp.data.dtype:
+        from .ops.elementwise import cast
+        grad = cast(grad, inp.data.dtype)
     return grad
+
+
+class _Freed:
+    """Deprecated marker kept for importers; a freed node now has ``_parents = None``."""
 
 
 def _freed_error(t):
@@ -132,7 +132,6 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     non-leaves that called ``retain_grad``). Otherwise the gradients of ``inputs`` are
     returned in order (None where unreached) and no ``.grad`` is touched.
     """
-    from .anomaly import backward_pass, check_backward
     grads = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = _accumulate(grads.get(id(r)), g)
@@ -141,9 +140,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     prev = is_grad_enabled()
     _set_grad_enabled(create_graph)
     try:
-        with backward_pass():
+        with _anomaly.backward_pass():
             handed = {id(g.data) for g in root_grads}  # arrays a leaf must not adopt
-            _walk(order, grads, wanted, retain_graph, create_graph, check_backward, handed)
+            _walk(order, grads, wanted, retain_graph, create_graph, handed)
     finally:
         _set_grad_enabled(prev)
     if wanted is not None:
@@ -151,8 +150,10 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     return None
 
 
-def _walk(order, grads, wanted, retain_graph, create_graph, check_backward, handed):
-    """Visit nodes children-first, turning each node's gradient into its inputs' gradients."""
+def _walk(order, grads, wanted, retain_graph, create_graph, handed):
+    """Visit nodes children-first, turning each node's gradient into its inputs' gradients.
+    Without retain_graph a visited node drops its inputs (``_parents = None``): freed."""
+    anomaly_on = _anomaly_state.on
     for t in reversed(order):
         g = grads.pop(id(t), None)
         if g is None:
@@ -165,22 +166,24 @@ def _walk(order, grads, wanted, retain_graph, create_graph, check_backward, hand
         op = t._op
         if op is None:
             continue
-        if isinstance(op, _Freed):
-            raise _freed_error(t)
         parents = t._parents
+        if parents is None:
+            raise _freed_error(t)
         in_grads = op.vjp(g, t, *parents)
         if len(parents) == 1 and not isinstance(in_grads, (tuple, list)):
             in_grads = (in_grads,)
         for p, pg in zip(parents, in_grads):
-            if pg is None or not p.requires_grad:
+            if pg is None or not p._requires_grad:
                 continue
-            if not isinstance(pg, tuple):
-                pg = _fit_to_input(pg, p)
-                check_backward(pg, t)
-            grads[id(p)] = _accumulate(grads.get(id(p)), pg)
+            if pg.__class__ is not tuple:  # a tuple: the packed outputs of a multi-output Function
+                if pg.data.shape != p.data.shape or pg.data.dtype != p.data.dtype:
+                    pg = _fit_to_input(pg, p)
+                if anomaly_on:
+                    check_backward(pg, t)
+            prev = grads.get(id(p))
+            grads[id(p)] = pg if prev is None else _accumulate(prev, pg)
         if not retain_graph:
-            t._op = _Freed(op.name)
-            t._parents = ()
+            t._parents = None
 
 
 def _accumulate_into_grad(t, g, create_graph, handed):
@@ -275,3 +278,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
                 "pass allow_unused=True to get None for it")
     return tuple(result)
+
+
+from . import anomaly as _anomaly  # noqa: E402
+from .anomaly import check_backward  # noqa: E402
+_anomaly_state = _anomaly._state

@@ -137,12 +137,12 @@ def _push_tangents(out, inputs, tangents):
     for node in engine.toposort([out]):
         if id(node) in tan or node._op is None:
             continue
+        if node._parents is None:
+            raise engine._freed_error(node)
         ts = [tan.get(id(p)) for p in node._parents]
         if all(t is None for t in ts):
             continue
         op = node._op
-        if isinstance(op, engine._Freed):
-            raise engine._freed_error(node)
         if op.jvp is not None:
             result = op.jvp(ts, node, *node._parents)
         else:

@@ -53,15 +53,15 @@ def apply(op, *inputs):
     except (ValueError, IndexError, np.exceptions.AxisError) as e:
         shapes = ", ".join(str(t.shape) for t in inputs)
         raise type(e)(f"{op.name}: {e} (input shapes: {shapes})") from None
-    if engine.is_grad_enabled():
+    if _grad_state.enabled:
         for t in inputs:
             if t._requires_grad:
                 out = Tensor._make(data, op, inputs)
-                if _anomaly.enabled():
+                if _anomaly_state.active:
                     _anomaly.record(out)
                 return out
     out = Tensor._make(data)
-    if _anomaly.enabled():
+    if _anomaly_state.active:
         _anomaly.check_forward(out, op)
     return out
 
@@ -70,8 +70,11 @@ def lift(x, like):
     """``x`` as a Tensor; Python scalars take ``like``'s dtype as NumPy's weak scalar rule says."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, int, float)):
-        return Tensor._make(np.asarray(x, dtype=np.result_type(like.data, x)))
+    if isinstance(x, (int, float)):
+        dtype = like.data.dtype
+        if dtype.kind != "f":  # NumPy's weak-scalar rule: int tensor * 0.5 is float64
+            dtype = np.result_type(like.data, x)
+        return Tensor._make(np.asarray(x, dtype=dtype))
     from ..tensor import as_tensor
     return as_tensor(x)
 
@@ -82,3 +85,5 @@ def const(arr):
 
 
 from .. import anomaly as _anomaly  # noqa: E402
+_anomaly_state = _anomaly._state
+_grad_state = engine._state
