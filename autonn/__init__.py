@@ -29,7 +29,7 @@ def __getattr__(name):
     if name in ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError"):
-        return getattr(importlib.import_module(".gradcheck", __name__), name)
+        return getattr(importlib.import_module(".checking", __name__), name)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
     raise AttributeError(f"module 'autonn' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 ``check_grads(fn, tensors)`` compares autonn's gradients of a random projection
 ``sum(fn(*tensors) * w)`` with central finite differences of the same projection, computed by
 perturbing each tensor's data in place (so parameters that ``fn`` reaches through a module can be
-listed in ``extra``). Use float64. When ``autonn.gradcheck.gradcheck`` exists, it is run as well
+listed in ``extra``). Use float64. When ``autonn.checking.gradcheck`` exists, it is run as well
 (full Jacobian) on the explicit inputs.
 """
 import numpy as np
@@ -28,9 +28,9 @@ def numeric_grad(f, x, eps=1e-6):
 
 
 def get_gradcheck():
-    """``autonn.gradcheck.gradcheck`` when it exists, else None."""
+    """``autonn.checking.gradcheck`` when it exists, else None."""
     try:
-        from autonn.gradcheck import gradcheck
+        from autonn.checking import gradcheck
     except (ImportError, AttributeError):
         return None
     return gradcheck if callable(gradcheck) else None

@@ -8,7 +8,7 @@ import autonn as an
 from autonn import nn
 from autonn.nn import functional as F
 
-from _fd import check_grads
+from autonn_tests._fd import check_grads
 
 RNG = np.random.default_rng(1234)
 

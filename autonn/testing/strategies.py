@@ -88,3 +88,71 @@ def axes(ndim, allow_none=True, allow_tuple=True):
             options.append(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim,
                                     unique=True).map(tuple))
     return st.one_of(*options) if options else st.none()
+
+
+MLP_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "elu", "gelu", "softplus",
+                   "identity")
+_ACTIVATION_MODULES = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "ReLU",
+                       "leaky_relu": "LeakyReLU", "elu": "ELU", "gelu": "GELU",
+                       "softplus": "Softplus", "identity": "Identity"}
+
+
+def _features(value, widths):
+    if value is None:
+        return st.integers(*widths)
+    if isinstance(value, int):
+        return st.just(value)
+    return value  # a strategy
+
+
+def mlps(in_features=None, out_features=None, hidden_layers=(0, 2), widths=(1, 8),
+         activations=MLP_ACTIVATIONS, dtype=np.float64, bias=None):
+    """Random small multilayer perceptrons from ``autonn.nn``: ``Sequential(Linear, act, ...,
+    Linear)`` with ``hidden_layers`` (a ``(min, max)`` count) hidden layers of ``widths``
+    (``(min, max)``) units, an activation per hidden layer drawn from ``activations`` (names:
+    tanh, sigmoid, relu, leaky_relu, elu, gelu, softplus, identity) and ``bias`` (True, False,
+    or None to draw it). ``in_features``/``out_features`` are ints, strategies, or None (drawn
+    from ``widths``). Weights are drawn from a Hypothesis-chosen seed with PyTorch's default
+    U(-1/sqrt(in), 1/sqrt(in)), so failures replay and shrink.
+
+    >>> import numpy as np
+    >>> from hypothesis import given, settings, strategies as st
+    >>> import autonn as an
+    >>> from autonn.testing import assert_gradients_close, strategies as ats
+    >>> @settings(max_examples=10, deadline=None)
+    ... @given(net=ats.mlps(in_features=3, activations=("tanh", "sigmoid")), data=st.data())
+    ... def test_mlp_gradients(net, data):
+    ...     x = data.draw(ats.tensors(shape=(2, 3), requires_grad=False))
+    ...     assert_gradients_close(lambda *params: net(x), *net.parameters())
+    >>> test_mlp_gradients()
+    """
+    activations = tuple(activations)
+    unknown = [a for a in activations if a not in _ACTIVATION_MODULES]
+    if unknown:
+        raise ValueError(f"mlps: unknown activation(s) {unknown}; choose from "
+                         f"{', '.join(MLP_ACTIVATIONS)}")
+    dtype = np.dtype(dtype)
+
+    @st.composite
+    def draw(draw):
+        from .. import nn  # imported lazily: autonn.nn is heavier than the engine
+        n_hidden = draw(st.integers(*hidden_layers))
+        sizes = [draw(_features(in_features, widths))]
+        sizes += [draw(st.integers(*widths)) for _ in range(n_hidden)]
+        sizes.append(draw(_features(out_features, widths)))
+        use_bias = draw(st.booleans()) if bias is None else bool(bias)
+        acts = [draw(st.sampled_from(activations)) for _ in range(n_hidden)]
+        rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+        layers = []
+        for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            lin = nn.Linear(n_in, n_out, bias=use_bias, dtype=dtype)
+            bound = 1.0 / np.sqrt(n_in)
+            lin.weight.data[...] = rng.uniform(-bound, bound, (n_in, n_out))
+            if use_bias:
+                lin.bias.data[...] = rng.uniform(-bound, bound, n_out)
+            layers.append(lin)
+            if k < n_hidden:
+                layers.append(getattr(nn, _ACTIVATION_MODULES[acts[k]])())
+        return nn.Sequential(*layers)
+
+    return draw()

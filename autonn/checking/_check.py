@@ -1,0 +1,313 @@
+"""The checks: ``gradcheck_report`` (and the raising ``gradcheck``), and ``gradgradcheck``."""
+import warnings
+
+import numpy as np
+
+from .. import engine
+from ..tensor import Tensor
+from . import _analytic, _fast, _tolerances
+from ._compare import Block
+from ._culprit import find_culprit
+from ._numeric import Differ
+from ._problem import AsLeaves, Problem, Swapped, as_outputs
+from ._report import (GradcheckError, GradcheckReport, GradcheckWarning, InputReport, Kink,
+                      PairReport)
+
+_WIDE = np.dtype(np.longdouble)
+
+
+def _settings(problem, outputs, eps, atol, rtol, numeric_dtype, richardson):
+    xs = [problem.inputs[i] for i in problem.diff]
+    d_atol, d_rtol = _tolerances.default_tolerances([x.dtype for x in xs] +
+                                                    [o.dtype for o in outputs])
+    atol = d_atol if atol is None else float(atol)
+    rtol = d_rtol if rtol is None else float(rtol)
+    eval_dtypes = [np.dtype(numeric_dtype) if numeric_dtype is not None else x.dtype for x in xs]
+    wide = any(d == _WIDE and _tolerances._LONGDOUBLE_IS_WIDER for d in eval_dtypes)
+    acc = np.longdouble if wide else np.float64
+    ev = _tolerances.least_precise(eval_dtypes)
+    method = "central differences with Richardson extrapolation" if richardson else \
+        "central differences"
+    if eps is None:
+        c = _tolerances.base_step(ev, richardson)
+        step = (f"step 2**{int(np.log2(c))} ({c:.2g}) * max(|x|, 1) per element, {method}, "
+                f"evaluated in {ev.name}")
+    else:
+        step = f"step {float(eps):.3g} * max(|x|, 1) per element, {method}, evaluated in {ev.name}"
+    return xs, atol, rtol, eval_dtypes, acc, step
+
+
+def _input_reports(problem):
+    reps = []
+    for i, x in enumerate(problem.inputs):
+        is_t = isinstance(x, Tensor)
+        reps.append(InputReport(position=i, name=problem.input_names[i],
+                                shape=x.shape if is_t else None, dtype=x.dtype if is_t else None,
+                                checked=i in problem.diff))
+    return reps
+
+
+def _fold(reports, pairs):
+    """Aggregate pair results into the per-input reports (worst over outputs)."""
+    for pr in pairs:
+        r = reports[pr.input]
+        r.pairs.append(pr)
+        r.passed &= pr.passed
+        r.max_abs_error = max(r.max_abs_error, pr.max_abs_error)
+        r.max_rel_error = max(r.max_rel_error, pr.max_rel_error)
+        mine = (abs(pr.analytic - pr.numeric) / pr.allowed) if pr.allowed else 0.0
+        best = (abs(r.analytic - r.numeric) / r.allowed) if r.allowed else -1.0
+        if r.analytic is None or mine > best:
+            r.worst_index, r.worst_output = pr.worst_index, pr.output
+            r.worst_output_index = pr.worst_output_index
+            r.analytic, r.numeric, r.allowed = pr.analytic, pr.numeric, pr.allowed
+            r.projected = pr.projected
+    return reports
+
+
+def _full_pairs(problem, outputs, xs, blocks, numeric, differ, atol, rtol, mode):
+    """PairReports and Kinks for analytic ``blocks`` against the numeric quotients."""
+    pairs, kinks = [], []
+    for p, x in enumerate(xs):
+        i = problem.diff[p]
+        A = np.vstack([blocks[k][p] for k in range(len(outputs))]) if outputs else \
+            np.zeros((0, x.size))
+        block = Block(A, numeric[p], differ, p, atol, rtol)
+        for k, out in enumerate(outputs):
+            sl = problem.out_slice(k)
+            ok, max_abs, max_rel, r, c, bad = block.rows(sl)
+            name_o = problem.output_name(problem.checked[k])
+            if r is None:
+                worst = oidx = None
+                a = n = allowed = 0.0
+            else:
+                worst = tuple(int(v) for v in np.unravel_index(c, x.shape))
+                oidx = tuple(int(v) for v in np.unravel_index(r - sl.start, out.shape))
+                a, n = float(block.A[r, c]), float(block.N[r, c])
+                allowed = block.allowed_at(r, c)
+            pairs.append(PairReport(
+                input=i, output=k, input_name=problem.input_names[i], output_name=name_o,
+                mode=mode, passed=ok, max_abs_error=max_abs, max_rel_error=max_rel,
+                worst_index=worst, worst_output_index=oidx, analytic=a, numeric=n,
+                allowed=allowed, mismatches=bad, size=out.size * x.size,
+                analytic_jacobian=block.A[sl].reshape(out.shape + x.shape),
+                numeric_jacobian=block.N[sl].reshape(out.shape + x.shape)))
+            for rr, cc in zip(*np.nonzero(block.kink[sl])):
+                kinks.append(Kink(
+                    input=i, index=tuple(int(v) for v in np.unravel_index(cc, x.shape)),
+                    output=k, output_index=tuple(int(v) for v in np.unravel_index(rr, out.shape)),
+                    left=float(block.left[sl][rr, cc]), right=float(block.right[sl][rr, cc]),
+                    analytic=float(block.A[sl][rr, cc]), input_name=problem.input_names[i],
+                    output_name=name_o))
+    return pairs, kinks
+
+
+def _check_forward_determinism(problem, outputs, f0, eval_dtypes, xs, atol, rtol):
+    if any(d != x.dtype for d, x in zip(eval_dtypes, xs)) or not outputs:
+        return None
+    ref = np.concatenate([np.asarray(o.data, dtype=f0.dtype).ravel() for o in outputs])
+    diff = np.abs(ref - f0)
+    ok = (diff <= atol + rtol * np.abs(ref)) | (np.isnan(ref) & np.isnan(f0))
+    if ok.all():
+        return None
+    return (f"fn is not deterministic: two evaluations at the same inputs differ by up to "
+            f"{np.nanmax(diff):.3g}; seed random ops inside fn (finite differences of a random "
+            "function are meaningless)")
+
+
+def _run_full(problem, outputs, xs, swapped, atol, rtol, eps, richardson, nondet_tol,
+              check_forward_ad, acc, eval_dtypes, report):
+    blocks = _analytic.reverse_jacobian(outputs, xs, acc)
+    again = _analytic.reverse_jacobian(outputs, xs, acc)
+    report.nondeterminism = _analytic.max_difference(blocks, again)
+    differ = Differ(swapped, swapped.works, acc, eps, richardson)
+    numeric = [differ.jacobian(p) for p in range(len(xs))]
+    pairs, kinks = _full_pairs(problem, outputs, xs, blocks, numeric, differ, atol, rtol,
+                               "reverse")
+    fwd_pairs = []
+    if check_forward_ad:
+        fblocks = _analytic.forward_jacobian(outputs, xs, acc)
+        fwd_pairs, fkinks = _full_pairs(problem, outputs, xs, fblocks, numeric, differ, atol,
+                                        rtol, "forward")
+        seen = {(k.input, k.index, k.output, k.output_index) for k in kinks}
+        kinks += [k for k in fkinks if (k.input, k.index, k.output, k.output_index) not in seen]
+    report.evaluations += differ.evaluations
+    det = _check_forward_determinism(problem, outputs, differ.f0, eval_dtypes, xs, atol, rtol)
+    if det:
+        report.problems.append(det)
+    return pairs, fwd_pairs, kinks
+
+
+def _report(problem, eps=None, atol=None, rtol=None, fast_mode=False, nondet_tol=0.0,
+            check_forward_ad=False, numeric_dtype=None, richardson=False, seed=0, culprit=True,
+            order=1, full_on_failure=True):
+    with AsLeaves(problem):
+        return _check(problem, eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad,
+                      numeric_dtype, richardson, seed, culprit, order, full_on_failure)
+
+
+def _check(problem, eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad, numeric_dtype,
+           richardson, seed, culprit, order, full_on_failure):
+    outputs = problem.run_graph()
+    if not problem.diff:
+        raise ValueError("gradcheck: no input requires grad; pass the Tensors to check with "
+                         "requires_grad=True")
+    xs, atol, rtol, eval_dtypes, acc, step = _settings(problem, outputs, eps, atol, rtol,
+                                                       numeric_dtype, richardson)
+    report = GradcheckReport(passed=True, inputs=_input_reports(problem), atol=atol, rtol=rtol,
+                             step=step, order=order, fast_mode=fast_mode)
+    with Swapped(problem, eval_dtypes, acc) as swapped:
+        full = True
+        if fast_mode:
+            rng = np.random.default_rng(seed)
+            fast = _fast.run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng,
+                             check_forward_ad, acc, eval_dtypes)
+            report.evaluations += fast.evaluations
+            report.nondeterminism = fast.nondeterminism
+            full = full_on_failure and (not fast.passed or fast.nondeterminism > nondet_tol)
+            if full:
+                bad = [p for p in fast.pairs + fast.forward_pairs if not p.passed]
+                why = (f"{bad[0].output_name} w.r.t. {bad[0].input_name} ({bad[0].mode}): "
+                       f"projected analytic {bad[0].analytic:.9g} vs numeric "
+                       f"{bad[0].numeric:.9g}" if bad else
+                       "one-sided differences disagree along the random direction (a kink?)"
+                       if fast.suspects else "the two backward passes differ")
+                report.fast_note = (f"fast mode flagged {why}; the full Jacobian was computed "
+                                    "for this report")
+                report.recomputed_full = True
+            else:
+                pairs, fwd_pairs, kinks = fast.pairs, fast.forward_pairs, []
+        if full:
+            pairs, fwd_pairs, kinks = _run_full(problem, outputs, xs, swapped, atol, rtol, eps,
+                                                richardson, nondet_tol, check_forward_ad, acc,
+                                                eval_dtypes, report)
+    _fold(report.inputs, pairs)
+    if check_forward_ad:
+        report.forward = _fold(_input_reports(problem), fwd_pairs)
+    report.nondifferentiable = kinks
+    for kink in kinks:
+        r = report.inputs[kink.input]
+        if kink.index not in r.nondifferentiable:
+            r.nondifferentiable.append(kink.index)
+    if report.nondeterminism > nondet_tol:
+        report.problems.insert(0, (
+            f"backward is not deterministic (or not reentrant): two backward passes at the same "
+            f"point differ by {report.nondeterminism:.3g} > nondet_tol={nondet_tol:g}"))
+    report.passed = (all(p.passed for p in pairs + fwd_pairs) and not report.problems)
+    if not report.passed and culprit and any(not p.passed for p in pairs):
+        report.culprit = find_culprit(problem.fn, problem.inputs, atol, rtol, eps, richardson,
+                                      numeric_dtype)
+    return report
+
+
+def gradcheck_report(fn, inputs, eps=None, atol=None, rtol=None, raise_exception=True,
+                     fast_mode=False, nondet_tol=0.0, check_forward_ad=False, *,
+                     numeric_dtype=None, richardson=False, seed=0, culprit=True):
+    """Compare analytic derivatives of ``fn(*inputs)`` with finite differences; return a
+    ``GradcheckReport`` (never raises for a mismatch; ``raise_exception`` is accepted for symmetry
+    with ``gradcheck`` and ignored).
+
+    ``fn`` returns a Tensor or a tuple of Tensors; inputs that are not Tensors or do not require
+    grad are passed through unchecked. ``eps`` (default: per dtype, see ``autonn.checking``)
+    is the step for elements of magnitude <= 1 (larger ones get ``eps * |x|``); ``atol``/``rtol``
+    apply per element as ``numpy.allclose`` (defaults per dtype: float64 1e-6/1e-5, float32
+    1e-3/1e-2). ``fast_mode`` checks random projections ``v^T J u`` and recomputes the full
+    Jacobian only on failure. ``nondet_tol`` bounds the difference of two backward passes.
+    ``check_forward_ad`` checks forward-mode jvps against the same finite differences.
+    Extra: ``numeric_dtype`` (e.g. ``np.longdouble``: evaluate fn in extended precision for the
+    finite differences), ``richardson`` (extrapolate from steps h and h/2), ``seed`` (fast mode's
+    random projections), ``culprit`` (search for the wrong op when the check fails).
+
+    >>> import autonn as an
+    >>> x = an.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    >>> rep = an.gradcheck_report(lambda t: an.tanh(t) * t, (x,))
+    >>> rep.passed, rep.inputs[0].max_abs_error < 1e-8
+    (True, True)
+    """
+    return _report(Problem(fn, inputs), eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad,
+                   numeric_dtype, richardson, seed, culprit)
+
+
+def _finish(report, raise_exception):
+    if report.passed:
+        if report.nondifferentiable:
+            warnings.warn(report.message(), GradcheckWarning, stacklevel=3)
+        return True
+    if raise_exception:
+        raise GradcheckError(report.message(), report)
+    return False
+
+
+def gradcheck(fn, inputs, eps=None, atol=None, rtol=None, raise_exception=True, fast_mode=False,
+              nondet_tol=0.0, check_forward_ad=False, **options):
+    """Check the analytic gradients of ``fn(*inputs)`` against finite differences: True, or raise
+    ``GradcheckError`` (False with ``raise_exception=False``). Same arguments as
+    ``gradcheck_report``; the error message names the input, the output, the worst element's
+    (0-based) index, both values, the tolerances, and the op found responsible.
+
+    >>> import autonn as an
+    >>> x = an.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> an.gradcheck(lambda t: (t @ t).sum(axis=0), (x,))
+    True
+    """
+    report = gradcheck_report(fn, inputs, eps, atol, rtol, raise_exception, fast_mode,
+                              nondet_tol, check_forward_ad, **options)
+    return _finish(report, raise_exception)
+
+
+def _second_order_problem(fn, inputs, grad_outputs, seed):
+    """The function ``(inputs, grad_outputs) -> d(sum(outputs * grad_outputs))/d(inputs)``."""
+    first = Problem(fn, inputs)
+    outputs = first.run_graph()
+    rng = np.random.default_rng(seed + 1)
+    if grad_outputs is None:
+        grad_outputs = [Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
+                        for o in outputs]
+    else:
+        grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) \
+            else [grad_outputs]
+        if len(grad_outputs) != len(outputs):
+            raise ValueError(f"gradgradcheck: {len(grad_outputs)} grad_outputs for "
+                             f"{len(outputs)} floating outputs")
+    n = len(first.inputs)
+
+    def grads(*args):
+        xs, vs = args[:n], args[n:]
+        create = engine.is_grad_enabled()
+        with engine.enable_grad():
+            outs = [o for o in as_outputs(fn(*xs)) if o.dtype.kind == "f"]
+            wanted = [xs[i] for i in first.diff]
+            pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+            if not pairs:
+                return tuple(Tensor._make(np.zeros(x.shape, dtype=x.dtype)) for x in wanted)
+            gs = engine.grad([o for o, _ in pairs], wanted, [v for _, v in pairs],
+                             retain_graph=True, create_graph=create, allow_unused=True)
+        return tuple(Tensor._make(np.zeros(x.shape, dtype=x.dtype)) if g is None else g
+                     for g, x in zip(gs, wanted))
+
+    names = [f"input {i}" for i in range(n)] + [f"grad_output {k}"
+                                                 for k in range(len(grad_outputs))]
+    out_names = [f"gradient w.r.t. input {i}" for i in first.diff]
+    return Problem(grads, tuple(first.inputs) + tuple(grad_outputs), names, out_names)
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=None, atol=None, rtol=None,
+                  raise_exception=True, fast_mode=False, nondet_tol=0.0,
+                  check_forward_ad=False, *, report=False, **options):
+    """Check second derivatives: ``gradcheck`` of ``(inputs, v) -> d(sum(fn(inputs) * v))/d inputs``
+    where the gradient is taken with ``create_graph=True``. ``grad_outputs`` (the ``v``) default to
+    seeded random Tensors that require grad, so derivatives w.r.t. them are checked too. With
+    ``report=True`` the ``GradcheckReport`` is returned instead.
+
+    >>> import autonn as an
+    >>> x = an.tensor([0.3, -0.7], requires_grad=True)
+    >>> an.gradgradcheck(lambda t: an.sin(t) * t, (x,))
+    True
+    """
+    seed = options.pop("seed", 0)
+    problem = _second_order_problem(fn, inputs, grad_outputs, seed)
+    rep = _report(problem, eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad, seed=seed,
+                  order=2, **options)
+    if report:
+        return rep
+    return _finish(rep, raise_exception)

@@ -1,0 +1,136 @@
+"""Which op is wrong: re-run fn while recording where each node is made, then check every op's
+own vjp against its own finite differences, in creation order, and name the first that disagrees.
+
+Creation sites come from a profile hook (``sys.setprofile``) that watches ``ops.base.apply`` and
+``Function.apply`` return while fn is re-run here, so ordinary runs pay nothing for it.
+"""
+import copy
+import os
+import sys
+
+import numpy as np
+
+from .. import engine
+from ..anomaly import _PACKAGE_DIR
+from ..function import Function, _FunctionOp, _OnceDifferentiable, _TupleItem
+from ..ops import base as _base
+from ..tensor import Tensor
+from ._problem import as_outputs
+from ._report import Culprit
+
+
+def _user_frame_location(frame):
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_PACKAGE_DIR + os.sep):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+class SiteRecorder:
+    """Context manager: ``sites[id(t)]`` (file:line of user code) and ``order[id(t)]`` for every
+    graph node made inside it."""
+
+    _codes = frozenset({_base.apply.__code__, Function.apply.__func__.__code__})
+
+    def __init__(self):
+        self.sites, self.order, self._keep = {}, {}, []
+
+    def _note(self, t, where):
+        if isinstance(t, Tensor) and t._op is not None and id(t) not in self.sites:
+            if isinstance(t._op, _TupleItem):
+                self._note(t._parents[0], where)
+            self.sites[id(t)] = where
+            self.order[id(t)] = len(self.order)
+            self._keep.append(t)  # ids stay valid while the recorder lives
+
+    def _hook(self, frame, event, arg):
+        if event == "return" and frame.f_code in self._codes and arg is not None:
+            where = _user_frame_location(frame)
+            for t in (arg if isinstance(arg, tuple) else (arg,)):
+                self._note(t, where)
+
+    def __enter__(self):
+        self._prev = sys.getprofile()
+        sys.setprofile(self._hook)
+        return self
+
+    def __exit__(self, *exc):
+        sys.setprofile(self._prev)
+        return False
+
+
+FULL_LIMIT = 200_000   # local Jacobians larger than this (elements) are checked by projection
+
+
+def _local_problem(node):
+    """The op of ``node`` as a function of its own inputs, re-run from scratch at each call (a
+    fresh copy of the op, or the user's Function again), with fresh leaves for its
+    differentiable inputs and its other inputs as they were."""
+    op, parents = node._op, node._parents
+    args = [Tensor(t.data, requires_grad=True) if t.requires_grad and t.dtype.kind == "f"
+            else Tensor._make(t.data) for t in parents]
+    if isinstance(op, _FunctionOp):
+        ctx_inputs = list(op.ctx._inputs)
+
+        def fn(*ts):
+            call = list(ctx_inputs)
+            for pos, t in zip(op.positions, ts):
+                call[pos] = t
+            return op.fn.apply(*call)
+    else:
+        def fn(*ts):
+            return _base.apply(copy.copy(op), *ts)
+    return fn, args
+
+
+def check_node(node, atol, rtol, eps=None, richardson=False, numeric_dtype=None, seed=0):
+    """The report of ``node``'s op checked on its own (its vjp against finite differences of its
+    forward), or None when there is nothing to check."""
+    from ._check import _report
+    from ._problem import Problem
+    op, parents = node._op, node._parents
+    if op is None or parents is None or isinstance(op, (_TupleItem, _OnceDifferentiable)):
+        return None
+    fn, args = _local_problem(node)
+    if not any(a.requires_grad for a in args):
+        return None
+    size = node.size if not isinstance(op, _FunctionOp) or not isinstance(op.result, tuple) \
+        else sum(r.size for r in op.result)
+    big = size * sum(a.size for a in args if a.requires_grad) > FULL_LIMIT
+    try:
+        return _report(Problem(fn, args), eps, atol, rtol, fast_mode=big,
+                       numeric_dtype=numeric_dtype, richardson=richardson, seed=seed,
+                       culprit=False, full_on_failure=not big)
+    except (NotImplementedError, TypeError, ValueError, RuntimeError):
+        return None
+
+
+def find_culprit(fn, inputs, atol, rtol, eps=None, richardson=False, numeric_dtype=None):
+    """Re-run ``fn(*inputs)`` recording creation sites and check each op on its own; return a
+    ``Culprit`` for the first (in creation order) whose vjp is wrong, or None."""
+    recorder = SiteRecorder()
+    with recorder, engine.enable_grad():
+        outs = as_outputs(fn(*inputs))
+    roots = [o for o in outs if o.requires_grad]
+    nodes = [n for n in engine.toposort(roots) if n._op is not None]
+    nodes.sort(key=lambda n: recorder.order.get(id(n), len(recorder.order)))
+    for count, node in enumerate(nodes, 1):
+        rep = check_node(node, atol, rtol, eps, richardson, numeric_dtype)
+        if rep is None:
+            continue
+        bad = [p for r in rep.inputs for p in r.pairs if not p.passed]
+        if not bad:
+            continue
+        worst = max(bad, key=lambda p: abs(p.analytic - p.numeric) / p.allowed
+                    if p.allowed else np.inf)
+        op = node._op
+        name = op.fn.__name__ if isinstance(op, _FunctionOp) else type(op).__name__
+        where = recorder.sites.get(id(node), "<not recorded>")
+        return Culprit(op=name, name=op.name, location=where,
+                       argument=worst.input, worst_index=worst.worst_index,
+                       output_index=worst.worst_output_index, analytic=worst.analytic,
+                       numeric=worst.numeric, max_abs_error=worst.max_abs_error,
+                       checked_ops=count)
+    return None

@@ -1,0 +1,221 @@
+"""What a check found, as data (``GradcheckReport``) and as the message of ``GradcheckError``."""
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``gradcheck``/``gradgradcheck`` when analytic and numeric derivatives disagree;
+    ``.report`` holds the ``GradcheckReport``."""
+
+    def __init__(self, message, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+GradcheckError.__module__ = "autonn"
+
+
+class GradcheckWarning(UserWarning):
+    """Issued when a check passes but found non-differentiable points (left out of it)."""
+
+
+def _idx(index):
+    return "()" if index is None or index == () else str(tuple(int(i) for i in index))
+
+
+def _at(name, index):
+    """``output 0[1, 2]`` (``output 0`` for a scalar)."""
+    if index is None or index == ():
+        return name
+    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
+
+
+def _num(v):
+    return "n/a" if v is None else f"{float(v):.9g}"
+
+
+@dataclass
+class PairReport:
+    """One Jacobian block: d(output) / d(input), in one mode ('reverse', 'forward')."""
+    input: int
+    output: int
+    input_name: str
+    output_name: str
+    mode: str
+    passed: bool
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: Optional[tuple]          # 0-based multi-index into the input
+    worst_output_index: Optional[tuple]   # 0-based multi-index into the output
+    analytic: Optional[float]
+    numeric: Optional[float]
+    allowed: Optional[float]              # atol + rtol * |numeric| at the worst element
+    mismatches: int = 0
+    size: int = 0
+    projected: bool = False               # fast mode: values are v^T J u, not elements
+    analytic_jacobian: Optional[np.ndarray] = field(default=None, repr=False)
+    numeric_jacobian: Optional[np.ndarray] = field(default=None, repr=False)
+
+
+@dataclass
+class InputReport:
+    """The check of one input, over all outputs (its worst element).
+
+    ``analytic``/``numeric`` are the two values at the worst element; the full blocks are in
+    ``pairs[k].analytic_jacobian`` / ``numeric_jacobian`` (shaped ``output.shape + input.shape``).
+    """
+    position: int
+    name: str
+    shape: Optional[tuple]
+    dtype: Optional[np.dtype]
+    checked: bool                          # False: not a Tensor, or does not require grad
+    passed: bool = True
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    worst_index: Optional[tuple] = None
+    worst_output: Optional[int] = None
+    worst_output_index: Optional[tuple] = None
+    analytic: Optional[float] = None
+    numeric: Optional[float] = None
+    allowed: Optional[float] = None
+    projected: bool = False
+    nondifferentiable: list = field(default_factory=list)   # multi-indices into this input
+    pairs: list = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point where the function is not differentiable: the one-sided derivatives differ."""
+    input: int
+    index: tuple
+    output: int
+    output_index: tuple
+    left: float
+    right: float
+    analytic: float
+    input_name: str = ""
+    output_name: str = ""
+
+    def __str__(self):
+        name = self.input_name or f"input {self.input}"
+        return (f"non-differentiable at index {_idx(self.index)} of {name} "
+                f"(d {_at(self.output_name or 'output %d' % self.output, self.output_index)}: "
+                f"left derivative {_num(self.left)}, right derivative {_num(self.right)}, "
+                f"analytic {_num(self.analytic)})")
+
+
+@dataclass
+class Culprit:
+    """The first op (in creation order) whose own vjp disagrees with its own finite differences."""
+    op: str                  # the op's class name
+    name: str                # the op's display name (a Function's class name)
+    location: str            # file:line of user code that created it
+    argument: int            # which of the op's inputs
+    worst_index: tuple
+    output_index: tuple
+    analytic: float
+    numeric: float
+    max_abs_error: float
+    checked_ops: int = 0     # ops checked before (and including) this one
+
+    def __str__(self):
+        if self.worst_index is None:
+            return (f"{self.name} created at {self.location}: its vjp w.r.t. its argument "
+                    f"{self.argument} disagrees with its own finite differences (random "
+                    f"projection v^T J u: analytic {_num(self.analytic)} vs numeric "
+                    f"{_num(self.numeric)})")
+        return (f"{self.name} created at {self.location}: its vjp w.r.t. its argument "
+                f"{self.argument} disagrees with its own finite differences at index "
+                f"{_idx(self.worst_index)} (output index {_idx(self.output_index)}): analytic "
+                f"{_num(self.analytic)} vs numeric {_num(self.numeric)}")
+
+
+@dataclass
+class GradcheckReport:
+    """Everything a check found. ``passed``; ``inputs`` (one ``InputReport`` per input);
+    ``culprit``; ``nondifferentiable`` (``Kink`` list); ``forward`` (the forward-mode check, when
+    asked); ``problems`` (other reasons for failure, e.g. nondeterminism); the tolerances used."""
+    passed: bool
+    inputs: list
+    culprit: Optional[Culprit] = None
+    nondifferentiable: list = field(default_factory=list)
+    forward: Optional[list] = None
+    problems: list = field(default_factory=list)
+    atol: float = 0.0
+    rtol: float = 0.0
+    step: str = ""
+    order: int = 1
+    fast_mode: bool = False
+    recomputed_full: bool = False
+    fast_note: str = ""
+    nondeterminism: float = 0.0
+    evaluations: int = 0
+
+    @property
+    def pairs(self):
+        out = [p for r in self.inputs for p in r.pairs]
+        if self.forward:
+            out += [p for r in self.forward for p in r.pairs]
+        return out
+
+    def message(self):
+        what = "gradgradcheck" if self.order == 2 else "gradcheck"
+        tol = f"tolerances: atol={self.atol:.3g}, rtol={self.rtol:.3g} per element " \
+              f"(|analytic - numeric| <= atol + rtol*|numeric|); {self.step}"
+        if self.passed:
+            lines = [f"{what} passed ({sum(r.checked for r in self.inputs)} inputs checked"
+                     f"{', fast mode' if self.fast_mode and not self.recomputed_full else ''})."]
+        else:
+            lines = [f"{what} failed."]
+        failing = sorted((p for p in self.pairs if not p.passed),
+                         key=lambda p: -(p.max_abs_error / p.allowed if p.allowed else np.inf))
+        for n, p in enumerate(failing[:6]):
+            lines += _pair_lines(p) if n == 0 else [
+                f"  also: {p.output_name} w.r.t. {p.input_name} ({p.mode} mode): worst index "
+                f"{_idx(p.worst_index)} of {p.input_name}, output index "
+                f"{_idx(p.worst_output_index)}, analytic {_num(p.analytic)} vs numeric "
+                f"{_num(p.numeric)} (max abs error {p.max_abs_error:.3g})"]
+        if len(failing) > 6:
+            lines.append(f"  ... and {len(failing) - 6} more mismatching blocks")
+        lines += [f"  {p}" for p in self.problems]
+        if not self.passed and self.culprit is not None:
+            lines.append(f"  culprit: {self.culprit}")
+        elif not self.passed and failing:
+            lines.append("  culprit: none found (every op's own vjp agrees with its finite "
+                         "differences; look at how fn combines them, or at non-determinism)")
+        if self.nondifferentiable:
+            lines.append(f"  {len(self.nondifferentiable)} non-differentiable point(s), left out "
+                         "of the comparison:")
+            lines += [f"    {k}" for k in self.nondifferentiable[:5]]
+            if len(self.nondifferentiable) > 5:
+                lines.append(f"    ... and {len(self.nondifferentiable) - 5} more")
+        if self.fast_note:
+            lines.append(f"  {self.fast_note}")
+        lines.append(f"  {tol}")
+        return "\n".join(lines)
+
+    __str__ = message
+
+
+def _pair_lines(p):
+    head = (f"  {p.output_name} w.r.t. {p.input_name} ({p.mode} mode): analytic and numeric "
+            f"derivatives disagree.")
+    err = abs(float(p.analytic) - float(p.numeric))
+    if p.projected:
+        return [head, f"    random projection v^T J u: analytic {_num(p.analytic)}, numeric "
+                      f"{_num(p.numeric)}, error {err:.3g} > allowed {p.allowed:.3g}"]
+    rel = err / max(abs(float(p.numeric)), 1e-300)
+    return [
+        head,
+        f"    worst element: d {_at(p.output_name, p.worst_output_index)} / d "
+        f"{_at(p.input_name, p.worst_index)} (0-based; index {_idx(p.worst_index)} of "
+        f"{p.input_name})",
+        f"    analytic: {_num(p.analytic)}",
+        f"    numeric:  {_num(p.numeric)}",
+        f"    error: abs {err:.3g}, rel {rel:.3g} > allowed atol + rtol*|numeric| = "
+        f"{p.allowed:.3g}",
+        f"    {p.mismatches} of {p.size} elements of this block mismatch (max abs error "
+        f"{p.max_abs_error:.3g}, max rel error {p.max_rel_error:.3g})",
+    ]
