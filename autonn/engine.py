@@ -114,6 +114,13 @@ def _fit_to_input(grad, inp):
     return grad
 
 
+class _AllIds:
+    """A set that contains everything (the walk without ``inputs`` may visit any node)."""
+
+    def __contains__(self, item):
+        return True
+
+
 class _Freed:
     """Deprecated marker kept for importers; a freed node now has ``_parents = None``."""
 
@@ -137,6 +144,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         grads[id(r)] = _accumulate(grads.get(id(r)), g)
     wanted = None if inputs is None else {id(t): None for t in inputs}
     order = toposort(roots)
+    if wanted is not None:
+        order = _leading_to(order, wanted)
     prev = is_grad_enabled()
     _set_grad_enabled(create_graph)
     try:
@@ -150,10 +159,21 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     return None
 
 
+def _leading_to(order, wanted):
+    """The nodes of ``order`` from which some wanted input can be reached (inputs included),
+    so that ``grad()`` neither runs nor frees anything upstream of its inputs."""
+    leads = set()
+    for t in order:  # parents come first
+        if id(t) in wanted or any(id(p) in leads for p in t._parents or ()):
+            leads.add(id(t))
+    return [t for t in order if id(t) in leads]
+
+
 def _walk(order, grads, wanted, retain_graph, create_graph, handed):
     """Visit nodes children-first, turning each node's gradient into its inputs' gradients.
     Without retain_graph a visited node drops its inputs (``_parents = None``): freed."""
     anomaly_on = _anomaly_state.on
+    grads_allowed = _AllIds() if wanted is None else {id(t) for t in order}
     for t in reversed(order):
         g = grads.pop(id(t), None)
         if g is None:
@@ -167,13 +187,15 @@ def _walk(order, grads, wanted, retain_graph, create_graph, handed):
         if op is None:
             continue
         parents = t._parents
+        if wanted is not None and not any(id(p) in grads_allowed for p in parents or ()):
+            continue  # a wanted input with no other wanted input upstream: stop here
         if parents is None:
             raise _freed_error(t)
         in_grads = op.vjp(g, t, *parents)
         if len(parents) == 1 and not isinstance(in_grads, (tuple, list)):
             in_grads = (in_grads,)
         for p, pg in zip(parents, in_grads):
-            if pg is None or not p._requires_grad:
+            if pg is None or not p._requires_grad or id(p) not in grads_allowed:
                 continue
             if pg.__class__ is not tuple:  # a tuple: the packed outputs of a multi-output Function
                 if pg.data.shape != p.data.shape or pg.data.dtype != p.data.dtype:
@@ -187,21 +209,26 @@ def _walk(order, grads, wanted, retain_graph, create_graph, handed):
 
 
 def _accumulate_into_grad(t, g, create_graph, handed):
-    """``t.grad += g``. Without create_graph, ``.grad`` owns its array and is updated in place.
-    A fresh gradient array (not a view, writable, not the caller's and not already adopted by
-    another leaf) is adopted as it is; anything else is copied first."""
+    """``t.grad += g``. Without create_graph the engine keeps ``.grad`` in an array it owns
+    (``_grad_owned``) and adds into it in place. A fresh gradient array (not a view, writable,
+    not the caller's, not already adopted by another leaf) is adopted as it is; anything else
+    is copied first. With create_graph, ``.grad`` keeps the graph and is never updated in place."""
     from .tensor import Tensor
     if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
-    elif t.grad is None or t.grad.requires_grad or t.grad.shape != t.shape:
-        arr = g.data
-        if arr.base is not None or not arr.flags.writeable or id(arr) in handed \
-                or arr.dtype != t.dtype:
-            arr = np.array(arr, dtype=t.dtype, copy=True)
-        handed.add(id(arr))
-        t.grad = Tensor._make(arr)
+        t._grad = g if t._grad is None else t._grad + g
+        t._grad_owned = False
+    elif t._grad_owned and t._grad.data.shape == t.data.shape:
+        np.add(t._grad.data, g.data, out=t._grad.data, casting="unsafe")
     else:
-        np.add(t.grad.data, g.data, out=t.grad.data, casting="unsafe")
+        arr = g.data if t._grad is None else (t._grad.data + g.data)
+        if arr is g.data and (arr.base is not None or not arr.flags.writeable
+                              or id(arr) in handed or arr.dtype != t.data.dtype):
+            arr = np.array(arr, dtype=t.data.dtype, copy=True)
+        elif arr.dtype != t.data.dtype:
+            arr = arr.astype(t.data.dtype)
+        handed.add(id(arr))
+        t._grad = Tensor._make(arr)
+        t._grad_owned = True
 
 
 def _as_grad_tensors(outputs, grad_outputs, fn_name):

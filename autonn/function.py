@@ -1,4 +1,6 @@
 """``an.Function``: user-defined ops with a hand-written forward and backward, as PyTorch's."""
+import weakref
+
 import numpy as np
 
 from . import engine
@@ -11,6 +13,7 @@ class FunctionCtx:
 
     def __init__(self, inputs):
         self._inputs = inputs
+        self._outputs = ()  # weak references to the output Tensors, set by apply
         self._saved = ()
         self.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
 
@@ -20,9 +23,13 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
-        """The saved values as Tensors. An array that is an input's data comes back as that input
-        Tensor itself, so a backward written in autonn ops differentiates again."""
+        """The saved values as Tensors. An array that is an input's or an output's data comes back
+        as that Tensor itself, so a backward written in autonn ops differentiates again."""
         by_data = {id(a.data): a for a in self._inputs if isinstance(a, Tensor)}
+        for ref in self._outputs:
+            out = ref()
+            if out is not None:
+                by_data[id(out.data)] = out
 
         def as_saved(v):
             if v is None or isinstance(v, Tensor):
@@ -78,6 +85,8 @@ class _FunctionOp(Op):
             if gr is None:
                 result.append(None)
                 continue
+            if isinstance(gr, Tensor) and not engine.is_grad_enabled():
+                gr = Tensor._make(np.array(gr.data, copy=True))  # may be a saved tensor's data
             if not isinstance(gr, Tensor):
                 arr = np.array(gr, dtype=inp.dtype)  # a copy: .grad may adopt it
                 if engine.is_grad_enabled():
@@ -102,6 +111,10 @@ class _TupleItem(Op):
 
     def vjp(self, g, out, pack):
         return (tuple(g if i == self.index else None for i in range(self.count)),)
+
+    def jvp(self, tangents, out, pack):
+        (packed,) = tangents  # the tangents of all outputs, from the Function node
+        return None if packed is None else packed[self.index]
 
 
 class Function:
@@ -147,9 +160,12 @@ class Function:
             return made if multi else made[0]
         op = _FunctionOp(cls, ctx, positions, outs if multi else outs[0])
         if not multi:
-            return Tensor._make(outs[0], op, inputs)
-        pack = Tensor._make(np.empty(0), op, inputs)
-        return tuple(Tensor._make(o, _TupleItem(i, len(outs)), (pack,)) for i, o in enumerate(outs))
+            made = (Tensor._make(outs[0], op, inputs),)
+        else:
+            pack = Tensor._make(np.empty(0), op, inputs)
+            made = tuple(Tensor._make(o, _TupleItem(i, len(outs)), (pack,)) for i, o in enumerate(outs))
+        ctx._outputs = tuple(weakref.ref(t) for t in made)
+        return made if multi else made[0]
 
 
 __all__ = ["Function", "FunctionCtx", "as_tensor"]

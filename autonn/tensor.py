@@ -17,15 +17,16 @@ class Tensor:
     >>> y = (x ** 2).sum(); y.backward(); x.grad
     tensor([2., 4., 6.])
     """
-    __slots__ = ("data", "grad", "_requires_grad", "_op", "_parents", "_retains_grad", "_trace",
-                 "__weakref__")
+    __slots__ = ("data", "_grad", "_grad_owned", "_requires_grad", "_op", "_parents",
+                 "_retains_grad", "_trace", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
         self.data = _to_array(data, dtype)
-        self.grad = None
+        self._grad = None
+        self._grad_owned = False
         self._op = None
         self._parents = ()
         self._retains_grad = False
@@ -38,7 +39,8 @@ class Tensor:
     def _make(cls, data, op=None, parents=()):
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
+        t._grad = None
+        t._grad_owned = False
         t._op = op
         t._parents = parents
         t._requires_grad = op is not None
@@ -47,6 +49,16 @@ class Tensor:
         return t
 
     # ----- autograd attributes -----
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # an assigned gradient belongs to the caller: backward will not accumulate into it in place
+        self._grad = value
+        self._grad_owned = False
+
     @property
     def requires_grad(self):
         return self._requires_grad

@@ -341,3 +341,30 @@ def test_leaf_grad_never_aliases_the_callers_gradient():
     assert seed.data.tolist() == [1.0, 2.0, 3.0]
     (x + 0.0).backward(seed)
     assert seed.data.tolist() == [1.0, 2.0, 3.0] and x.grad.data.tolist() == [101.0, 4.0, 6.0]
+
+
+def test_create_graph_grad_is_not_updated_in_place_later():
+    x, y = an.tensor([1., 2.], requires_grad=True), an.tensor([3., 4.], requires_grad=True)
+    w = an.tensor([2., 2.])
+    ((x + y) * w).sum().backward(create_graph=True)
+    ((x + y) * w).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [4, 4])
+    np.testing.assert_allclose(y.grad.data, [4, 4])
+
+
+def test_grad_wrt_non_leaf_stops_there():
+    x = an.tensor([1., 2.], requires_grad=True)
+    y = x * x
+    y.sum().backward()  # frees y's own node
+    (g,) = an.grad((y * 3).sum(), y)  # needs nothing upstream of y
+    np.testing.assert_allclose(g.data, [3, 3])
+    x2 = an.tensor([1., 2.], requires_grad=True)
+    y2 = x2 * x2
+    z3 = an.tensor([1., 2.], requires_grad=True)
+    y3 = z3 * z3
+    an.grad((y3 * 3).sum(), y3)  # stops at y3: its own node is neither run nor freed
+    y3.sum().backward()
+    np.testing.assert_allclose(z3.grad.data, [2, 4])
+    gy, gx = an.grad((y2 * 3).sum(), [y2, x2])  # x2 is upstream of y2: flows through it
+    np.testing.assert_allclose(gy.data, [3, 3])
+    np.testing.assert_allclose(gx.data, [6, 12])

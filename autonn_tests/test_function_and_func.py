@@ -174,3 +174,73 @@ def test_transform_errors():
         func.grad(lambda x: x * 2)(an.ones(3))
     with pytest.raises(ValueError, match="tangent shape"):
         func.jvp(lambda x: x, (an.ones(2),), (an.ones(3),))
+
+
+class ExpSavingOutput(an.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class ReturnsSavedTensor(an.Function):
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(w)
+        return x * w
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        return w, None
+
+
+def test_function_saving_its_output_differentiates_twice():
+    h = func.hessian(lambda z: ExpSavingOutput.apply(z).sum())(an.tensor([0.0, 1.0]))
+    np.testing.assert_allclose(h.data, np.diag([1.0, np.e]))
+
+
+def test_gradient_returned_from_saved_tensor_is_not_aliased():
+    x, w = an.tensor([1.0, 2.0], requires_grad=True), an.tensor([1.0, 2.0])
+    ReturnsSavedTensor.apply(x, w).sum().backward()
+    ReturnsSavedTensor.apply(x, w).sum().backward()
+    np.testing.assert_allclose(w.data, [1, 2])
+    np.testing.assert_allclose(x.grad.data, [2, 4])
+
+
+def test_transforms_work_inside_no_grad():
+    with an.no_grad():
+        g = func.grad(lambda z: (z ** 2).sum())(an.tensor([1.0, 2.0]))
+        h = func.hessian(lambda z: (z ** 3).sum())(an.tensor([1.0, 2.0]))
+    np.testing.assert_allclose(g.data, [2, 4])
+    np.testing.assert_allclose(h.data, np.diag([6.0, 12.0]))
+    assert not g.requires_grad
+
+
+def test_jvp_through_a_multi_output_function():
+    _, t = func.jvp(lambda z: SplitHalves.apply(z)[1], (an.tensor([1.0, 2.0, 3.0, 4.0]),),
+                    (an.ones(4),))
+    np.testing.assert_allclose(t.data, [3, 3])
+
+
+def test_jacobian_of_tuple_outputs_and_hessian_of_tuple_argnums():
+    x, y = an.tensor([1.0, 3.0]), an.tensor([2.0, 5.0])
+    ja, jb = func.jacobian(lambda v: (v * 2, v ** 2))(x)
+    np.testing.assert_allclose(ja.data, 2 * np.eye(2))
+    np.testing.assert_allclose(jb.data, np.diag([2.0, 6.0]))
+    (hxx, hxy), (hyx, hyy) = func.hessian(lambda a, b: (a * b * b).sum(), (0, 1))(x, y)
+    np.testing.assert_allclose(hxx.data, 0)
+    np.testing.assert_allclose(hxy.data, np.diag(2 * y.data))
+    np.testing.assert_allclose(hyy.data, np.diag(2 * x.data))
+
+
+def test_hvp_keeps_the_structure_of_primals():
+    _, hv = func.hvp(lambda v: (v ** 3).sum(), an.tensor([1.0, 2.0]), an.ones(2))
+    assert isinstance(hv, an.Tensor)
+    np.testing.assert_allclose(hv.data, [6, 12])

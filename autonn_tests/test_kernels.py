@@ -7,6 +7,11 @@ data, dense grids and extreme values.  A comparison passes elementwise when
 the ulp distance is within the bound *or*, for kernels whose result cancels
 (gradients that subtract a row sum, gelu's derivative near its root), when
 ``|a - b| <= bound * eps * scale`` with ``scale`` the magnitude of the terms.
+
+On a cold numba cache the module fixture first compiles the float32 and the
+float64 specialisations in two concurrent subprocesses (numba compiles
+single-threaded; ~100 specialisations), so the whole file stays well under a
+minute; on a warm cache it takes a few seconds.
 """
 
 import doctest
@@ -47,18 +52,17 @@ def _load_kernels():
 K = _load_kernels()
 R = importlib.import_module(K.__name__ + "._numpy")
 CFG = importlib.import_module(K.__name__ + "._config")
-try:
-    import numba  # noqa: F401
-    HAVE_NUMBA = True
-except Exception:  # pragma: no cover
-    HAVE_NUMBA = False
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not importable")
 
 FLOATS = (np.float32, np.float64)
-#: above the parallel threshold for every kernel (threshold / cost <= 2**17)
-BIG = CFG.PARALLEL_THRESHOLD // CFG.COST_ARITH + 3
-SIZES = (0, 1, 7, 1000, BIG)
-FAST = settings(max_examples=25, deadline=None, derandomize=True,
+#: the tests lower the (run-time adjustable) parallel threshold so that the
+#: parallel variants are exercised on moderate sizes; BIG is above it for
+#: every kernel (cost >= COST_ARITH)
+TEST_THRESHOLD = 2 ** 17
+BIG = TEST_THRESHOLD // CFG.COST_ARITH + 3
+SIZES = (0, 1, 100, BIG)      # 100: serial variant incl. all extremes
+FAST = settings(max_examples=20, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 
 # --------------------------------------------------------- accuracy bounds
@@ -66,11 +70,11 @@ FAST = settings(max_examples=25, deadline=None, derandomize=True,
 ULP32 = {
     "relu_forward": 0, "relu_backward": 0,
     "leaky_relu_forward": 0, "leaky_relu_backward": 0,
-    "elu_forward": 2, "elu_backward": 4,
+    "elu_forward": 2, "elu_backward": 4,       # backward: 3 (g=1) + product
     "gelu_forward": 1, "gelu_backward": 1,
     "sigmoid_forward": 4, "sigmoid_backward": 0,
     "tanh_forward": 7, "tanh_backward": 0,
-    "softplus_forward": 4, "softplus_backward": 4,
+    "softplus_forward": 3, "softplus_backward": 5,
 }
 ULP64 = {k: (0 if v == 0 else 2) for k, v in ULP32.items()}
 ULP64["tanh_forward"] = 3            # numpy's own SIMD float64 tanh vs libm
@@ -88,16 +92,18 @@ def ulp_dist(a, b):
     b = np.asarray(b)
     assert a.dtype == b.dtype and a.shape == b.shape
     it = np.int32 if a.dtype == np.float32 else np.int64
+    assert a.dtype in (np.float32, np.float64)
     ia = a.view(it).astype(np.int64)
     ib = b.view(it).astype(np.int64)
     mask = np.int64(np.iinfo(it).max)
     oa = np.where(ia < 0, -(ia & mask), ia)
     ob = np.where(ib < 0, -(ib & mask), ib)
+    # ordinals are monotone in the value; opposite signs: distance through 0
+    # (saturated so float64 cannot overflow int64)
+    cap = np.int64(2 ** 61)
     same_sign = (oa >= 0) == (ob >= 0)
-    with np.errstate(over="ignore"):
-        d = np.where(same_sign, np.abs(oa - ob),
-                     np.where((oa == 0) | (ob == 0),
-                              np.abs(oa) + np.abs(ob), np.iinfo(np.int64).max))
+    d = np.where(same_sign, np.abs(oa - ob),
+                 np.minimum(np.abs(oa), cap) + np.minimum(np.abs(ob), cap))
     na, nb_ = np.isnan(a), np.isnan(b)
     d = np.where(na & nb_, 0, d)
     return np.where(na ^ nb_, np.iinfo(np.int64).max, d)
@@ -178,15 +184,98 @@ def call_args(name, x, g, params):
     return (fwd(x), g) + tuple(params)
 
 
-def cancel_scale(name, x, g):
-    """magnitude of the summed terms for kernels that can cancel."""
+def cancel_scale(name, x, g, params=None):
+    """|g| * magnitude of the derivative terms, for the scaled criterion.
+
+    gelu_backward sums two terms that cancel near x = -0.75; for elu and
+    softplus backward the derivative can be subnormal, where its ulp is the
+    fixed subnormal spacing, so the bound is U * |g| * max(|d|, tiny) * eps.
+    """
+    if name not in ("gelu_backward", "elu_backward", "softplus_backward"):
+        return None
+    xd = np.asarray(x, dtype=np.float64)
+    gd = np.abs(np.asarray(g, dtype=np.float64))
+    tiny = np.finfo(np.asarray(x).dtype).tiny
     if name == "gelu_backward":
-        xd = x.astype(np.float64)
         from math import erfc
         cdf = 0.5 * np.vectorize(erfc, otypes=[float])(-xd / np.sqrt(2))
         pdf = np.exp(-0.5 * xd * xd) / np.sqrt(2 * np.pi)
-        return np.abs(g.astype(np.float64)) * (cdf + np.abs(xd) * pdf)
-    return None
+        return gd * (cdf + np.abs(xd) * pdf)
+    p = CASES[name][1] if params is None else params
+    if name == "elu_backward":
+        d = np.where(xd > 0, 1.0, p[0] * np.exp(np.minimum(xd, 0)))
+    else:
+        d = 1 / (1 + np.exp(-np.clip(xd * p[0], -700, 700)))
+    return gd * np.maximum(d, tiny)
+
+
+_WARM = """
+dt = np.dtype(sys.argv[1]).type
+cfg = sys.modules[K.__name__ + '._config']
+K.set_backend('numba')
+x = np.linspace(-3, 3, 64).astype(dt)
+g = x[::-1].copy()
+x2, g2, lab = x.reshape(8, 8), g.reshape(8, 8), np.arange(8)
+for cfg.PARALLEL_THRESHOLD in (0, 10 ** 30):       # parallel, then serial
+    for f in (K.relu_forward, K.gelu_forward, K.sigmoid_forward,
+              K.tanh_forward):
+        f(x)
+    K.leaky_relu_forward(x, 0.1); K.elu_forward(x, 1.0)
+    K.softplus_forward(x, 1.0, 20.0)
+    for f in (K.relu_backward, K.gelu_backward, K.sigmoid_backward,
+              K.tanh_backward):
+        f(x, g)
+    K.leaky_relu_backward(x, g, 0.1); K.elu_backward(x, g, 1.0)
+    K.softplus_backward(x, g, 1.0, 20.0)
+    for a in K.ACTIVATIONS:
+        K.bias_act_forward(x2.copy(), g2[0].copy(), a)
+    K.softmax_forward(x2); K.softmax_backward(x2, g2)
+    K.log_softmax_forward(x2); K.log_softmax_backward(x2, g2)
+    K.cross_entropy_forward(x2, lab)
+    K.cross_entropy_backward(x2, lab, g2[:, 0].copy())
+"""
+
+
+def _numba_cache_looks_cold():
+    src = REPO / "autonn" / "kernels" / "_numba.py"
+    cache = src.parent / "__pycache__"
+    if os.environ.get("NUMBA_CACHE_DIR") or not cache.is_dir():
+        return True
+    fresh = [f for f in cache.glob("_numba.*.nbi")
+             if f.stat().st_mtime >= src.stat().st_mtime]
+    return len(fresh) < 40
+
+
+def _warm_numba_cache():
+    """Compile the kernels into numba's on-disk cache in two processes.
+
+    numba compiles single-threaded; on a cold cache (~100 specialisations,
+    ~55 s on the 2-vCPU reference box) the float32 and float64 variants are
+    compiled concurrently, then the tests load them from the cache.  Any
+    failure here is ignored: the tests then simply compile in-process.
+    """
+    if not HAVE_NUMBA or not _numba_cache_looks_cold():
+        return
+    env = dict(os.environ)
+    env.pop("AUTONN_KERNELS", None)
+    procs = [subprocess.Popen([sys.executable, "-c", _PRELUDE + _WARM, dt],
+                              env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+             for dt in ("float32", "float64")]
+    for p in procs:
+        try:
+            p.wait(timeout=300)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            p.kill()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_parallel_threshold():
+    _warm_numba_cache()
+    old = CFG.PARALLEL_THRESHOLD
+    CFG.PARALLEL_THRESHOLD = TEST_THRESHOLD
+    yield
+    CFG.PARALLEL_THRESHOLD = old
 
 
 @pytest.fixture
@@ -224,7 +313,7 @@ def test_elementwise_parity(name, dt, n, numba_backend):
         args = call_args(name, x, g, EXTRA_PARAMS[name])
         assert_close(getattr(K, name)(*args), getattr(R, name)(*args),
                      bound(name, dt) + (bound(name, dt) > 0),
-                     cancel_scale(name, x, g), name)
+                     cancel_scale(name, x, g, EXTRA_PARAMS[name]), name)
 
 
 @needs_numba
@@ -258,7 +347,7 @@ def test_serial_and_parallel_variants_identical(dt, numba_backend):
                                   "elu_backward", "softplus_backward"])
 def test_dense_grid_ulp_bound(name, dt, numba_backend):
     """approximations hold their stated bound on a dense log grid."""
-    mag = np.logspace(-8, np.log10(120.0), 200_001).astype(dt)
+    mag = np.logspace(-8, np.log10(120.0), 100_001).astype(dt)
     x = np.concatenate([mag, -mag, extremes(dt)])
     args = call_args(name, x, np.ones_like(x), CASES[name][1])
     assert_close(getattr(K, name)(*args), getattr(R, name)(*args),
@@ -564,7 +653,8 @@ def test_bias_act_parity(act, alpha, dt, shape, numba_backend):
     assert gb.dtype == dt and gb is not g
     name = act + "_backward" if act != "identity" else None
     Ub = 0 if name is None else bound(name, dt)
-    assert_close(gb, gb_r, Ub, cancel_scale(name, pre_r, g), act)
+    assert_close(gb, gb_r, Ub,
+                 cancel_scale(name, pre_r, g, (alpha,) if act == "elu" else None), act)
     np.testing.assert_array_equal(pre_r, pre_c)
     np.testing.assert_array_equal(y_r, y_c)
 
@@ -647,6 +737,14 @@ def test_env_var_numpy_honoured():
         print(K.backend(), 'numba' in sys.modules, y.dtype)
     """, AUTONN_KERNELS="numpy")
     assert out == ["numpy", "False", "float32"]
+
+
+def test_parallel_threshold_env_override():
+    out = _run("""
+        cfg = sys.modules[K.__name__ + '._config']
+        print(cfg.PARALLEL_THRESHOLD)
+    """, AUTONN_PARALLEL_THRESHOLD="12345")
+    assert out == ["12345"]
 
 
 def test_missing_numba_falls_back_silently():

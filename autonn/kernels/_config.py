@@ -1,25 +1,43 @@
 """Configuration constants of the kernel layer (no heavy imports here).
 
-* ``ENV_VAR``: name of the environment variable choosing the backend
-  (``"numba"``, the default, or ``"numpy"``).
+* ``ENV_VAR``: environment variable choosing the backend (``"numba"``, the
+  default, or ``"numpy"``).
 * ``PARALLEL_THRESHOLD``: the single serial/parallel switch.  A kernel runs
-  its ``parallel=True`` twin when ``n_elements * cost >= PARALLEL_THRESHOLD``,
-  where ``cost`` is the relative per-element cost declared next to each kernel
-  in ``_numba.py`` (``COST_*`` below).  Measured on the 2-core reference
-  machine (``python3 benchmarks/bench_kernels.py --threshold``): the parallel
-  launch costs ~10-20 us, so plain arithmetic (relu, backwards) only pays off
-  from ~2**17 elements, polynomial kernels (tanh/sigmoid float32) from ~2**15,
-  and libm-bound ones (gelu, float64 transcendental) from ~2**13.
+  its ``parallel=True`` twin when ``n_elements * cost >= PARALLEL_THRESHOLD``
+  where ``cost`` (``COST_*`` below, declared next to each kernel in
+  ``_numba.py``) is its per-element cost relative to relu, i.e. the switch
+  is at a fixed amount of *serial work*, ~4 ms on the reference machine.
+  It is read at every call, so it can be changed at run time (tests do), and
+  its default can be overridden with ``AUTONN_PARALLEL_THRESHOLD``.
+
+How the default was measured (``python3 benchmarks/bench_kernels.py
+--threshold``, and ``--quick`` with AUTONN_PARALLEL_THRESHOLD=0 vs 1e30;
+2 vCPUs).  Idle machine: the parallel variant wins from ~2**13 (float64
+libm) / ~2**15 (float32 polynomials) / ~2**18 (relu, memory-bound) elements;
+at 1e7 float32 elements fwd+bwd parallel vs serial was tanh 15 vs 22 ms,
+elu 22 vs 39, softplus 29 vs 57, gelu 113 vs 164.  Busy machine (the other
+vCPU running someone else's job): each parallel region waits for a scheduler
+tick (4-8 ms; a 1e6-element relu fwd+bwd took 3.5-16 ms instead of 1 ms)
+and at 1e7 parallel lost (relu 30 vs 18 ms, tanh 39 vs 20, gelu 184 vs 169).
+The default, 2**24 work units, is ~4 ms of serial work (1.7e7 relu elements,
+4.2e6 tanh/sigmoid/elu/softplus float32, 5.2e5 gelu float32, 1.3e5 float64
+libm elements): big arrays still get ~1.5-2x on an idle box, and a stall
+costs at most about one extra kernel time.  On a dedicated multi-core
+machine set e.g. ``AUTONN_PARALLEL_THRESHOLD=131072``; on a crowded one 1e30.
 """
+
+import os
 
 ENV_VAR = "AUTONN_KERNELS"
 DEFAULT_BACKEND = "numba"
 BACKENDS = ("numba", "numpy")
 
 #: work units (elements x cost) from which the parallel variant is used
-PARALLEL_THRESHOLD = 2 ** 17
+PARALLEL_THRESHOLD = int(float(os.environ.get("AUTONN_PARALLEL_THRESHOLD",
+                                              2 ** 24)))
 
-#: relative per-element costs
-COST_ARITH = 1      # fused add/mul/compare/select
-COST_POLY = 4       # vectorised float32 polynomial (exp, tanh, log1p)
-COST_LIBM = 16      # scalar libm call per element (float64 exp/tanh, erfc)
+#: relative per-element costs (measured serial ns/element / relu's ~0.25 ns)
+COST_ARITH = 1      # fused add/mul/compare/select: relu, leaky, backwards
+COST_POLY = 4       # float32 polynomial exp/tanh/log1p: sigmoid, tanh, elu...
+COST_VEC64 = 32     # float64 polynomial erfc+exp (float32 gelu)
+COST_LIBM = 128     # scalar libm call per element (all float64 transcendental)

@@ -78,8 +78,19 @@ class Pow(Op):
         return np.power(x, y)
 
     def vjp(self, g, out, x, y):
-        gx = g * y * x ** (y - 1) if x.requires_grad else None
-        gy = g * out * log(x) if y.requires_grad else None
+        # As PyTorch: no 0 * inf at x = 0 (d/dx x**0 is 0; d/dy 0**y is 0 for y >= 0).
+        with np.errstate(divide="ignore", invalid="ignore"):  # the masked-out branches
+            return self._vjp(g, out, x, y)
+
+    def _vjp(self, g, out, x, y):
+        gx = gy = None
+        if x.requires_grad:
+            zero_power = (y.data == 0) & (x.data == 0)  # 0 * inf: the derivative is 0
+            gx = where(zero_power, const(np.zeros((), g.dtype)), g * y * x ** (y - 1))
+        if y.requires_grad:
+            zero_base = (x.data == 0) & (y.data >= 0)
+            safe_x = where(zero_base, const(np.ones((), x.dtype)), x)
+            gy = where(zero_base, const(np.zeros((), g.dtype)), g * out * log(safe_x))
         return gx, gy
 
 
@@ -292,8 +303,11 @@ def cast(x, dtype):
     dtype('float32')
     """
     x = as_tensor(x)
-    if x.dtype == np.dtype(dtype):
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
         return x
+    if dtype.kind not in "fc":  # integers and booleans carry no gradient
+        return Tensor._make(x.data.astype(dtype))
     return apply(Cast(dtype), x)
 
 
@@ -388,11 +402,27 @@ def clip(x, a_min=None, a_max=None):
     x = as_tensor(x)
     if a_min is None and a_max is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
-    lo = None if a_min is None else float(a_min)
-    hi = None if a_max is None else float(a_max)
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"clip: a_min ({lo}) is greater than a_max ({hi})")
+    lo, hi = _bound(a_min, x, "a_min"), _bound(a_max, x, "a_max")
+    if lo is not None and hi is not None and np.any(lo > hi):
+        raise ValueError(f"clip: a_min ({a_min}) is greater than a_max ({a_max})")
     return apply(Clip(lo, hi), x)
+
+
+def _bound(v, x, name):
+    """A clip bound as a number or an array broadcastable to x (constant: no gradient)."""
+    if v is None:
+        return None
+    v = v.data if isinstance(v, Tensor) else v
+    if np.ndim(v) == 0:
+        return float(v)
+    arr = np.asarray(v, dtype=x.dtype)
+    try:
+        if np.broadcast_shapes(arr.shape, x.shape) != x.shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"clip: {name} of shape {arr.shape} does not broadcast to the input "
+                         f"shape {x.shape}") from None
+    return arr
 
 
 def where(condition, x, y):

@@ -199,7 +199,7 @@ def _reduce_tensor(losses, reduction, count):
     total = apply(Sum(tuple(range(losses.ndim)), False), losses)
     if reduction == "sum":
         return total
-    return total * (1.0 / count) if count else total * np.nan
+    return total / count if count else total * np.nan  # an int count: exact in any dtype
 
 
 class SoftmaxCrossEntropy(Op):
@@ -232,7 +232,7 @@ class SoftmaxCrossEntropy(Op):
         n = self.lp.shape[0]
         if self.reduction == "none":
             return apply(Reshape((n, 1)), g)
-        return g * (1.0 / n) if self.reduction == "mean" and n else g
+        return g / n if self.reduction == "mean" and n else g
 
     def _softmax_minus_target(self, logits):
         p = exp(apply(LogSoftmax(1), logits))  # a graph node, so this differentiates again

@@ -48,7 +48,7 @@ def mean(x, axis=None, keepdims=False, dim=None, keepdim=False):
     count = int(np.prod([x.shape[a] for a in axes]))
     if count == 0:
         raise ValueError(f"mean: reducing axes {axes} of shape {x.shape} which have no elements")
-    return apply(Sum(axes, keep), x) * (1.0 / count)
+    return apply(Sum(axes, keep), x) / count  # an int count: exact in every float dtype
 
 
 class _Extreme(Op):
@@ -63,7 +63,8 @@ class _Extreme(Op):
         return self.reducer(x, axis=self.axes, keepdims=self.keepdims)
 
     def _weights(self, x, out):
-        hit = x.data == out.data.reshape(keepdims_shape(x.shape, self.axes))
+        ref = out.data.reshape(keepdims_shape(x.shape, self.axes))
+        hit = (x.data == ref) | (np.isnan(x.data) & np.isnan(ref))  # NaN wins, as PyTorch
         return hit / hit.sum(axis=self.axes, keepdims=True).astype(x.dtype)
 
     def vjp(self, g, out, x):
@@ -124,8 +125,8 @@ def var(x, axis=None, ddof=0, keepdims=False, dim=None, keepdim=False, correctio
     if n - ddof <= 0:
         raise ValueError(f"var: {n} elements over axes {axes} of shape {x.shape} with ddof={ddof} "
                          "leave no degrees of freedom")
-    d = x - apply(Sum(axes, True), x) * (1.0 / n)
-    return apply(Sum(axes, keep), d * d) * (1.0 / (n - ddof))
+    d = x - apply(Sum(axes, True), x) / n
+    return apply(Sum(axes, keep), d * d) / (n - ddof)
 
 
 def std(x, axis=None, ddof=0, keepdims=False, dim=None, keepdim=False, correction=None):

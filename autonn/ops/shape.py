@@ -364,7 +364,10 @@ def split(x, indices_or_sections, axis=0, dim=None):
         cuts = [int(i) for i in indices_or_sections]
     bounds = [0] + cuts + [n]
     pre = (slice(None),) * axis
-    return [x[pre + (slice(a, max(a, b)),)] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [x[pre + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+_GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")  # each output copies one input element
 
 
 def pad(x, pad_width, mode="constant", constant_values=0):
@@ -385,6 +388,9 @@ def pad(x, pad_width, mode="constant", constant_values=0):
         raise ValueError(f"pad: pad_width {pad_width!r} has negative entries")
     if mode == "constant":
         return apply(Pad(width, constant_values), x)
+    if mode not in _GATHER_MODES:
+        raise ValueError(f"pad: mode {mode!r} is not supported; use one of "
+                         f"{('constant',) + _GATHER_MODES}")
     try:
         index = np.pad(np.arange(x.size).reshape(x.shape), width, mode=mode)
     except ValueError as e:
