@@ -272,10 +272,11 @@ def _warm_numba_cache():
 @pytest.fixture(autouse=True, scope="module")
 def _test_parallel_threshold():
     _warm_numba_cache()
-    old = CFG.PARALLEL_THRESHOLD
+    old = CFG.PARALLEL_THRESHOLD, CFG.NUMBA_MIN_SIZE
     CFG.PARALLEL_THRESHOLD = TEST_THRESHOLD
+    CFG.NUMBA_MIN_SIZE = 0  # every size goes to numba, so parity covers small arrays too
     yield
-    CFG.PARALLEL_THRESHOLD = old
+    CFG.PARALLEL_THRESHOLD, CFG.NUMBA_MIN_SIZE = old
 
 
 @pytest.fixture

@@ -115,7 +115,10 @@ def set_backend(name=None):
 
 # ------------------------------------------------------------- dispatchers
 def _numba_for(x):
-    """The _numba module when x (ndarray) can go to numba, else None."""
+    """The _numba module when x (ndarray) can go to numba, else None (small arrays, dtypes
+    numba cannot compile, or the numpy backend)."""
+    if x.size < _config.NUMBA_MIN_SIZE:
+        return None
     nb = _nb if _nb is not _UNSET else _load()
     if nb is None:
         return None

@@ -36,6 +36,11 @@ BACKENDS = ("numba", "numpy")
 PARALLEL_THRESHOLD = int(float(os.environ.get("AUTONN_PARALLEL_THRESHOLD",
                                               2 ** 24)))
 
+#: arrays smaller than this take the NumPy twins: at that size the two run about as fast, and
+#: a process that only ever sees small arrays never imports numba (a fresh process's first
+#: small training step stays well under a second). Read at every call; tests set it to 0.
+NUMBA_MIN_SIZE = int(float(os.environ.get("AUTONN_NUMBA_MIN_SIZE", 2 ** 14)))
+
 #: relative per-element costs (measured serial ns/element / relu's ~0.25 ns)
 COST_ARITH = 1      # fused add/mul/compare/select: relu, leaky, backwards
 COST_POLY = 4       # float32 polynomial exp/tanh/log1p: sigmoid, tanh, elu...
