@@ -92,9 +92,8 @@ def test_second_derivative_matches_finite_differences(name, data):
     w = _projection(probe.shape, 1)
     vs = [_projection(a.shape, 2 + i) for i, a in enumerate(case.arrays)]
     xs, s = first_dot_v(case.arrays, create_graph=True)
-    if not s.requires_grad:
-        pytest.fail(f"{name}: first derivative is not differentiable again")
-    hv = an.grad(s, xs, allow_unused=True)
+    # A first derivative without a graph is a constant: then the numeric one must be ~0 too.
+    hv = an.grad(s, xs, allow_unused=True) if s.requires_grad else [None] * len(xs)
     for i, x in enumerate(xs):
         numeric = _numeric_grad(lambda arrs: first_dot_v(arrs)[1].item(), case.arrays, i)
         got = np.zeros(x.shape) if hv[i] is None else hv[i].data

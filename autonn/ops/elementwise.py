@@ -3,6 +3,8 @@ import numpy as np
 
 from ..tensor import Tensor, as_tensor
 from .base import Op, apply, const, lift, linear_jvp
+from .scalar import (AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar,
+                     RSubScalar, is_scalar)
 
 
 def _binary(op, x, y):
@@ -242,6 +244,10 @@ def add(x, y):
     >>> an.add(an.ones(2), 1.5)
     tensor([2.5, 2.5])
     """
+    if is_scalar(y) and isinstance(x, Tensor):
+        return apply(AddScalar(y), x)
+    if is_scalar(x) and isinstance(y, Tensor):
+        return apply(AddScalar(x), y)
     return _binary(Add(), x, y)
 
 
@@ -252,6 +258,10 @@ def sub(x, y):
     >>> an.sub(an.ones(2), 1.0)
     tensor([0., 0.])
     """
+    if is_scalar(y) and isinstance(x, Tensor):
+        return apply(AddScalar(-y), x)
+    if is_scalar(x) and isinstance(y, Tensor):
+        return apply(RSubScalar(x), y)
     return _binary(Sub(), x, y)
 
 
@@ -262,6 +272,10 @@ def mul(x, y):
     >>> an.mul(an.ones(2), 3.0)
     tensor([3., 3.])
     """
+    if is_scalar(y) and isinstance(x, Tensor):
+        return apply(MulScalar(y), x)
+    if is_scalar(x) and isinstance(y, Tensor):
+        return apply(MulScalar(x), y)
     return _binary(Mul(), x, y)
 
 
@@ -272,6 +286,10 @@ def div(x, y):
     >>> an.div(an.ones(2), 4.0)
     tensor([0.25, 0.25])
     """
+    if is_scalar(y) and isinstance(x, Tensor):
+        return apply(DivScalar(y), x)
+    if is_scalar(x) and isinstance(y, Tensor):
+        return apply(RDivScalar(x), y)
     return _binary(Div(), x, y)
 
 
@@ -282,6 +300,10 @@ def pow(x, y):
     >>> an.pow(an.tensor([2.0, 3.0]), 2)
     tensor([4., 9.])
     """
+    if is_scalar(y) and isinstance(x, Tensor):
+        return apply(PowScalar(y), x)
+    if is_scalar(x) and isinstance(y, Tensor):
+        return apply(RPowScalar(x), y)
     return _binary(Pow(), x, y)
 
 

@@ -314,6 +314,30 @@ register("mul", lambda x, y: x * y, np.multiply, binary())
 register("div", lambda x, y: x / y, np.divide, binary(low2=0.5, high2=3.0))
 register("pow", lambda x, y: x ** y, np.power, binary(0.5, 2.0, -2.0, 2.0))
 register("neg", lambda x: -x, np.negative, unary(), second_order=False)
+
+
+def _with_scalar(low=-3.0, high=3.0, constants=(-1.5, 0.5, 2.0, 3)):
+    """A tensor and a Python number (int or float): the scalar-constant op forms."""
+    def cases(dtype):
+        return st.tuples(arrays(shapes(), dtype, low, high), st.sampled_from(constants)).map(
+            lambda ac: Case((ac[0],), {"c": ac[1]}))
+    return cases
+
+
+register("add_scalar", lambda x, c: x + c, lambda a, c: a + c, _with_scalar(), second_order=False,
+         covers=("add",))
+register("rsub_scalar", lambda x, c: c - x, lambda a, c: c - a, _with_scalar(), second_order=False,
+         covers=("sub",))
+register("mul_scalar", lambda x, c: c * x, lambda a, c: c * a, _with_scalar(), second_order=False,
+         covers=("mul",))
+register("div_scalar", lambda x, c: x / c, lambda a, c: a / c, _with_scalar(), second_order=False,
+         covers=("div",))
+register("rdiv_scalar", lambda x, c: c / x, lambda a, c: c / a, _with_scalar(0.5, 3.0),
+         covers=("div",))
+register("pow_scalar", lambda x, c: x ** c, lambda a, c: a ** c,
+         _with_scalar(0.5, 3.0, (-1.5, 0.5, 2.0, 3, 0, 1)), covers=("pow",))
+register("rpow_scalar", lambda x, c: c ** x, lambda a, c: np.power(c, a),
+         _with_scalar(-2.0, 2.0, (0.5, 2.0, 3)), covers=("pow",))
 register("exp", an.exp, np.exp, unary())
 register("log", an.log, np.log, unary(0.1, 3.0))
 register("sqrt", an.sqrt, np.sqrt, unary(0.1, 3.0))
