@@ -77,22 +77,31 @@ class enable_grad(_GradMode):
 
 
 def toposort(roots):
-    """Nodes reachable from ``roots`` that require grad, parents before children (iterative)."""
-    order, seen = [], set()
-    stack = [(r, False) for r in roots]
+    """Nodes reachable from ``roots`` that require grad, parents before children.
+
+    Every tensor is created after its inputs, so sorting the reachable nodes by creation
+    order gives a topological order without a recursive (or post-order) walk.
+    """
+    seen = set()
+    stack = []
+    for r in roots:
+        if r not in seen:  # tensors hash by identity
+            seen.add(r)
+            stack.append(r)
+    nodes = []
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
+        t = stack.pop()
+        nodes.append(t)
         for p in t._parents or ():  # None: freed by an earlier backward
-            if p._requires_grad and id(p) not in seen:
-                stack.append((p, False))
-    return order
+            if p._requires_grad and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    nodes.sort(key=_creation_order)
+    return nodes
+
+
+def _creation_order(t):
+    return t._seq
 
 
 def _accumulate(a, b):
@@ -112,13 +121,6 @@ def _fit_to_input(grad, inp):
         from .ops.elementwise import cast
         grad = cast(grad, inp.data.dtype)
     return grad
-
-
-class _AllIds:
-    """A set that contains everything (the walk without ``inputs`` may visit any node)."""
-
-    def __contains__(self, item):
-        return True
 
 
 class _Freed:
@@ -141,8 +143,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     """
     grads = {}
     for r, g in zip(roots, root_grads):
-        grads[id(r)] = _accumulate(grads.get(id(r)), g)
-    wanted = None if inputs is None else {id(t): None for t in inputs}
+        grads[r] = _accumulate(grads.get(r), g)
+    wanted = None if inputs is None else {t: None for t in inputs}
     order = toposort(roots)
     if wanted is not None:
         order = _leading_to(order, wanted)
@@ -155,7 +157,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     finally:
         _set_grad_enabled(prev)
     if wanted is not None:
-        return [wanted[id(t)] for t in inputs]
+        return [wanted[t] for t in inputs]
     return None
 
 
@@ -164,46 +166,46 @@ def _leading_to(order, wanted):
     so that ``grad()`` neither runs nor frees anything upstream of its inputs."""
     leads = set()
     for t in order:  # parents come first
-        if id(t) in wanted or any(id(p) in leads for p in t._parents or ()):
-            leads.add(id(t))
-    return [t for t in order if id(t) in leads]
+        if t in wanted or any(p in leads for p in t._parents or ()):
+            leads.add(t)
+    return [t for t in order if t in leads]
 
 
 def _walk(order, grads, wanted, retain_graph, create_graph, handed):
     """Visit nodes children-first, turning each node's gradient into its inputs' gradients.
     Without retain_graph a visited node drops its inputs (``_parents = None``): freed."""
     anomaly_on = _anomaly_state.on
-    grads_allowed = _AllIds() if wanted is None else {id(t) for t in order}
+    allowed = None if wanted is None else set(order)  # grad(): only nodes leading to inputs
     for t in reversed(order):
-        g = grads.pop(id(t), None)
+        g = grads.pop(t, None)
         if g is None:
             continue
-        if wanted is not None:
-            if id(t) in wanted:
-                wanted[id(t)] = _accumulate(wanted[id(t)], g)
-        elif t._op is None or t._retains_grad:
-            _accumulate_into_grad(t, g, create_graph, handed)
         op = t._op
+        if wanted is not None:
+            if t in wanted:
+                wanted[t] = _accumulate(wanted[t], g)
+        elif op is None or t._retains_grad:
+            _accumulate_into_grad(t, g, create_graph, handed)
         if op is None:
             continue
         parents = t._parents
-        if wanted is not None and not any(id(p) in grads_allowed for p in parents or ()):
+        if allowed is not None and not any(p in allowed for p in parents or ()):
             continue  # a wanted input with no other wanted input upstream: stop here
         if parents is None:
             raise _freed_error(t)
         in_grads = op.vjp(g, t, *parents)
-        if len(parents) == 1 and not isinstance(in_grads, (tuple, list)):
+        if len(parents) == 1 and in_grads.__class__ is not tuple and in_grads.__class__ is not list:
             in_grads = (in_grads,)
         for p, pg in zip(parents, in_grads):
-            if pg is None or not p._requires_grad or id(p) not in grads_allowed:
+            if pg is None or not p._requires_grad or (allowed is not None and p not in allowed):
                 continue
             if pg.__class__ is not tuple:  # a tuple: the packed outputs of a multi-output Function
                 if pg.data.shape != p.data.shape or pg.data.dtype != p.data.dtype:
                     pg = _fit_to_input(pg, p)
                 if anomaly_on:
                     check_backward(pg, t)
-            prev = grads.get(id(p))
-            grads[id(p)] = pg if prev is None else _accumulate(prev, pg)
+            prev = grads.get(p)
+            grads[p] = pg if prev is None else _accumulate(prev, pg)
         if not retain_graph:
             t._parents = None
 

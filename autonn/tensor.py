@@ -3,9 +3,13 @@
 Operators and methods delegate to the functions in ``autonn.ops``; the graph walk
 lives in ``autonn.engine``.
 """
+import itertools
+
 import numpy as np
 
 from . import engine
+
+_creation = itertools.count()  # a tensor is always created after its inputs: a topological order
 from ._dtype import get_default_dtype
 
 
@@ -18,7 +22,7 @@ class Tensor:
     tensor([2., 4., 6.])
     """
     __slots__ = ("data", "_grad", "_grad_owned", "_requires_grad", "_op", "_parents",
-                 "_retains_grad", "_trace", "__weakref__")
+                 "_retains_grad", "_trace", "_seq", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -31,6 +35,7 @@ class Tensor:
         self._parents = ()
         self._retains_grad = False
         self._trace = None
+        self._seq = next(_creation)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -46,6 +51,7 @@ class Tensor:
         t._requires_grad = op is not None
         t._retains_grad = False
         t._trace = None
+        t._seq = next(_creation)
         return t
 
     # ----- autograd attributes -----

@@ -49,7 +49,8 @@ def linear_jvp(self, tangents, out, *inputs):
 def apply(op, *inputs):
     """Run ``op`` on Tensors and record the node when some input requires grad."""
     try:
-        data = op.forward(*[t.data for t in inputs])
+        data = op.forward(inputs[0].data) if len(inputs) == 1 else \
+            op.forward(*[t.data for t in inputs])
     except (ValueError, IndexError, np.exceptions.AxisError) as e:
         shapes = ", ".join(str(t.shape) for t in inputs)
         raise type(e)(f"{op.name}: {e} (input shapes: {shapes})") from None
