@@ -60,7 +60,7 @@ def _summarise(label, per_round, unit_scale=1e3, unit="ms", per=None):
 # ----------------------------------------------------------------- MLP step
 def _numpy_mlp(sizes, batch, seed=0):
     rng = np.random.default_rng(seed)
-    Ws = [rng.uniform(-1, 1, (a, b)).astype(F32) / np.sqrt(a) for a, b in zip(sizes, sizes[1:])]
+    Ws = [(rng.uniform(-1, 1, (a, b)) / np.sqrt(a)).astype(F32) for a, b in zip(sizes, sizes[1:])]
     bs = [np.zeros(b, F32) for b in sizes[1:]]
     x = rng.standard_normal((batch, sizes[0])).astype(F32)
     y = rng.integers(0, sizes[-1], batch)
@@ -205,10 +205,7 @@ def _numpy_act(name, x, g):
             y = np.tanh(x)
             return y, g * (1 - y * y)
     else:
-        import math
-        erf = np.frompyfunc(math.erf, 1, 1)
-
-        def f():  # NumPy has no erf ufunc; the tanh form is the vectorised NumPy GELU
+        def f():  # NumPy has no erf ufunc: the tanh form is the vectorised NumPy GELU
             c = np.float32(np.sqrt(2 / np.pi))
             inner = c * (x + np.float32(0.044715) * x ** 3)
             t = np.tanh(inner)

@@ -41,8 +41,8 @@ class Tensor:
             self.requires_grad = True
 
     @classmethod
-    def _make(cls, data, op=None, parents=()):
-        t = object.__new__(cls)
+    def _make(cls, data, op=None, parents=(), _new=object.__new__, _next=_creation.__next__):
+        t = _new(cls)
         t.data = data
         t._grad = None
         t._grad_owned = False
@@ -51,7 +51,7 @@ class Tensor:
         t._requires_grad = op is not None
         t._retains_grad = False
         t._trace = None
-        t._seq = next(_creation)
+        t._seq = _next()
         return t
 
     # ----- autograd attributes -----

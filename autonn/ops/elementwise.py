@@ -4,7 +4,7 @@ import numpy as np
 from ..tensor import Tensor, as_tensor
 from .base import Op, apply, const, lift, linear_jvp
 from .scalar import (AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar,
-                     RSubScalar, is_scalar)
+                     RSubScalar)
 
 
 def _binary(op, x, y):
@@ -244,9 +244,9 @@ def add(x, y):
     >>> an.add(an.ones(2), 1.5)
     tensor([2.5, 2.5])
     """
-    if is_scalar(y) and isinstance(x, Tensor):
+    if (type(y) is float or type(y) is int) and isinstance(x, Tensor):  # is_scalar, inlined
         return apply(AddScalar(y), x)
-    if is_scalar(x) and isinstance(y, Tensor):
+    if (type(x) is float or type(x) is int) and isinstance(y, Tensor):
         return apply(AddScalar(x), y)
     return _binary(Add(), x, y)
 
@@ -258,9 +258,9 @@ def sub(x, y):
     >>> an.sub(an.ones(2), 1.0)
     tensor([0., 0.])
     """
-    if is_scalar(y) and isinstance(x, Tensor):
+    if (type(y) is float or type(y) is int) and isinstance(x, Tensor):  # is_scalar, inlined
         return apply(AddScalar(-y), x)
-    if is_scalar(x) and isinstance(y, Tensor):
+    if (type(x) is float or type(x) is int) and isinstance(y, Tensor):
         return apply(RSubScalar(x), y)
     return _binary(Sub(), x, y)
 
@@ -272,9 +272,9 @@ def mul(x, y):
     >>> an.mul(an.ones(2), 3.0)
     tensor([3., 3.])
     """
-    if is_scalar(y) and isinstance(x, Tensor):
+    if (type(y) is float or type(y) is int) and isinstance(x, Tensor):  # is_scalar, inlined
         return apply(MulScalar(y), x)
-    if is_scalar(x) and isinstance(y, Tensor):
+    if (type(x) is float or type(x) is int) and isinstance(y, Tensor):
         return apply(MulScalar(x), y)
     return _binary(Mul(), x, y)
 
@@ -286,9 +286,9 @@ def div(x, y):
     >>> an.div(an.ones(2), 4.0)
     tensor([0.25, 0.25])
     """
-    if is_scalar(y) and isinstance(x, Tensor):
+    if (type(y) is float or type(y) is int) and isinstance(x, Tensor):  # is_scalar, inlined
         return apply(DivScalar(y), x)
-    if is_scalar(x) and isinstance(y, Tensor):
+    if (type(x) is float or type(x) is int) and isinstance(y, Tensor):
         return apply(RDivScalar(x), y)
     return _binary(Div(), x, y)
 
@@ -300,9 +300,9 @@ def pow(x, y):
     >>> an.pow(an.tensor([2.0, 3.0]), 2)
     tensor([4., 9.])
     """
-    if is_scalar(y) and isinstance(x, Tensor):
+    if (type(y) is float or type(y) is int) and isinstance(x, Tensor):  # is_scalar, inlined
         return apply(PowScalar(y), x)
-    if is_scalar(x) and isinstance(y, Tensor):
+    if (type(x) is float or type(x) is int) and isinstance(y, Tensor):
         return apply(RPowScalar(x), y)
     return _binary(Pow(), x, y)
 

@@ -41,6 +41,9 @@ _GRAD = {
 # activations whose second derivative needs the pre-activation as a graph node
 _NEEDS_PRE = frozenset(("elu", "gelu", "softplus"))
 _REDUCTIONS = ("mean", "sum", "none")
+_I64 = np.dtype(np.int64)
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_arange = kernels._ref._arange  # cached read-only np.arange(n), for row gathers
 
 
 def _t(x):
@@ -105,11 +108,13 @@ class LinearAct(Op):
     def vjp(self, g, out, x, W, b=None):
         if not engine.is_grad_enabled():  # plain backward: fused kernel + BLAS on arrays
             gd = g.data
-            dpre = gd if self.act == "identity" else \
-                kernels.act_backward(self.act, self.pre, out.data, gd, self.alpha)
-            return (const(np.dot(dpre, W.data.T)) if x.requires_grad else None,
-                    const(np.dot(x.data.T, dpre)) if W.requires_grad else None,
-                    const(dpre.sum(axis=0)) if b is not None and b.requires_grad else None)
+            act = self.act
+            dpre = gd if act == "identity" else \
+                kernels.act_backward(act, self.pre, out.data, gd, self.alpha)
+            return (Tensor._make(np.dot(dpre, W.data.T)) if x._requires_grad else None,
+                    Tensor._make(np.dot(x.data.T, dpre)) if W._requires_grad else None,
+                    Tensor._make(np.add.reduce(dpre, axis=0))
+                    if b is not None and b._requires_grad else None)
         dpre = self._dpre(g, out, x, W, b)
         return (_mm(dpre, _T(W)) if x.requires_grad else None,
                 _mm(_T(x), dpre) if W.requires_grad else None,
@@ -213,9 +218,19 @@ class SoftmaxCrossEntropy(Op):
         self.labels, self.reduction, self.smoothing, self.lp = labels, reduction, smoothing, None
 
     def forward(self, logits):
-        losses, lp = kernels.cross_entropy_forward(logits, self.labels)
-        self.lp = lp
+        # the labels were validated by cross_entropy (int64, in range): no second check here
+        self.lp = lp = kernels._cross_entropy_logprobs(logits)
+        picked = lp[_arange(lp.shape[0]), self.labels]
         eps = self.smoothing
+        dt = lp.dtype
+        if not eps and self.reduction != "none" and picked.size and (dt == _F32 or dt == _F64):
+            # -sum(picked) == sum(-picked) exactly, and the division is ndarray.mean's (by an
+            # intp count): the same bits as _reduce_array without forming the per-row losses
+            total = -np.add.reduce(picked)
+            if self.reduction == "mean":
+                total = total / np.intp(picked.size)
+            return np.asarray(total, dtype=dt)
+        losses = np.negative(picked)
         if eps:
             losses = (1 - eps) * losses - eps * lp.mean(axis=1) if lp.shape[1] else losses
         return _reduce_array(losses, self.reduction)
@@ -246,10 +261,13 @@ class SoftmaxCrossEntropy(Op):
         gd = g.data
         if self.reduction == "none":
             rows = gd.astype(lp.dtype, copy=False)
+        elif not self.smoothing:  # one factor for every row: no (n,) array of it
+            rows = lp.dtype.type(gd / n if self.reduction == "mean" and n else gd)
+            return Tensor._make(kernels._cross_entropy_grad(lp, self.labels, rows))
         else:
             rows = np.full(n, gd / n if self.reduction == "mean" and n else gd, dtype=lp.dtype)
         if not self.smoothing:
-            return const(kernels.cross_entropy_backward(lp, self.labels, rows))
+            return Tensor._make(kernels._cross_entropy_grad(lp, self.labels, rows))
         return const((np.exp(lp) - self._target(lp.dtype)) * rows[:, None])
 
     def jvp(self, tangents, out, logits):
@@ -288,13 +306,12 @@ def _class_layout(x, labels, op_name):
         x = reshape(x, (-1, C))
         labels = labels.reshape(-1)
     n = labels.shape[0]
-    if n:
+    if n and (labels.min() < 0 or labels.max() >= C):  # the only label check of the op
         bad = (labels < 0) | (labels >= C)
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{op_name}: label {labels[first]} at index {first} is out of range "
-                             f"for C={C} classes (valid: 0..{C - 1}); input shape {shape}")
-    return x, labels.astype(np.int64, copy=False), expected
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{op_name}: label {labels[first]} at index {first} is out of range "
+                         f"for C={C} classes (valid: 0..{C - 1}); input shape {shape}")
+    return x, labels if labels.dtype == _I64 else labels.astype(np.int64), expected
 
 
 def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):

@@ -8,7 +8,7 @@ import numpy as np
 from .. import kernels
 from ..tensor import Tensor, as_tensor
 from ._axes import keepdims_shape, normalize_axes, normalize_axis, pick_axis
-from .base import Op, apply, const
+from .base import Op, apply
 from .elementwise import _MaskedLinear, exp, sqrt
 from .shape import BroadcastTo, Reshape, Sum, reshape
 

@@ -1,7 +1,7 @@
 """Shape ops: reshape, transpose, squeeze, broadcast, concatenate, split, pad... All linear."""
 import numpy as np
 
-from ..tensor import Tensor, as_tensor
+from ..tensor import as_tensor
 from ._axes import normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply, linear_jvp
 
