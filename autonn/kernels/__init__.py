@@ -355,8 +355,21 @@ def linear_act_forward(x, W, b=None, act="identity", alpha=None):
     >>> pre
     array([[2., 2., 2.]])
     """
-    _ref.check_act(act, alpha)
-    return bias_act_forward(np.dot(x, W), b, act, alpha)
+    act, alpha = _ref.check_act(act, alpha)
+    z = np.dot(x, W)
+    dt = z.dtype
+    if (z.size < _config.NUMBA_MIN_SIZE and (dt == _F32 or dt == _F64)
+            and (b is None or getattr(b, "dtype", None) == dt)):
+        # small float32/float64 layer: the twin's epilogue without its re-checks (a fresh
+        # np.dot result is always a writeable C array)
+        if b is not None:
+            np.add(z, b, out=z)
+        if act == "identity":
+            return z, z
+        if act == "relu":
+            return z, np.maximum(z, 0)  # bit-identical to relu_forward for float32/64
+        return z, _ref._FWD[act](z, alpha)
+    return bias_act_forward(z, b, act, alpha)
 
 
 _ACT_FWD = {
@@ -379,6 +392,8 @@ def act_backward(act, pre, y, g, alpha=None):
     >>> act_backward("tanh", None, np.array([0.5]), np.array([1.0]))
     array([0.75])
     """
+    if act == "relu":
+        return relu_backward(pre, g)
     act, alpha = _ref.check_act(act, alpha)
     if act == "identity":
         dt = np.asarray(pre if pre is not None else g).dtype
@@ -483,6 +498,45 @@ def cross_entropy_forward(logits, labels):
     lp = np.empty((n, C), logits.dtype)
     nb.log_softmax_fwd(logits.size, _c(logits), lp)
     return -lp[np.arange(n), labels], lp
+
+
+def _cross_entropy_logprobs(logits):
+    """The log-probabilities of :func:`cross_entropy_forward` for 2-D ``logits`` (same values, on
+    the same backend), without the label checks: for callers that validated them already."""
+    logits = np.asarray(logits)
+    nb = _numba_for(logits)
+    if nb is None or logits.size == 0:
+        return _ref.log_softmax_forward(logits)
+    n, C = logits.shape
+    lp = np.empty((n, C), logits.dtype)
+    nb.log_softmax_fwd(logits.size, _c(logits), lp)
+    return lp
+
+
+def _cross_entropy_grad(lp, labels, g, flat=None):
+    """:func:`cross_entropy_backward` for float ``lp`` (n, C) and labels already validated
+    (int64, shape (n,), in range). ``g`` is the (n,) row factors, or one 0-d factor of lp's
+    dtype for every row (a mean or sum reduction): the same values as a full row of it.
+    ``flat`` (optional) is ``arange(n) * C + labels``, the labels' flat positions in lp."""
+    n, C = lp.shape
+    nb = _numba_for(lp)
+    if nb is None or lp.size == 0 or g.dtype != lp.dtype:
+        if g.ndim:
+            return _ref.cross_entropy_backward(lp, labels, g)
+        p = np.exp(lp)
+        if flat is None or not p.flags.c_contiguous:  # (exp keeps an F-ordered lp's layout)
+            p[_ref._arange(n), labels] -= 1
+        else:
+            p.reshape(-1)[flat] -= 1
+        p *= g
+        return p
+    if not g.ndim:
+        g = np.full(n, g, lp.dtype)
+    elif g.size != n:
+        return _ref.cross_entropy_backward(lp, labels, g)
+    out = np.empty((n, C), lp.dtype)
+    nb.cross_entropy_bwd(lp.size, _c(lp), _c(labels), _c(g).reshape(n), out)
+    return out
 
 
 def cross_entropy_backward(log_probs, labels, g):

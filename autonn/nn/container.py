@@ -1,9 +1,15 @@
 """``Sequential`` (which fuses ``Linear`` + activation into one kernel call) and ``ModuleList``."""
 from collections import OrderedDict
 
-from . import functional as F
+from operator import is_ as _is
+
+from ..ops.nn import linear as _linear
 from .linear import Linear
 from .module import Module
+
+_MISSING = object()
+_ALONE = object()               # plan marker: a Linear with no activation to fuse
+_NO_ACT = ("identity", None)    # Linear.forward's F.linear(input, weight, bias) arguments
 
 __all__ = ["Sequential", "ModuleList"]
 
@@ -44,20 +50,53 @@ class Sequential(Module):
             for i, module in enumerate(args):
                 self.add_module(str(i), module)
 
-    def forward(self, input):
-        mods = list(self._modules.values())
-        x, i, n = input, 0, len(mods)
+    def _plan(self):
+        """The steps of ``forward``: ``(module, None)``, ``(linear, _ALONE)`` for a Linear run
+        directly, or ``(linear, activation)`` for a Linear followed by an activation that can
+        fuse. Built once and rebuilt whenever the sequence of modules changes (compared by
+        identity on every call: ``_modules`` may also be edited directly)."""
+        mods = tuple(self._modules.values())
+        cache = self.__dict__.get("_plan_cache")
+        if cache is not None:
+            old = cache[0]
+            if len(old) == len(mods) and all(map(_is, mods, old)):
+                return cache[1]
+        steps, i, n = [], 0, len(mods)
         while i < n:
             m = mods[i]
-            if type(m) is Linear and i + 1 < n:
-                fused = getattr(mods[i + 1], "_fused", None)
-                fused = fused() if fused is not None else None
-                if fused is not None:
-                    x = F.linear(x, m.weight, m.bias, activation=fused[0], alpha=fused[1])
+            if type(m) is Linear:
+                if i + 1 < n and callable(getattr(mods[i + 1], "_fused", None)):
+                    steps.append((m, mods[i + 1]))
                     i += 2
                     continue
-            x = m(x)
+                steps.append((m, _ALONE))
+            else:
+                steps.append((m, None))
             i += 1
+        steps = tuple(steps)
+        self.__dict__["_plan_cache"] = (mods, steps)
+        return steps
+
+    def forward(self, input):
+        x = input
+        for m, act in self._plan():
+            if act is None:
+                x = m(x)
+                continue
+            if act is _ALONE:
+                fused = _NO_ACT
+            else:
+                fused = act._fused()
+                if fused is None:
+                    x = act(m(x))
+                    continue
+            # Linear.forward (or the fused linear + activation) without the module call layers
+            params = m._parameters
+            w = params.get("weight", _MISSING)
+            b = params.get("bias", _MISSING)
+            if w is _MISSING or b is _MISSING:  # deleted: let Linear's lookup raise
+                w, b = m.weight, m.bias
+            x = _linear(x, w, b, fused[0], fused[1])
         return x
 
     def __getitem__(self, idx):

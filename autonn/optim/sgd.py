@@ -42,6 +42,12 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
+            if momentum == 0 and wd == 0 and not group.get("maximize", False):
+                for p in group["params"]:  # plain SGD: one temporary per parameter
+                    g = p.grad
+                    if g is not None:
+                        p.data -= lr * np.asarray(g.data)
+                continue
             for p, grad in self._params_with_grad(group):
                 d_p = -grad if group.get("maximize", False) else grad
                 if wd != 0:
