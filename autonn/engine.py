@@ -115,11 +115,9 @@ def _accumulate(a, b):
 def _fit_to_input(grad, inp):
     """Sum broadcast axes and cast back so that a gradient matches its input's shape and dtype."""
     if grad.data.shape != inp.data.shape:
-        from .ops.shape import sum_to
-        grad = sum_to(grad, inp.data.shape)
+        grad = _tensor._ops.sum_to(grad, inp.data.shape)
     if grad.data.dtype != inp.data.dtype:
-        from .ops.elementwise import cast
-        grad = cast(grad, inp.data.dtype)
+        grad = _tensor._ops.cast(grad, inp.data.dtype)
     return grad
 
 
@@ -215,7 +213,6 @@ def _accumulate_into_grad(t, g, create_graph, handed):
     (``_grad_owned``) and adds into it in place. A fresh gradient array (not a view, writable,
     not the caller's, not already adopted by another leaf) is adopted as it is; anything else
     is copied first. With create_graph, ``.grad`` keeps the graph and is never updated in place."""
-    from .tensor import Tensor
     if create_graph:
         t._grad = g if t._grad is None else t._grad + g
         t._grad_owned = False
@@ -229,12 +226,12 @@ def _accumulate_into_grad(t, g, create_graph, handed):
         elif arr.dtype != t.data.dtype:
             arr = arr.astype(t.data.dtype)
         handed.add(id(arr))
-        t._grad = Tensor._make(arr)
+        t._grad = _tensor.Tensor._make(arr)
         t._grad_owned = True
 
 
 def _as_grad_tensors(outputs, grad_outputs, fn_name):
-    from .tensor import Tensor, as_tensor
+    Tensor, as_tensor = _tensor.Tensor, _tensor.as_tensor
     result = []
     for out, g in zip(outputs, grad_outputs):
         if g is None:
@@ -242,7 +239,7 @@ def _as_grad_tensors(outputs, grad_outputs, fn_name):
                 raise RuntimeError(
                     f"{fn_name}: grad can be implicitly created only for scalar outputs, but the "
                     f"output has shape {out.shape}; pass gradient= (or grad_outputs=) of that shape")
-            g = Tensor(np.ones(out.shape, dtype=out.dtype))
+            g = Tensor._make(np.ones(out.shape, dtype=out.dtype))
         else:
             g = as_tensor(g, dtype=out.dtype)
             if g.shape != out.shape:
@@ -283,7 +280,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> an.grad(dx, x)[0].item()   # d2/dx2 x^3 = 6x
     18.0
     """
-    from .tensor import Tensor
+    Tensor = _tensor.Tensor
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -312,3 +309,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 from . import anomaly as _anomaly  # noqa: E402
 from .anomaly import check_backward  # noqa: E402
 _anomaly_state = _anomaly._state
+from . import tensor as _tensor  # noqa: E402  (tensor imports this module first)
