@@ -19,7 +19,12 @@ elu 22 vs 39, softplus 29 vs 57, gelu 113 vs 164.  Busy machine (the other
 vCPU running someone else's job): each parallel region waits for a scheduler
 tick (4-8 ms; a 1e6-element relu fwd+bwd took 3.5-16 ms instead of 1 ms)
 and at 1e7 parallel lost (relu 30 vs 18 ms, tanh 39 vs 20, gelu 184 vs 169).
-The default, 2**24 work units, is ~4 ms of serial work (1.7e7 relu elements,
+The default was first 2**24 work units (~4 ms of serial work); the side-by-side
+benchmark (``autonn bench``, activations at 1e6 elements, float32, interleaved with
+NumPy and PyTorch on the same machine) then showed 2**18 work units (~65 us of serial
+relu) halving relu/sigmoid fwd+bwd times at 1e6 (0.72 -> 0.33 ms, 1.9 -> 1.3 ms) on the
+idle machine, so the default is now 2**18. The older reasoning, for crowded machines:
+2**24 is ~4 ms of serial work (1.7e7 relu elements,
 4.2e6 tanh/sigmoid/elu/softplus float32, 5.2e5 gelu float32, 1.3e5 float64
 libm elements): big arrays still get ~1.5-2x on an idle box, and a stall
 costs at most about one extra kernel time.  On a dedicated multi-core
@@ -34,7 +39,7 @@ BACKENDS = ("numba", "numpy")
 
 #: work units (elements x cost) from which the parallel variant is used
 PARALLEL_THRESHOLD = int(float(os.environ.get("AUTONN_PARALLEL_THRESHOLD",
-                                              2 ** 24)))
+                                              2 ** 18)))
 
 #: arrays smaller than this take the NumPy twins: at that size the two run about as fast, and
 #: a process that only ever sees small arrays never imports numba (a fresh process's first

@@ -1,0 +1,35 @@
+"""Plot the ratios of an ``autonn bench --json FILE`` run: python benchmarks/plot_results.py FILE OUT.png"""
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main(src, dst):
+    with open(src) as f:
+        result = json.load(f)
+    rows = [r for r in result["rows"] if "autonn/numpy" in r]
+    labels = [r["workload"].replace(" fwd+bwd", "").replace("MLP train step, ", "MLP ") for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
+    y = range(len(rows))
+    ax.barh([i + 0.2 for i in y], [r["autonn/numpy"] for r in rows], height=0.4, label="autonn")
+    if any("torch/numpy" in r for r in rows):
+        ax.barh([i - 0.2 for i in y], [r.get("torch/numpy", 0) for r in rows], height=0.4,
+                label="PyTorch")
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_yticks(list(y))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("time relative to plain NumPy doing the same work (median of per-round ratios; lower is better)")
+    ax.set_title(result["machine"], fontsize=8)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(dst, dpi=100)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
