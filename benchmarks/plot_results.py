@@ -24,7 +24,7 @@ def main(src, dst):
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("time relative to plain NumPy doing the same work (median of per-round ratios; lower is better)")
+    ax.set_xlabel("time / plain NumPy time for the same work (median ratio; lower is better)")
     ax.set_title(result["machine"], fontsize=8)
     ax.legend()
     fig.tight_layout()
