@@ -64,7 +64,11 @@ class detect_anomaly:
 
 def _user_location():
     """file:line of the innermost frame outside the autonn package."""
-    frame = sys._getframe(1)
+    return user_frame_location(sys._getframe(1))
+
+
+def user_frame_location(frame):
+    """file:line of ``frame`` or of the first caller of it outside the autonn package."""
     while frame is not None:
         path = os.path.abspath(frame.f_code.co_filename)
         if not path.startswith(_PACKAGE_DIR + os.sep):

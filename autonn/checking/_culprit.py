@@ -5,13 +5,12 @@ Creation sites come from a profile hook (``sys.setprofile``) that watches ``ops.
 ``Function.apply`` return while fn is re-run here, so ordinary runs pay nothing for it.
 """
 import copy
-import os
 import sys
 
 import numpy as np
 
 from .. import engine
-from ..anomaly import _PACKAGE_DIR
+from ..anomaly import user_frame_location as _user_frame_location
 from ..function import Function, _FunctionOp, _OnceDifferentiable, _TupleItem
 from ..ops import base as _base
 from ..tensor import Tensor
@@ -19,13 +18,6 @@ from ._problem import as_outputs
 from ._report import Culprit
 
 
-def _user_frame_location(frame):
-    while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_PACKAGE_DIR + os.sep):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
-        frame = frame.f_back
-    return "<unknown>"
 
 
 class SiteRecorder:
