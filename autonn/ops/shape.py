@@ -1,4 +1,6 @@
 """Shape ops: reshape, transpose, squeeze, broadcast, concatenate, split, pad... All linear."""
+import math
+
 import numpy as np
 
 from ..tensor import as_tensor
@@ -38,6 +40,9 @@ class Transpose(_Linear):
         return apply(Transpose(tuple(np.argsort(self.axes))), g)
 
 
+_SMALL = 4096  # elements: below this, broadcasting materialises (cheaper than building a view)
+
+
 class BroadcastTo(_Linear):
     __slots__ = ("shape",)
 
@@ -45,7 +50,11 @@ class BroadcastTo(_Linear):
         self.shape = shape
 
     def forward(self, x):
-        return np.broadcast_to(x, self.shape)
+        if math.prod(self.shape) <= _SMALL:  # np.broadcast_to costs ~6 us; a small copy ~1 us
+            out = np.empty(self.shape, dtype=x.dtype)
+            out[...] = x
+            return out
+        return np.broadcast_to(x, self.shape)  # a read-only view: no copy of large data
 
     def vjp(self, g, out, x):
         return g  # the engine sums the broadcast axes back to x's shape
@@ -61,9 +70,23 @@ class Sum(_Linear):
         return np.sum(x, axis=self.axes, keepdims=self.keepdims)
 
     def vjp(self, g, out, x):
+        return apply(ExpandReduced(self.axes, self.keepdims, x.data.shape), g)
+
+
+class ExpandReduced(_Linear):
+    """A reduced gradient spread back over the reduced axes (Sum's adjoint), in one node."""
+    __slots__ = ("axes", "keepdims", "shape")
+
+    def __init__(self, axes, keepdims, shape):
+        self.axes, self.keepdims, self.shape = axes, keepdims, shape
+
+    def forward(self, g):
         if not self.keepdims:
-            g = apply(Reshape(tuple(1 if i in self.axes else s for i, s in enumerate(x.shape))), g)
-        return apply(BroadcastTo(x.shape), g)
+            g = g.reshape(tuple(1 if i in self.axes else s for i, s in enumerate(self.shape)))
+        return BroadcastTo.forward(self, g)
+
+    def vjp(self, gg, out, g):
+        return apply(Sum(self.axes, self.keepdims), gg)
 
 
 class Concatenate(_Linear):
