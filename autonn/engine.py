@@ -235,11 +235,11 @@ def _as_grad_tensors(outputs, grad_outputs, fn_name):
     result = []
     for out, g in zip(outputs, grad_outputs):
         if g is None:
-            if out.size != 1:
+            if out.data.size != 1:
                 raise RuntimeError(
                     f"{fn_name}: grad can be implicitly created only for scalar outputs, but the "
                     f"output has shape {out.shape}; pass gradient= (or grad_outputs=) of that shape")
-            g = Tensor._make(np.ones(out.shape, dtype=out.dtype))
+            g = Tensor._make(np.array(1, dtype=out.data.dtype).reshape(out.data.shape))
         else:
             g = as_tensor(g, dtype=out.dtype)
             if g.shape != out.shape:
