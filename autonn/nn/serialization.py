@@ -17,7 +17,6 @@ from the file.
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from io import BytesIO
 
@@ -120,25 +119,9 @@ def _checksum(arch_json, arrays):
 
 
 def _atomic_write(path, payload):
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``payload`` (bytes) to ``path`` through a temporary file and a rename."""
+    from ..io import _atomic_write as atomic_write
+    atomic_write(path, lambda f: f.write(payload))
 
 
 def save_network(model, path):
