@@ -71,7 +71,10 @@ ULP32 = {
     "relu_forward": 0, "relu_backward": 0,
     "leaky_relu_forward": 0, "leaky_relu_backward": 0,
     "elu_forward": 2, "elu_backward": 4,       # backward: 3 (g=1) + product
-    "gelu_forward": 1, "gelu_backward": 1,
+    # gelu float32 is pure float32 (see _numba.py), measured vs the twin:
+    # forward max 6 ulp; derivative (g = 1) max 3.35 scaled ulp, + <= 0.5
+    # for the float32 rounding of g * d (the twin rounds g * d once)
+    "gelu_forward": 6, "gelu_backward": 4,
     "sigmoid_forward": 4, "sigmoid_backward": 0,
     "tanh_forward": 7, "tanh_backward": 0,
     "softplus_forward": 3, "softplus_backward": 5,
@@ -345,6 +348,7 @@ def test_serial_and_parallel_variants_identical(dt, numba_backend):
 @pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", ["tanh_forward", "sigmoid_forward",
                                   "elu_forward", "softplus_forward",
+                                  "gelu_forward",
                                   "elu_backward", "softplus_backward"])
 def test_dense_grid_ulp_bound(name, dt, numba_backend):
     """approximations hold their stated bound on a dense log grid."""

@@ -307,7 +307,8 @@ def ulp_scan(stride, names):
 
 ULP_NAMES = ["_exp32", "_log1p_unit32", "_expm1_neg32",
              "tanh_forward", "sigmoid_forward", "elu_forward",
-             "elu_backward_g1", "softplus_forward", "softplus_backward_g1"]
+             "elu_backward_g1", "softplus_forward", "softplus_backward_g1",
+             "gelu_forward"]
 
 
 def main():

@@ -218,10 +218,9 @@ def elu_backward(x, g, alpha=1.0):
 
 
 def gelu_forward(x):
-    """Exact (erf) GELU ``x * Phi(x)`` as ``x*0.5*erfc(-x/sqrt 2)`` (the erfc
-    form keeps relative accuracy in the negative tail).  float64: libm.
-    float32: float64 vectorised erfc (rel. err < 2e-10), one rounding:
-    <= 1 ulp.
+    """Exact (erf) GELU ``x * Phi(x)``, computed from Phi(-|x|) so the negative
+    tail keeps its relative accuracy.  float64: libm.  float32: pure float32
+    polynomials (vectorised; see ``_numba._gelu``): <= 6 ulp.
 
     >>> gelu_forward(np.array([0.0, 1.0])).round(6)
     array([0.      , 0.841345])
@@ -230,8 +229,9 @@ def gelu_forward(x):
 
 
 def gelu_backward(x, g):
-    """``g * (Phi(x) + x * phi(x))`` in float64, rounded once.  float32:
-    <= 1 ulp scaled (the two terms cancel near x = -0.75).
+    """``g * (Phi(x) + x * phi(x))``.  float64: libm.  float32: float32
+    polynomials, <= 4 ulp scaled by |Phi| + |x phi| (the two terms cancel
+    near x = -0.75).
 
     >>> gelu_backward(np.array([0.0]), np.array([2.0]))
     array([1.])

@@ -49,5 +49,4 @@ NUMBA_MIN_SIZE = int(float(os.environ.get("AUTONN_NUMBA_MIN_SIZE", 2 ** 14)))
 #: relative per-element costs (measured serial ns/element / relu's ~0.25 ns)
 COST_ARITH = 1      # fused add/mul/compare/select: relu, leaky, backwards
 COST_POLY = 4       # float32 polynomial exp/tanh/log1p: sigmoid, tanh, elu...
-COST_VEC64 = 32     # float64 polynomial erfc+exp (float32 gelu)
 COST_LIBM = 128     # scalar libm call per element (all float64 transcendental)
