@@ -392,7 +392,7 @@ def act_backward(act, pre, y, g, alpha=None):
     >>> act_backward("tanh", None, np.array([0.5]), np.array([1.0]))
     array([0.75])
     """
-    if act == "relu":
+    if act == "relu":  # the common case, before validating the name
         return relu_backward(pre, g)
     act, alpha = _ref.check_act(act, alpha)
     if act == "identity":
@@ -400,8 +400,6 @@ def act_backward(act, pre, y, g, alpha=None):
         if dt.kind != "f":
             dt = np.dtype(np.float64)
         return np.array(g, dtype=dt, copy=True)
-    if act == "relu":
-        return relu_backward(pre, g)
     if act == "leaky_relu":
         return leaky_relu_backward(pre, g, alpha)
     if act == "elu":
