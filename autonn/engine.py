@@ -6,6 +6,8 @@ vector-Jacobian product of its inputs, and sums broadcast axes back here, once,
 so that no op rule has to.
 """
 import functools
+import heapq
+import operator
 import threading
 
 import numpy as np
@@ -44,10 +46,17 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        flag = self._flag
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            state = _state  # the thread's grad mode, set around the call (no context object)
+            prev = state.enabled
+            state.enabled = flag
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                state.enabled = prev
         return wrapper
 
 
@@ -76,8 +85,9 @@ class enable_grad(_GradMode):
     _flag = True
 
 
-def toposort(roots):
-    """Nodes reachable from ``roots`` that require grad, parents before children.
+def toposort(roots, leaves=True):
+    """Nodes reachable from ``roots`` that require grad, parents before children
+    (``leaves=False``: only the nodes made by an op).
 
     Every tensor is created after its inputs, so sorting the reachable nodes by creation
     order gives a topological order without a recursive (or post-order) walk.
@@ -85,7 +95,7 @@ def toposort(roots):
     seen = set()
     stack = []
     for r in roots:
-        if r not in seen:  # tensors hash by identity
+        if r not in seen and (leaves or r._op is not None):  # tensors hash by identity
             seen.add(r)
             stack.append(r)
     nodes = []
@@ -93,15 +103,14 @@ def toposort(roots):
         t = stack.pop()
         nodes.append(t)
         for p in t._parents or ():  # None: freed by an earlier backward
-            if p._requires_grad and p not in seen:
+            if p._requires_grad and p not in seen and (leaves or p._op is not None):
                 seen.add(p)
                 stack.append(p)
     nodes.sort(key=_creation_order)
     return nodes
 
 
-def _creation_order(t):
-    return t._seq
+_creation_order = operator.attrgetter("_seq")  # a tensor's creation index
 
 
 def _accumulate(a, b):
@@ -139,19 +148,25 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     non-leaves that called ``retain_grad``). Otherwise the gradients of ``inputs`` are
     returned in order (None where unreached) and no ``.grad`` is touched.
     """
-    grads = {}
+    wanted = allowed = None
+    if inputs is not None:  # grad(): visit only the nodes that lead to an input
+        wanted = {t: None for t in inputs}
+        allowed = _leading_to(toposort(roots, leaves=False), wanted)
+    handed = {id(g.data) for g in root_grads}  # arrays a leaf must not adopt
+    grads, pending = {}, []
     for r, g in zip(roots, root_grads):
-        grads[r] = _accumulate(grads.get(r), g)
-    wanted = None if inputs is None else {t: None for t in inputs}
-    order = toposort(roots)
-    if wanted is not None:
-        order = _leading_to(order, wanted)
+        if r._op is None:  # a leaf root: its gradient is the one given
+            _deliver(r, g, wanted, create_graph, handed)
+        elif allowed is None or r in allowed:
+            _send(r, g, grads, pending)
     prev = is_grad_enabled()
     _set_grad_enabled(create_graph)
     try:
-        with _anomaly.backward_pass():
-            handed = {id(g.data) for g in root_grads}  # arrays a leaf must not adopt
-            _walk(order, grads, wanted, retain_graph, create_graph, handed)
+        if _anomaly_state.on:  # ops inside gradient rules are not checked as forward ops
+            with _anomaly.backward_pass():
+                _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed)
+        else:
+            _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed)
     finally:
         _set_grad_enabled(prev)
     if wanted is not None:
@@ -160,40 +175,49 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
 
 
 def _leading_to(order, wanted):
-    """The nodes of ``order`` from which some wanted input can be reached (inputs included),
-    so that ``grad()`` neither runs nor frees anything upstream of its inputs."""
-    leads = set()
+    """The nodes of ``order`` (and the wanted inputs) from which some wanted input can be
+    reached, so that ``grad()`` neither runs nor frees anything upstream of its inputs."""
+    leads = set(wanted)
     for t in order:  # parents come first
-        if t in wanted or any(p in leads for p in t._parents or ()):
+        if any(p in leads for p in t._parents or ()):
             leads.add(t)
-    return [t for t in order if t in leads]
+    return leads
 
 
-def _walk(order, grads, wanted, retain_graph, create_graph, handed):
-    """Visit nodes children-first, turning each node's gradient into its inputs' gradients.
-    Without retain_graph a visited node drops its inputs (``_parents = None``): freed."""
+def _send(t, g, grads, pending):
+    """Add ``g`` to the gradient waiting at op node ``t``; the first one queues ``t``."""
+    prev = grads.get(t)
+    if prev is None:
+        grads[t] = g
+        heapq.heappush(pending, (-t._seq, t))
+    else:
+        grads[t] = _accumulate(prev, g)
+
+
+def _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed):
+    """Visit the op nodes that have a gradient, newest first, turning each node's gradient
+    into its inputs' gradients. A tensor is created after its inputs, so the newest queued
+    node has received everything its consumers send (a topological order without a sort).
+    A leaf's gradient lands (in ``.grad`` or ``wanted``) as soon as it is made. Without
+    retain_graph a visited node drops its inputs (``_parents = None``): freed."""
     anomaly_on = _anomaly_state.on
-    allowed = None if wanted is None else set(order)  # grad(): only nodes leading to inputs
-    for t in reversed(order):
-        g = grads.pop(t, None)
-        if g is None:
-            continue
-        op = t._op
+    pop, push = heapq.heappop, heapq.heappush
+    while pending:
+        t = pop(pending)[1]
+        g = grads.pop(t)
         if wanted is not None:
             if t in wanted:
                 wanted[t] = _accumulate(wanted[t], g)
-        elif op is None or t._retains_grad:
+        elif t._retains_grad:
             _accumulate_into_grad(t, g, create_graph, handed)
-        if op is None:
-            continue
         parents = t._parents
         if allowed is not None and not any(p in allowed for p in parents or ()):
             continue  # a wanted input with no other wanted input upstream: stop here
         if parents is None:
             raise _freed_error(t)
-        in_grads = op.vjp(g, t, *parents)
-        if len(parents) == 1 and in_grads.__class__ is not tuple and in_grads.__class__ is not list:
-            in_grads = (in_grads,)
+        in_grads = t._op.vjp(g, t, *parents)
+        if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
+            in_grads = (in_grads,)  # a one-input op's single gradient
         for p, pg in zip(parents, in_grads):
             if pg is None or not p._requires_grad or (allowed is not None and p not in allowed):
                 continue
@@ -202,10 +226,25 @@ def _walk(order, grads, wanted, retain_graph, create_graph, handed):
                     pg = _fit_to_input(pg, p)
                 if anomaly_on:
                     check_backward(pg, t)
-            prev = grads.get(p)
-            grads[p] = pg if prev is None else _accumulate(prev, pg)
+            if p._op is None:  # a leaf: nothing upstream waits for its total
+                _deliver(p, pg, wanted, create_graph, handed)
+                continue
+            prev = grads.get(p)  # _send, inlined: this loop is the engine's hot path
+            if prev is None:
+                grads[p] = pg
+                push(pending, (-p._seq, p))
+            else:
+                grads[p] = _accumulate(prev, pg)
         if not retain_graph:
             t._parents = None
+
+
+def _deliver(leaf, g, wanted, create_graph, handed):
+    """A leaf's gradient: into ``.grad`` (backward) or its ``wanted`` slot (grad())."""
+    if wanted is None:
+        _accumulate_into_grad(leaf, g, create_graph, handed)
+    elif leaf in wanted:
+        wanted[leaf] = _accumulate(wanted[leaf], g)
 
 
 def _accumulate_into_grad(t, g, create_graph, handed):
@@ -213,10 +252,19 @@ def _accumulate_into_grad(t, g, create_graph, handed):
     (``_grad_owned``) and adds into it in place. A fresh gradient array (not a view, writable,
     not the caller's, not already adopted by another leaf) is adopted as it is; anything else
     is copied first. With create_graph, ``.grad`` keeps the graph and is never updated in place."""
+    arr = g.data
+    if t._grad is None and not create_graph:  # the common case: adopt a fresh array as it is
+        if (arr.base is None and arr.dtype == t.data.dtype and id(arr) not in handed
+                and arr.flags.writeable):
+            handed.add(id(arr))
+            t._grad = g if g._op is None and g._grad is None else _tensor.Tensor._make(arr)
+            t._grad_owned = True
+            return
     if create_graph:
         t._grad = g if t._grad is None else t._grad + g
         t._grad_owned = False
-    elif t._grad_owned and t._grad.data.shape == t.data.shape:
+    elif t._grad_owned and t._grad.data.shape == t.data.shape and id(t._grad.data) not in handed:
+        # (an array adopted during this walk may still be another node's pending gradient)
         np.add(t._grad.data, g.data, out=t._grad.data, casting="unsafe")
     else:
         arr = g.data if t._grad is None else (t._grad.data + g.data)
@@ -265,8 +313,12 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
     >>> (x * x).sum().backward(); x.grad
     tensor([2., 4.])
     """
-    _check_differentiable([tensor], "backward")
-    (g,) = _as_grad_tensors([tensor], [gradient], "backward")
+    if gradient is None and tensor._requires_grad and tensor.data.size == 1:  # a loss: d/d = 1
+        data = tensor.data
+        g = _tensor.Tensor._make(np.ones(data.shape, data.dtype))
+    else:
+        _check_differentiable([tensor], "backward")
+        (g,) = _as_grad_tensors([tensor], [gradient], "backward")
     run_backward([tensor], [g], retain_graph or create_graph, create_graph)
 
 

@@ -343,6 +343,18 @@ def test_leaf_grad_never_aliases_the_callers_gradient():
     assert seed.data.tolist() == [1.0, 2.0, 3.0] and x.grad.data.tolist() == [101.0, 4.0, 6.0]
 
 
+def test_leaf_gradients_summed_during_the_walk_leave_pending_gradients_alone():
+    # A leaf's gradient lands as soon as it is made. Add hands one array to both its inputs:
+    # the leaf adopts it while B still waits for it, so D's later contribution to A must not
+    # be added into that array in place (B would then see 1 + cos(a) instead of 1).
+    a = np.array([0.3, 0.7])
+    A = an.tensor(a, requires_grad=True)
+    B = an.exp(A)  # created before D, so visited after D
+    D = an.sin(A)
+    (((A + B) + D) * 2.0).sum().backward()
+    np.testing.assert_allclose(A.grad.data, 2 * (1 + np.exp(a) + np.cos(a)), rtol=1e-14)
+
+
 def test_create_graph_grad_is_not_updated_in_place_later():
     x, y = an.tensor([1., 2.], requires_grad=True), an.tensor([3., 4.], requires_grad=True)
     w = an.tensor([2., 2.])
