@@ -2,15 +2,8 @@
 import numpy as np
 
 from ..engine import no_grad
+from ..kernels import optim as fused
 from .optimizer import Optimizer, _check_nonneg, _step_count
-
-
-def _lerp_(a, b, w):
-    """``a += w * (b - a)`` in place, with the two-sided form PyTorch's ``lerp_`` uses."""
-    if abs(w) < 0.5:
-        a += w * (b - a)
-    else:
-        a[...] = b - (b - a) * (1 - w)
 
 
 def _check_adam(lr, betas, eps, weight_decay):
@@ -55,9 +48,8 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             wd, amsgrad = group["weight_decay"], group["amsgrad"]
+            maximize = group.get("maximize", False)
             for p, grad in self._params_with_grad(group):
-                if group.get("maximize", False):
-                    grad = -grad
                 state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = np.zeros((), dtype=np.float32)
@@ -66,27 +58,9 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = np.zeros_like(p.data)
                 step = _step_count(state)
-                if wd != 0:
-                    if self._decoupled:
-                        p.data *= 1 - lr * wd
-                    else:
-                        grad = grad + wd * p.data
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                _lerp_(exp_avg, grad, 1 - beta1)
-                exp_avg_sq *= beta2
-                exp_avg_sq += (1 - beta2) * grad * grad
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2 = 1 - beta2 ** step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2 ** 0.5
-                if amsgrad:
-                    max_sq = state["max_exp_avg_sq"]
-                    np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    denom = np.sqrt(max_sq) / bias_correction2_sqrt
-                else:
-                    denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt
-                denom += eps
-                p.data += -step_size * (exp_avg / denom)
+                fused.adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
+                                state.get("max_exp_avg_sq") if amsgrad else None, step, lr,
+                                beta1, beta2, eps, wd, self._decoupled, maximize)
         return loss
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..engine import no_grad
-from .adam import _lerp_
+from ..kernels._optim_numpy import _lerp_
 from .optimizer import Optimizer, _check_nonneg, _step_count
 
 

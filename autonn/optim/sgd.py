@@ -1,8 +1,11 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's)."""
-import numpy as np
-
 from ..engine import no_grad
+from ..kernels import _config
+from ..kernels import optim as fused
 from .optimizer import Optimizer, _check_nonneg, required
+
+
+_SMALL = _config.NUMBA_MIN_SIZE  # smaller parameters always take the NumPy twin
 
 
 class SGD(Optimizer):
@@ -42,25 +45,18 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
-            if momentum == 0 and wd == 0 and not group.get("maximize", False):
-                for p in group["params"]:  # plain SGD: one temporary per parameter
-                    g = p.grad
-                    if g is not None:
-                        p.data -= lr * np.asarray(g.data)
-                continue
-            for p, grad in self._params_with_grad(group):
-                d_p = -grad if group.get("maximize", False) else grad
-                if wd != 0:
-                    d_p = d_p + wd * p.data
-                if momentum != 0:
-                    state = self.state.setdefault(p, {})
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = np.array(d_p, dtype=p.dtype, copy=True)
-                        state["momentum_buffer"] = buf
-                    else:
-                        buf *= momentum
-                        buf += (1 - dampening) * d_p
-                    d_p = d_p + momentum * buf if nesterov else buf
-                p.data -= lr * d_p
+            maximize = group.get("maximize", False)
+            plain = momentum == 0 and wd == 0 and not maximize
+            for p in group["params"]:
+                g = p._grad
+                if g is None:
+                    continue
+                if plain and p.data.size < _SMALL:  # the twin's one expression, no dispatch
+                    p.data -= lr * g.data
+                    continue
+                state = self.state.setdefault(p, {}) if momentum != 0 else None
+                buf = fused.sgd_step(p.data, g.data, lr, wd, momentum, dampening, nesterov,
+                                     maximize, None if state is None else state.get("momentum_buffer"))
+                if state is not None:
+                    state["momentum_buffer"] = buf
         return loss
