@@ -189,7 +189,7 @@ def _send(t, g, grads, pending):
     prev = grads.get(t)
     if prev is None:
         grads[t] = g
-        heapq.heappush(pending, (-t._seq, t))
+        heapq.heappush(pending, (-t._seq, id(t), t))
     else:
         grads[t] = _accumulate(prev, g)
 
@@ -203,7 +203,7 @@ def _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed):
     anomaly_on = _anomaly_state.on
     pop, push = heapq.heappop, heapq.heappush
     while pending:
-        t = pop(pending)[1]
+        t = pop(pending)[2]
         g = grads.pop(t)
         if wanted is not None:
             if t in wanted:
@@ -232,7 +232,7 @@ def _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed):
             prev = grads.get(p)  # _send, inlined: this loop is the engine's hot path
             if prev is None:
                 grads[p] = pg
-                push(pending, (-p._seq, p))
+                push(pending, (-p._seq, id(p), p))  # id: copies share _seq
             else:
                 grads[p] = _accumulate(prev, pg)
         if not retain_graph:

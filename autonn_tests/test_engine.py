@@ -380,3 +380,13 @@ def test_grad_wrt_non_leaf_stops_there():
     gy, gx = an.grad((y2 * 3).sum(), [y2, x2])  # x2 is upstream of y2: flows through it
     np.testing.assert_allclose(gy.data, [3, 3])
     np.testing.assert_allclose(gx.data, [6, 12])
+
+
+def test_backward_through_a_copied_node():
+    # copy.copy keeps the creation index; the walk must still order (and never compare) them
+    import copy
+    x = an.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = copy.copy(y)
+    (y.sum() + 3 * z.sum()).backward()
+    np.testing.assert_array_equal(x.grad.data, [8.0, 8.0])
