@@ -14,6 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -243,25 +244,35 @@ def bench_activation(name, n, rounds, min_time, pause, torch_ok):
 
 
 # ----------------------------------------------------------------- start-up
-def _fresh(code, repeats):
+def _fresh(code, repeats, **env):
+    env = dict(os.environ, **env)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=env)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
 _FIRST_STEP = """
 import autonn as an, numpy as np
-m = an.nn.Sequential(an.nn.Linear(64, 128), an.nn.ReLU(), an.nn.Linear(128, 10))
+sizes, batch = {sizes}, {batch}
+layers = []
+for a, b in zip(sizes, sizes[1:]):
+    layers += [an.nn.Linear(a, b, dtype=np.float32), an.nn.ReLU()]
+m = an.nn.Sequential(*layers[:-1])
 opt = an.optim.SGD(m.parameters(), lr=0.1)
-loss = an.nn.CrossEntropyLoss()(m(an.randn(64, 64)), an.tensor(np.arange(64) % 10))
+x = an.randn(batch, sizes[0], dtype=np.float32)
+loss = an.nn.CrossEntropyLoss()(m(x), an.tensor(np.arange(batch) % sizes[-1]))
 loss.backward(); opt.step()
 """
 
 
 def bench_startup(repeats, torch_ok):
+    """Fresh processes: ``import`` alone, then import + one training step. The 64-128-10 step
+    runs only NumPy twins (small arrays); the 784-512-256-10 step runs Numba kernels (fused
+    bias+relu, relu backward, SGD), measured with the kernel cache warm and with an empty one
+    (every kernel it uses compiled in that process)."""
     empty = _fresh("pass", repeats)
     rows = []
     row = {"workload": "import in a fresh process (interpreter start subtracted)", "unit": "s",
@@ -270,9 +281,15 @@ def bench_startup(repeats, torch_ok):
     if torch_ok:
         row["torch"] = _fresh("import torch", repeats) - empty
     rows.append(row)
-    _fresh(_FIRST_STEP, 1)  # make sure the kernel cache is warm
-    rows.append({"workload": "fresh process: import + first MLP step, kernel cache warm", "unit": "s",
-                 "autonn": _fresh(_FIRST_STEP, repeats) - empty})
+    for sizes, batch in (((64, 128, 10), 64), ((784, 512, 256, 10), 128)):
+        code = _FIRST_STEP.format(sizes=sizes, batch=batch)
+        label = "-".join(map(str, sizes))
+        _fresh(code, 1)  # make sure the kernel cache is warm
+        rows.append({"workload": f"fresh process: import + first {label} step, cache warm",
+                     "unit": "s", "autonn": _fresh(code, repeats) - empty})
+    with tempfile.TemporaryDirectory() as cache:  # an empty Numba cache: compile everything
+        rows.append({"workload": f"fresh process: import + first {label} step, cache cold",
+                     "unit": "s", "autonn": _fresh(code, 1, NUMBA_CACHE_DIR=cache) - empty})
     return rows
 
 
