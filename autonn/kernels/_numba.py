@@ -40,18 +40,27 @@ finite float32 inputs of the stated range, measured exhaustively:
   only range softplus needs, no frexp): <= 1 ulp vs ``np.log1p``.
 * ``_expm1_neg32`` expm1 for x <= 0: Taylor degree 8 on [-0.5, 0],
   ``_exp32(x) - 1`` below: <= 2 ulp vs ``np.expm1``.
-* float32 gelu is pure float32 too: Phi = 1/2 + x*Q(x*x) for |x| < 1,
-  else Phi(-|x|) = exp(-x*x/2) * R(|x|) with R = erfcx(|x|/sqrt 2)/2 a
-  polynomial in u = 1/(1 + |x|/2) and the exponent formed from the exact
-  x*x (Veltkamp split), so the negative tail keeps relative accuracy down
-  to the underflow near x = -14 (see the comment at ``_gelu_poly32``).
-  vs the twin (float64 libm erfc, rounded once): forward <= 6 ulp,
-  derivative (g = 1) <= 3.35 ulp in the scaled form (the two terms cancel
-  near x = -0.75); measured exhaustively for 0.25 <= |x| < 16 and on every
-  13th / 64th float32 bit pattern elsewhere.  float64 gelu: libm erfc/exp.
+* float32 gelu is pure float32 too, evaluated with explicit FMAs
+  (``_fma32``): Phi = 1/2 + x*Q(x*x) for |x| < 1, else Phi(-|x|) =
+  exp(-x*x/2) * R(|x|) with R = erfcx(|x|/sqrt 2)/2 a polynomial in
+  u = 1/(1 + |x|/2) and the exponent formed from the exact x*x
+  (hi + lo, lo = fma(x, x, -hi)), so the negative tail keeps relative
+  accuracy down to the underflow near x = -14 (see the comment at
+  ``_gelu_core32``).  vs the twin (float64 libm erfc, rounded once):
+  forward <= 5 ulp, derivative (g = 1) <= 2 ulp in the scaled form
+  ``|err| <= 2 * eps32 * (Phi + |x| phi)`` (the two terms cancel near
+  x = -0.75); measured exhaustively over every float32 with |x| < 17
+  (beyond, gelu = x or -0 and gelu' = 1 or -0 exactly, as the twin; +-inf
+  and NaN give the twin's inf/NaN).  ``gelu_fwd_d`` computes both in one
+  pass, bit-identical to ``gelu_fwd`` and ``gelu_bwd`` with g = 1.
+  For comparison, PyTorch 2.13's CPU float32 GELU (x/2 * (1 + erf(x/sqrt 2))
+  with an Abramowitz-Stegun 7.1.26 erf) is absolutely accurate
+  (|err| <= ulp(y) + 0.95 eps32 max(|x|, 1) forward, ulp + 2.1 eps32
+  max(|x|, 1) derivative) but loses all relative accuracy for x < -3
+  (up to ~8.7e8 ulp from the twin).  float64 gelu: libm erfc/exp.
 
 Composite bounds vs the twins (float32): sigmoid 4 (2 vs correctly
-rounded), softplus 3, elu 2, tanh 7, gelu 6 (backward 4 scaled); see
+rounded), softplus 3, elu 2, tanh 7, gelu 5 (backward 4 scaled); see
 ``__init__.py``.
 The per-kernel ulp bounds (see the docstrings in ``__init__.py``) are
 reproduced by ``python3 benchmarks/bench_kernels.py --ulp`` (exhaustive over
@@ -130,6 +139,42 @@ def _pow2i_f32(typingctx, n):
         i32 = ir.IntType(32)
         k = builder.fptosi(args[0], i32)
         k = builder.add(k, ir.Constant(i32, 127))
+        k = builder.shl(k, ir.Constant(i32, 23))
+        return builder.bitcast(k, ir.FloatType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _fma32(typingctx, a, b, c):
+    """a*b + c rounded once (``llvm.fma.f32``: vfmadd on FMA hardware, and
+    vectorised like any arithmetic; a libm fmaf call elsewhere)."""
+    if not (a == types.float32 and b == types.float32 and c == types.float32):
+        return None
+    sig = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        f = ir.FloatType()
+        fn = builder.module.declare_intrinsic("llvm.fma", [f],
+                                              ir.FunctionType(f, [f, f, f]))
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@intrinsic
+def _pow2p64_f32(typingctx, m):
+    """2**(n + 64) as float32 from ``m = 1.5*2**23 + n`` (the rounding sum of
+    the magic-number trick), n integral in [-191, 63]: the low mantissa bits
+    of m hold n, so this is an integer add and a shift.  n = -191 gives +0."""
+    if m != types.float32:
+        return None
+    sig = types.float32(types.float32)
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        k = builder.bitcast(args[0], i32)
+        k = builder.add(k, ir.Constant(i32, 127 + 64))
         k = builder.shl(k, ir.Constant(i32, 23))
         return builder.bitcast(k, ir.FloatType())
 
@@ -304,17 +349,32 @@ _INV_SQRT_2PI = 0.3989422804014327
 #   erfcx(t/sqrt 2)/2 (smooth, ~ 1/(t sqrt(2 pi)) for large t), fitted as
 #   R = u * P(s), u = 1/(1 + t/2), s = a*u - b in [-1, 1] for t in [1, 15],
 #   P of degree 9 (float32-evaluated R within 3.5 ulp).  Phi(t) = 1 - E*R.
-#   E uses _exp32 on the exact -m*hi of t*t = hi + lo (Veltkamp split),
-#   times (1 - m*lo): no rounded x/sqrt 2 enters the exponent, so the
-#   negative tail keeps its relative accuracy down to the underflow.
 # Q and P are relative least-squares fits (float64, on the float32-rounded
 # z, s actually seen), coefficients rounded to float32 one at a time, lowest
-# first, refitting the rest.  For t > 13 the backward forms E as
-# (exp(-t*t/4))**2 so that the factor before the last multiply stays
-# normal: (r + w) ~ -t/sqrt(2 pi) would otherwise amplify the rounding of
-# a subnormal E about 5x.
+# first, refitting the rest.  Everything is evaluated with explicit FMAs
+# (``_fma32``, one rounding each: every Horner step is one instruction, and
+# the end-to-end bounds dropped from 6 / 3.35 to 5 / 2 ulp with the same
+# coefficients).  Without hardware FMA, llvm.fma becomes a (correct, slow)
+# fmaf call; every x86-64 since Haswell / Piledriver and every arm64 has it.
+# E is formed from the exact t*t = hi + lo (lo = fma(t, t, -hi)): Cephes'
+# expf reduction of -hi/2 with -lo/2 added to the reduced argument, so no
+# rounded x/sqrt 2 enters the exponent and the negative tail keeps its
+# relative accuracy down to the underflow near x = -14.  E = p * 2**n is
+# kept in two factors, P = p * 2**(n+64) (always normal) and 2**-64:
+# * the forward's negative branch is (x*R) * E with E = P * 2**-64 rounded
+#   once; |x*R| < 0.4, so a subnormal E loses nothing the result keeps;
+# * the derivative's (R - t/sqrt(2 pi)) * E, whose first factor reaches
+#   -6.5, is ((R - t/sqrt(2 pi)) * P) * 2**-64: one rounding into the
+#   subnormals instead of an amplified one.
+# t is clamped at _GT_MAX = 16.27..., where the rounded exponent is exactly
+# n = -191 and the 2**(n+64) bit construction yields +0, so E = P = 0 from
+# there on (E is 0 in float32 beyond t = 14.5 anyway, so R, extrapolated
+# past its fit range t <= 15, no longer matters): finite huge |x| give
+# gelu = x or -0 and gelu' = 1 or -0; +-inf give what the twin gives (inf
+# and NaN for gelu, NaN for gelu') because the unclamped x enters x*R*E and
+# R - |x|/sqrt(2 pi); NaN propagates through every lane.
 _GT_CUT = f32(1.0)
-_GT_MAX = f32(15.0)                  # E(15) = 0 in float32 (exp(-112.5))
+_GT_MAX = f32(16.2734375)           # n = round(-_GT_MAX**2/2 / ln 2) = -191
 _GSA = f32(3.642857074737549)
 _GSB = f32(1.4285714626312256)
 _GR = (f32(0.30131620168685913), f32(0.08618345111608505),
@@ -327,54 +387,83 @@ _GQ = (f32(0.3989422917366028), f32(-0.06649061292409897),
        f32(0.009974841959774494), f32(-0.0011900165118277073),
        f32(0.00011737630848074332), f32(-9.139125722867902e-06))
 _GQ0, _GQ1, _GQ2, _GQ3, _GQ4, _GQ5 = _GQ
-_QUARTER = f32(0.25)
-_GT_SUB = f32(13.0)                   # E(13) = 2.2e-37, normal
-_SPLIT32 = f32(4097.0)               # Veltkamp: 2**12 + 1
+_NEG_HALF = f32(-0.5)
+_TWO_M64 = f32(2.0 ** -64)
 _INV_SQRT_2PI32 = f32(0.3989422804014327)
 
 
 @njit(inline="always", **_JOPT)
-def _gelu_poly32(x):
-    """(t, R(t), Q(x*x)) for float32 x, t = min(|x|, 15) (NaN stays NaN)."""
+def _gelu_core32(x):
+    """(tc, R(tc), Q(x*x), E, P) for float32 x: tc = min(|x|, _GT_MAX),
+    E = exp(-tc*tc/2) = P * 2**-64 (see the comment above)."""
     t = abs(x)
     if t > _GT_MAX:
         t = _GT_MAX
-    u = _ONE / (_ONE + t * _HALF)
-    s = u * _GSA - _GSB
-    p = ((((((((_GR9 * s + _GR8) * s + _GR7) * s + _GR6) * s + _GR5) * s
-             + _GR4) * s + _GR3) * s + _GR2) * s + _GR1) * s + _GR0
-    z = x * x
-    q = ((((_GQ5 * z + _GQ4) * z + _GQ3) * z + _GQ2) * z + _GQ1) * z + _GQ0
-    return t, u * p, q
+    u = _ONE / _fma32(t, _HALF, _ONE)
+    s = _fma32(u, _GSA, -_GSB)
+    p = _fma32(_GR9, s, _GR8)
+    p = _fma32(p, s, _GR7)
+    p = _fma32(p, s, _GR6)
+    p = _fma32(p, s, _GR5)
+    p = _fma32(p, s, _GR4)
+    p = _fma32(p, s, _GR3)
+    p = _fma32(p, s, _GR2)
+    p = _fma32(p, s, _GR1)
+    p = _fma32(p, s, _GR0)
+    hi = t * t
+    lo = _fma32(t, t, -hi)                  # t*t - hi, exact
+    q = _fma32(_GQ5, hi, _GQ4)
+    q = _fma32(q, hi, _GQ3)
+    q = _fma32(q, hi, _GQ2)
+    q = _fma32(q, hi, _GQ1)
+    q = _fma32(q, hi, _GQ0)
+    a = hi * _NEG_HALF                      # exact
+    m = _fma32(a, _LOG2E, _MAGIC)           # 1.5*2**23 + n
+    n = m - _MAGIC
+    r = _fma32(n, -_LN2_HI, a)
+    r = _fma32(n, -_LN2_LO, r)
+    r = _fma32(lo, _NEG_HALF, r)            # the exact exponent's -lo/2
+    e = _fma32(_EP0, r, _EP1)
+    e = _fma32(e, r, _EP2)
+    e = _fma32(e, r, _EP3)
+    e = _fma32(e, r, _EP4)
+    e = _fma32(e, r, _EP5)
+    e = _fma32(e, r * r, r) + _ONE
+    P = e * _pow2p64_f32(m)
+    return t, u * p, q, P * _TWO_M64, P
 
 
 @njit(inline="always", **_JOPT)
-def _gelu_exp32(t, m):
-    """exp(-m*t*t) for 0 <= t <= 15, m in {1/2, 1/4}, via the exact t*t."""
-    c = t * _SPLIT32
-    th = c - (c - t)
-    tl = t - th
-    hi = t * t
-    lo = ((th * th - hi) + (th + th) * tl) + tl * tl     # t*t - hi, exact
-    e = _exp32(-m * hi)
-    return e - e * (m * lo)
+def _gelu32(v, t, R, q, E):
+    """x * Phi(x) from _gelu_core32's pieces."""
+    small = v * _fma32(v, q, _HALF)
+    neg = (v * R) * E
+    pos = v * _fma32(-E, R, _ONE)
+    big = neg if v <= _ZERO else pos
+    return small if t < _GT_CUT else big
+
+
+@njit(inline="always", **_JOPT)
+def _gelu_grad32(v, t, R, q, E, P):
+    """Phi(x) + x*phi(x) = 1/2 + x*(Q + E/sqrt(2 pi)) for |x| < 1, else
+    E*(R - |x|/sqrt(2 pi)) for x < 0 and 1 minus that for x > 0."""
+    small = _fma32(v, _fma32(E, _INV_SQRT_2PI32, q), _HALF)
+    w = _fma32(-abs(v), _INV_SQRT_2PI32, R)
+    neg = (w * P) * _TWO_M64
+    big = neg if v <= _ZERO else _ONE - neg
+    return small if t < _GT_CUT else big
 
 
 @njit(inline="always", **_JOPT)
 def _gelu(v):
     """x * Phi(x) with Phi = 0.5*erfc(-x/sqrt 2), in v's dtype.
 
-    float64: libm erfc.  float32: pure float32 (comment above), <= 6 ulp
+    float64: libm erfc.  float32: pure float32 (comment above), <= 5 ulp
     from the twin (float64, rounded once).
     """
     if isinstance(v, np.float32):
-        t, r, q = _gelu_poly32(v)
-        e = _gelu_exp32(t, _HALF)
-        small = v * (_HALF + v * q)
-        neg = (v * r) * e
-        pos = v * (_ONE - e * r)
-        big = neg if v <= _ZERO else pos
-        return small if t < _GT_CUT else big
+        t, R, q, E, P = _gelu_core32(v)
+        return _gelu32(v, t, R, q, E)
     return v * (0.5 * math.erfc(-v * _SQRT1_2))
 
 
@@ -382,25 +471,25 @@ def _gelu(v):
 def _gelu_grad(v):
     """derivative Phi + x*phi in v's dtype (caller multiplies by g, rounds).
 
-    float32: <= 3.35 ulp of |Phi| + |x|*phi from the twin (scaled form).
+    float32: <= 2 ulp of |Phi| + |x|*phi from the twin (scaled form).
     """
     if isinstance(v, np.float32):
-        t, r, q = _gelu_poly32(v)
-        sub = t > _GT_SUB           # E subnormal: form it as eh * eh
-        eh = _gelu_exp32(t, _QUARTER if sub else _HALF)
-        if t == _GT_MAX:            # |x| >= 15: phi underflows; w may be huge
-            eh = _ZERO
-        e2 = eh if sub else _ONE
-        e = eh * e2
-        w = v * _INV_SQRT_2PI32
-        small = _HALF + v * (q + e * _INV_SQRT_2PI32)
-        neg = ((r + w) * eh) * e2
-        pos = _ONE + e * (w - r)
-        big = neg if v <= _ZERO else pos
-        return small if t < _GT_CUT else big
+        t, R, q, E, P = _gelu_core32(v)
+        return _gelu_grad32(v, t, R, q, E, P)
     cdf = 0.5 * math.erfc(-v * _SQRT1_2)
     pdf = math.exp(-0.5 * v * v) * _INV_SQRT_2PI
     return cdf + v * pdf
+
+
+@njit(inline="always", **_JOPT)
+def _gelu_and_grad(v):
+    """(_gelu(v), _gelu_grad(v)), bit for bit, sharing the work."""
+    if isinstance(v, np.float32):
+        t, R, q, E, P = _gelu_core32(v)
+        return _gelu32(v, t, R, q, E), _gelu_grad32(v, t, R, q, E, P)
+    cdf = 0.5 * math.erfc(-v * _SQRT1_2)
+    pdf = math.exp(-0.5 * v * v) * _INV_SQRT_2PI
+    return v * cdf, cdf + v * pdf
 
 
 @njit(**_JOPT)
@@ -502,6 +591,19 @@ def gelu_bwd(x, g, out):
     T = x.dtype.type
     for i in prange(x.shape[0]):
         out[i] = T(g[i] * _gelu_grad(x[i]))
+
+
+@kernel((COST_POLY, COST_LIBM))
+def gelu_fwd_d(x, out, d):
+    for i in prange(x.shape[0]):
+        out[i], d[i] = _gelu_and_grad(x[i])
+
+
+@kernel((COST_ARITH, COST_ARITH))
+def gelu_bwd_d(d, g):
+    """d *= g in place (d: the derivative saved by gelu_fwd_d)."""
+    for i in prange(d.shape[0]):
+        d[i] = d[i] * g[i]
 
 
 @kernel((COST_POLY, COST_LIBM))

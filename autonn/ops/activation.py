@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import kernels
 from ..tensor import as_tensor
-from .base import Op, apply, const
+from .base import Op, _grad_state, apply, const
 from .elementwise import exp, where
 
 
@@ -117,8 +117,16 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class GeluGrad(_ActivationGrad):
+    """``g * gelu'(x)``; ``alpha`` may hold gelu'(x) itself, saved by the forward (see
+    ``Gelu``), and then only the product is left to compute (the same bits either way)."""
     __slots__ = ()
     bwd_kernel = staticmethod(kernels.gelu_backward)
+
+    def forward(self, x, g):
+        d = self.alpha
+        if not isinstance(d, np.ndarray) or d.shape != g.shape or d.dtype != g.dtype:
+            return kernels.gelu_backward(x, g)
+        return kernels.gelu_backward_from_derivative(d, g)
 
     def second(self, gg, x, g):
         phi = exp(x * x * -0.5) * _INV_SQRT_2PI
@@ -126,9 +134,35 @@ class GeluGrad(_ActivationGrad):
 
 
 class Gelu(_Activation):
-    __slots__ = ()
+    """``keep=True`` (what ``gelu`` passes for a tensor that records a graph): the forward also
+    computes gelu'(x) in the same kernel pass (numba backend; with the twins it stays None) and
+    keeps it for the first backward, which then only multiplies (float32, 1e6 elements, serial:
+    1.6 + 0.14 ms instead of 1.4 + 1.5 ms), for one more x-sized array held in between
+    (PyTorch keeps only x). The first vjp releases it:
+    a plain backward (nothing recorded) multiplies into it in place, a recorded one
+    (create_graph) hands it to its ``GeluGrad`` node. Any later vjp (retain_graph) recomputes."""
+    __slots__ = ("keep", "_d")
     fwd_kernel = staticmethod(kernels.gelu_forward)
     grad_op = GeluGrad
+
+    def __init__(self, keep=False):
+        super().__init__()
+        self.keep = keep
+        self._d = None
+
+    def forward(self, x):
+        if not self.keep:
+            return kernels.gelu_forward(x)
+        y, self._d = kernels.gelu_forward_and_derivative(x)
+        return y
+
+    def vjp(self, g, out, x):
+        d, self._d = self._d, None
+        if d is None or d.shape != g.shape or d.dtype != g.dtype:
+            return apply(GeluGrad(), x, g)
+        if _grad_state.enabled:  # create_graph: the GeluGrad node keeps d for its own vjp
+            return apply(GeluGrad(d), x, g)
+        return const(kernels.gelu_backward_from_derivative(d, g.data, inplace=True))
 
 
 class SigmoidGrad(_ActivationGrad):
@@ -222,7 +256,8 @@ def gelu(x):
     >>> an.gelu(an.zeros(1))
     tensor([0.])
     """
-    return apply(Gelu(), as_tensor(x))
+    x = as_tensor(x)
+    return apply(Gelu(_grad_state.enabled and x._requires_grad), x)
 
 
 def sigmoid(x):
