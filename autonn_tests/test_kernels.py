@@ -880,6 +880,23 @@ def test_parallel_threshold_env_override():
     assert out == ["12345"]
 
 
+@needs_numba
+def test_openmp_spin_is_short_unless_the_user_set_it():
+    # Numba's OpenMP workers must not keep spinning next to BLAS's threads (see kernels._load)
+    code = """
+        import os
+        print(os.environ.get('GOMP_SPINCOUNT'))
+        K.backend()  # loads numba
+        print(os.environ.get('GOMP_SPINCOUNT'))
+    """
+    env = dict(os.environ)
+    env.pop("GOMP_SPINCOUNT", None)
+    r = subprocess.run([sys.executable, "-c", _PRELUDE + textwrap.dedent(code)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.stdout.split() == ["None", CFG.GOMP_SPINCOUNT], r.stderr
+    assert _run(code, GOMP_SPINCOUNT="5") == ["5", "5"]
+
+
 def test_missing_numba_falls_back_silently():
     out = _run("""
         import warnings

@@ -81,6 +81,11 @@ def _load():
     name = _requested if _requested is not None else _env_backend()
     mod = None
     if name == "numba":
+        # Numba's OpenMP workers spin after a parallel region (by default up to 300,000 rounds)
+        # and then fight BLAS's own threads for the cores: on 2 cores a 1024-2048-2048-10 step
+        # slowed by 5-15%, a 784-512-256-10 one with a parallel update ~3x. Spin briefly unless
+        # the user chose a value; read once, when Numba first loads its OpenMP runtime.
+        os.environ.setdefault("GOMP_SPINCOUNT", _config.GOMP_SPINCOUNT)
         try:
             from . import _numba as mod
         except Exception:  # numba missing or broken: silently use NumPy

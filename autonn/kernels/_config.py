@@ -46,6 +46,10 @@ PARALLEL_THRESHOLD = int(float(os.environ.get("AUTONN_PARALLEL_THRESHOLD",
 #: small training step stays well under a second). Read at every call; tests set it to 0.
 NUMBA_MIN_SIZE = int(float(os.environ.get("AUTONN_NUMBA_MIN_SIZE", 2 ** 14)))
 
+#: GOMP_SPINCOUNT set (unless already set) before Numba loads its OpenMP runtime: how long
+#: idle workers spin before sleeping (see ``kernels._load``)
+GOMP_SPINCOUNT = "10000"
+
 #: relative per-element costs (measured serial ns/element / relu's ~0.25 ns)
 COST_ARITH = 1      # fused add/mul/compare/select: relu, leaky, backwards
 COST_POLY = 4       # float32 polynomial exp/tanh/log1p: sigmoid, tanh, elu...
