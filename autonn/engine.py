@@ -226,8 +226,11 @@ def _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed):
                     pg = _fit_to_input(pg, p)
                 if anomaly_on:
                     check_backward(pg, t)
-            if p._op is None:  # a leaf: nothing upstream waits for its total
-                _deliver(p, pg, wanted, create_graph, handed)
+            if p._op is None:  # a leaf: nothing upstream waits for its total (_deliver, inlined)
+                if wanted is None:
+                    _accumulate_into_grad(p, pg, create_graph, handed)
+                elif p in wanted:
+                    wanted[p] = _accumulate(wanted[p], pg)
                 continue
             prev = grads.get(p)  # _send, inlined: this loop is the engine's hot path
             if prev is None:

@@ -406,6 +406,11 @@ def linear_act_forward(x, W, b=None, act="identity", alpha=None):
     array([[2., 2., 2.]])
     """
     act, alpha = _ref.check_act(act, alpha)
+    return _linear_act(x, W, b, act, alpha)
+
+
+def _linear_act(x, W, b, act, alpha):
+    """:func:`linear_act_forward` for an ``act`` and ``alpha`` already checked (``LinearAct``)."""
     z = np.dot(x, W)
     dt = z.dtype
     if (z.size < _config.NUMBA_MIN_SIZE and (dt == _F32 or dt == _F64)

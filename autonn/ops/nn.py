@@ -85,7 +85,7 @@ class LinearAct(Op):
         self.act, self.alpha, self.pre = act, alpha, None
 
     def forward(self, x, W, b=None):
-        pre, y = kernels.linear_act_forward(x, W, b, self.act, self.alpha)
+        pre, y = kernels._linear_act(x, W, b, self.act, self.alpha)  # act checked by linear()
         self.pre = None if self.act in ("sigmoid", "tanh") else pre  # those rules use y
         return y
 

@@ -46,13 +46,19 @@ class SGD(Optimizer):
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
             maximize = group.get("maximize", False)
-            plain = momentum == 0 and wd == 0 and not maximize
+            if momentum == 0 and wd == 0 and not maximize:  # plain SGD: p -= lr * g
+                for p in group["params"]:
+                    g = p._grad
+                    if g is None:
+                        continue
+                    if p.data.size < _SMALL:  # the twin's one expression, no dispatch
+                        p.data -= lr * g.data
+                    else:
+                        fused.sgd_step(p.data, g.data, lr)
+                continue
             for p in group["params"]:
                 g = p._grad
                 if g is None:
-                    continue
-                if plain and p.data.size < _SMALL:  # the twin's one expression, no dispatch
-                    p.data -= lr * g.data
                     continue
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
                 buf = fused.sgd_step(p.data, g.data, lr, wd, momentum, dampening, nesterov,
