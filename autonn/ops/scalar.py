@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .base import Op, apply, const
+from .base import Op, _grad_state, apply, const
 
 
 def _sum_parts(*parts):
@@ -54,7 +54,9 @@ class MulScalar(_ScalarOp):
         return x * self.c
 
     def vjp(self, g, out, x):
-        return apply(MulScalar(self.c), g)
+        if _grad_state.enabled:  # create_graph: a node, so the gradient differentiates again
+            return apply(MulScalar(self.c), g)
+        return const(g.data * self.c)  # the forward's expression, without building an op
 
 
 class DivScalar(_ScalarOp):
@@ -65,7 +67,9 @@ class DivScalar(_ScalarOp):
         return x / self.c
 
     def vjp(self, g, out, x):
-        return apply(DivScalar(self.c), g)
+        if _grad_state.enabled:
+            return apply(DivScalar(self.c), g)
+        return const(g.data / self.c)
 
 
 class RDivScalar(_ScalarOp):
