@@ -61,8 +61,9 @@ class SGD(Optimizer):
                 if g is None:
                     continue
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
+                buf = None if state is None else state.get("momentum_buffer")
                 buf = fused.sgd_step(p.data, g.data, lr, wd, momentum, dampening, nesterov,
-                                     maximize, None if state is None else state.get("momentum_buffer"))
+                                     maximize, buf)
                 if state is not None:
                     state["momentum_buffer"] = buf
         return loss
