@@ -488,6 +488,40 @@ def test_gelu_op_keeps_derivative_for_backward(dt, numba_backend, monkeypatch):
 
 
 @needs_numba
+def test_sigmoid_float32_tail_specials_and_variants(numba_backend):
+    """float32 sigmoid (one division of 2**64-scaled terms, |x| clamped at
+    104): every float32 with 85 <= |x| <= 105 (the subnormal results and the
+    underflow to 0) and the specials hold the bound vs the twin; 0 from
+    x <= -104 and 1 from x >= 18 exactly; the serial and the parallel
+    variant (constants passed as runtime values) and the sigmoid used by the
+    linear epilogue and by softplus' backward give identical bits."""
+    nbm = importlib.import_module(K.__name__ + "._numba")
+    lo, hi = np.array([-85.0, -105.0], np.float32).view(np.int32)
+    tail = np.arange(lo, hi + 1, dtype=np.int32).view(np.float32)
+    sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 3e38,
+                   -3e38, 18.0, -104.0, 17.0, -17.0], np.float32)
+    x = np.concatenate([tail, -tail, make_x(4099, np.float32), sp])
+    y = K.sigmoid_forward(x)
+    assert_close(y, R.sigmoid_forward(x), bound("sigmoid_forward", np.float32),
+                 None, "sigmoid_forward")
+    np.testing.assert_array_equal(y[-13:-4], [0.5, 0.5, 1, 0, np.nan, 0.5,
+                                              0.5, 1, 0])
+    assert (y[x <= -104] == 0).all() and (y[x >= 18] == 1).all()
+    assert (y[(x > -104) & (x < -87.4)] < np.finfo(np.float32).tiny).all()
+    o1, o2 = np.empty_like(x), np.empty_like(x)
+    nbm.sigmoid_fwd.ser(x, o1)
+    nbm.sigmoid_fwd.par(x, o2)
+    np.testing.assert_array_equal(o1, y)
+    np.testing.assert_array_equal(o2, y)
+    z = x[:x.size // 8 * 8].reshape(-1, 8)
+    _, ya = K.bias_act_forward(z.copy(), None, "sigmoid")
+    np.testing.assert_array_equal(ya, y[:z.size].reshape(z.shape))
+    ok = x <= 20                         # softplus' backward is g * sigmoid(x)
+    sb = K.softplus_backward(x, np.ones_like(x), 1.0, 20.0)
+    np.testing.assert_array_equal(sb[ok], y[ok])
+
+
+@needs_numba
 @pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
 def test_non_contiguous_and_mixed_inputs(dt, numba_backend):
     x = make_x(2001, dt)[::2]
