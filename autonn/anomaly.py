@@ -95,8 +95,10 @@ def check_forward(out, op):
 
 
 def check_backward(grad, node):
-    """Called by the engine for every input gradient an op's vjp returns."""
-    if _state.on and not isinstance(grad, tuple) and _bad(grad.data):
-        raise RuntimeError(
-            f"detect_anomaly: the backward of {node._op.name} returned NaN/Inf gradients "
-            f"(shape {grad.shape}); the op was created at {node._trace or '<not recorded>'}")
+    """Called by the engine for every input gradient (a Tensor or an array) an op's rule returns."""
+    if _state.on and not isinstance(grad, tuple):
+        arr = grad if isinstance(grad, np.ndarray) else grad.data
+        if _bad(arr):
+            raise RuntimeError(
+                f"detect_anomaly: the backward of {node._op.name} returned NaN/Inf gradients "
+                f"(shape {arr.shape}); the op was created at {node._trace or '<not recorded>'}")

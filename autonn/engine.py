@@ -117,8 +117,10 @@ def _accumulate(a, b):
     if a is None:
         return b
     if isinstance(a, tuple):  # the packed outputs of a multi-output Function
-        return tuple(y if x is None else x if y is None else x + y for x, y in zip(a, b))
-    return a + b
+        return tuple(y if x is None else x if y is None else _accumulate(x, y)
+                     for x, y in zip(a, b))
+    total = a + b
+    return np.asarray(total) if isinstance(total, np.generic) else total  # 0-d arrays stay arrays
 
 
 def _fit_to_input(grad, inp):
@@ -147,16 +149,25 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     With ``inputs=None`` gradients accumulate into the ``.grad`` of leaves (and of
     non-leaves that called ``retain_grad``). Otherwise the gradients of ``inputs`` are
     returned in order (None where unreached) and no ``.grad`` is touched.
+
+    A plain backward (no ``create_graph``) passes NumPy arrays between the ops
+    (:func:`_walk_arrays`); with ``create_graph`` the gradients are Tensors whose
+    graph is recorded, so they differentiate again (:func:`_walk`).
     """
     wanted = allowed = None
     if inputs is not None:  # grad(): visit only the nodes that lead to an input
         wanted = {t: None for t in inputs}
         allowed = _leading_to(toposort(roots, leaves=False), wanted)
-    handed = {id(g.data) for g in root_grads}  # arrays a leaf must not adopt
+    if create_graph:
+        walk, deliver = _walk, _deliver
+    else:
+        walk, deliver = _walk_arrays, _deliver_array
+        root_grads = [g.data for g in root_grads]
+    handed = {id(_data(g)) for g in root_grads}  # arrays a leaf must not adopt
     grads, pending = {}, []
     for r, g in zip(roots, root_grads):
         if r._op is None:  # a leaf root: its gradient is the one given
-            _deliver(r, g, wanted, create_graph, handed)
+            deliver(r, g, wanted, handed)
         elif allowed is None or r in allowed:
             _send(r, g, grads, pending)
     prev = is_grad_enabled()
@@ -164,14 +175,20 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     try:
         if _anomaly_state.on:  # ops inside gradient rules are not checked as forward ops
             with _anomaly.backward_pass():
-                _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed)
+                walk(pending, grads, wanted, allowed, retain_graph, handed)
         else:
-            _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed)
+            walk(pending, grads, wanted, allowed, retain_graph, handed)
     finally:
         _set_grad_enabled(prev)
-    if wanted is not None:
+    if wanted is None:
+        return None
+    if create_graph:
         return [wanted[t] for t in inputs]
-    return None
+    return [None if wanted[t] is None else _tensor.Tensor._make(wanted[t]) for t in inputs]
+
+
+def _data(g):
+    return g.data if isinstance(g, _tensor.Tensor) else g
 
 
 def _leading_to(order, wanted):
@@ -194,22 +211,129 @@ def _send(t, g, grads, pending):
         grads[t] = _accumulate(prev, g)
 
 
-def _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed):
-    """Visit the op nodes that have a gradient, newest first, turning each node's gradient
-    into its inputs' gradients. A tensor is created after its inputs, so the newest queued
-    node has received everything its consumers send (a topological order without a sort).
-    A leaf's gradient lands (in ``.grad`` or ``wanted``) as soon as it is made. Without
-    retain_graph a visited node drops its inputs (``_parents = None``): freed."""
+def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
+    """The plain backward: visit the op nodes that have a gradient, newest first, turning
+    each node's gradient into its inputs' gradients. A tensor is created after its inputs,
+    so the newest queued node has received everything its consumers send (a topological
+    order without a sort). A node reached for the first time that is newer than everything
+    queued is visited next without going through the queue (a chain of ops never touches
+    it). A leaf's gradient lands (in ``.grad`` or ``wanted``) as soon as it is made.
+    Without retain_graph a visited node drops its inputs (``_parents = None``): freed.
+
+    Gradients are NumPy arrays (a tuple of them for a multi-output Function). Ops with a
+    ``vjp_arrays`` rule take and return arrays; the others get their gradient as a
+    constant Tensor and return Tensors, unwrapped here.
+    """
     anomaly_on = _anomaly_state.on
     pop, push = heapq.heappop, heapq.heappush
-    while pending:
-        t = pop(pending)[2]
+    ndarray = np.ndarray
+    t = None
+    while True:
+        if t is None:
+            if not pending:
+                return
+            t = pop(pending)[2]
         g = grads.pop(t)
         if wanted is not None:
             if t in wanted:
                 wanted[t] = _accumulate(wanted[t], g)
         elif t._retains_grad:
-            _accumulate_into_grad(t, g, create_graph, handed)
+            _accumulate_array(t, g, handed)
+        parents = t._parents
+        if allowed is not None and not any(p in allowed for p in parents or ()):
+            t = None
+            continue  # a wanted input with no other wanted input upstream: stop here
+        if parents is None:
+            raise _freed_error(t)
+        op = t._op
+        rule = op.vjp_arrays
+        if rule is not None:
+            in_grads = rule(g, t, *parents)
+        else:
+            in_grads = op.vjp(_const_grad(g), t, *parents)
+        if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
+            in_grads = (in_grads,)  # a one-input op's single gradient
+        nxt = None
+        for p, pg in zip(parents, in_grads):
+            if pg is None or not p._requires_grad or (allowed is not None and p not in allowed):
+                continue
+            if pg.__class__ is not ndarray:  # a Tensor, or a multi-output Function's tuple
+                pg = _array_grad(pg)
+            if pg.__class__ is not tuple:
+                if pg.shape != p.data.shape or pg.dtype != p.data.dtype:
+                    pg = _fit_array(pg, p, t)
+                if anomaly_on:
+                    check_backward(pg, t)
+            if p._op is None:  # a leaf: nothing upstream waits for its total
+                if wanted is None:
+                    _accumulate_array(p, pg, handed)
+                elif p in wanted:
+                    wanted[p] = _accumulate(wanted[p], pg)
+                continue
+            prev = grads.get(p)  # _send, inlined: this loop is the engine's hot path
+            if prev is not None:
+                grads[p] = _accumulate(prev, pg)
+            else:
+                grads[p] = pg
+                if nxt is None:
+                    nxt = p  # maybe visited next, without the queue
+                else:
+                    push(pending, (-p._seq, id(p), p))  # id: copies share _seq
+        if not retain_graph:
+            t._parents = None
+        if nxt is not None and pending and pending[0][0] < -nxt._seq:
+            push(pending, (-nxt._seq, id(nxt), nxt))  # a newer node waits: queue it
+            nxt = None
+        t = nxt
+
+
+def _const_grad(g):
+    """An array gradient (or a Function's tuple of them) as constant Tensors for ``vjp``."""
+    make = _tensor.Tensor._make
+    if g.__class__ is tuple:
+        return tuple(None if x is None else make(x) for x in g)
+    return make(g)
+
+
+def _array_grad(g):
+    """A gradient returned by a rule (a Tensor, a tuple of them, or the NumPy scalar that
+    arithmetic on 0-d arrays gives) as an array."""
+    if g.__class__ is tuple:
+        return tuple(None if x is None else _array_grad(x) for x in g)
+    if isinstance(g, np.generic):
+        return np.asarray(g)
+    return g.data
+
+
+def _fit_array(g, inp, node):
+    """Sum broadcast axes and cast back so that a gradient array from ``node``'s rule
+    matches its input ``inp`` (as :func:`_fit_to_input` does for Tensors)."""
+    shape, dtype = inp.data.shape, inp.data.dtype
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, g.shape[lead:])):
+            raise ValueError(f"backward of {node._op.name}: a gradient of shape {g.shape} "
+                             f"cannot be summed down to its input's shape {shape}")
+        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                          if s == 1 and g.shape[lead + i] != 1)
+        g = np.sum(g, axis=axes, keepdims=True).reshape(shape)  # as ops.sum_to
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _walk(pending, grads, wanted, allowed, retain_graph, handed):
+    """The backward with ``create_graph``: as :func:`_walk_arrays`, with Tensor gradients
+    whose graph is recorded (every ``vjp`` is written in differentiable ops)."""
+    anomaly_on = _anomaly_state.on
+    while pending:
+        t = heapq.heappop(pending)[2]
+        g = grads.pop(t)
+        if wanted is not None:
+            if t in wanted:
+                wanted[t] = _accumulate(wanted[t], g)
+        elif t._retains_grad:
+            _accumulate_into_grad(t, g)
         parents = t._parents
         if allowed is not None and not any(p in allowed for p in parents or ()):
             continue  # a wanted input with no other wanted input upstream: stop here
@@ -226,59 +350,63 @@ def _walk(pending, grads, wanted, allowed, retain_graph, create_graph, handed):
                     pg = _fit_to_input(pg, p)
                 if anomaly_on:
                     check_backward(pg, t)
-            if p._op is None:  # a leaf: nothing upstream waits for its total (_deliver, inlined)
-                if wanted is None:
-                    _accumulate_into_grad(p, pg, create_graph, handed)
-                elif p in wanted:
-                    wanted[p] = _accumulate(wanted[p], pg)
-                continue
-            prev = grads.get(p)  # _send, inlined: this loop is the engine's hot path
-            if prev is None:
-                grads[p] = pg
-                push(pending, (-p._seq, id(p), p))  # id: copies share _seq
+            if p._op is None:
+                _deliver(p, pg, wanted, handed)
             else:
-                grads[p] = _accumulate(prev, pg)
+                _send(p, pg, grads, pending)
         if not retain_graph:
             t._parents = None
 
 
-def _deliver(leaf, g, wanted, create_graph, handed):
-    """A leaf's gradient: into ``.grad`` (backward) or its ``wanted`` slot (grad())."""
+def _deliver(leaf, g, wanted, handed):
+    """A leaf's Tensor gradient: into ``.grad`` (backward) or its ``wanted`` slot (grad())."""
     if wanted is None:
-        _accumulate_into_grad(leaf, g, create_graph, handed)
+        _accumulate_into_grad(leaf, g)
     elif leaf in wanted:
         wanted[leaf] = _accumulate(wanted[leaf], g)
 
 
-def _accumulate_into_grad(t, g, create_graph, handed):
-    """``t.grad += g``. Without create_graph the engine keeps ``.grad`` in an array it owns
-    (``_grad_owned``) and adds into it in place. A fresh gradient array (not a view, writable,
-    not the caller's, not already adopted by another leaf) is adopted as it is; anything else
-    is copied first. With create_graph, ``.grad`` keeps the graph and is never updated in place."""
-    arr = g.data
-    if t._grad is None and not create_graph:  # the common case: adopt a fresh array as it is
+def _deliver_array(leaf, g, wanted, handed):
+    """A leaf's array gradient: into ``.grad`` (backward) or its ``wanted`` slot (grad())."""
+    if wanted is None:
+        _accumulate_array(leaf, g, handed)
+    elif leaf in wanted:
+        wanted[leaf] = _accumulate(wanted[leaf], g)
+
+
+def _accumulate_into_grad(t, g):
+    """``t.grad += g`` with create_graph: ``.grad`` keeps the graph, never updated in place."""
+    t._grad = g if t._grad is None else t._grad + g
+    t._grad_owned = False
+
+
+def _accumulate_array(t, arr, handed):
+    """``t.grad += arr`` in a plain backward. The engine keeps ``.grad`` in an array it owns
+    (``_grad_owned``) and adds into it in place. A fresh gradient array (not a view,
+    writable, not the caller's, not already adopted by another leaf) is adopted as it is;
+    anything else is copied first. An array adopted during this walk (``handed``) may still
+    be another node's pending gradient (``Add`` hands one array to both inputs), so it is
+    never added into in place."""
+    grad = t._grad
+    if grad is None:
         if (arr.base is None and arr.dtype == t.data.dtype and id(arr) not in handed
-                and arr.flags.writeable):
+                and arr.flags.writeable):  # the common case: adopt a fresh array as it is
             handed.add(id(arr))
-            t._grad = g if g._op is None and g._grad is None else _tensor.Tensor._make(arr)
+            t._grad = _tensor.Tensor._make(arr)
             t._grad_owned = True
             return
-    if create_graph:
-        t._grad = g if t._grad is None else t._grad + g
-        t._grad_owned = False
-    elif t._grad_owned and t._grad.data.shape == t.data.shape and id(t._grad.data) not in handed:
-        # (an array adopted during this walk may still be another node's pending gradient)
-        np.add(t._grad.data, g.data, out=t._grad.data, casting="unsafe")
-    else:
-        arr = g.data if t._grad is None else (t._grad.data + g.data)
-        if arr is g.data and (arr.base is not None or not arr.flags.writeable
-                              or id(arr) in handed or arr.dtype != t.data.dtype):
-            arr = np.array(arr, dtype=t.data.dtype, copy=True)
-        elif arr.dtype != t.data.dtype:
-            arr = arr.astype(t.data.dtype)
-        handed.add(id(arr))
-        t._grad = _tensor.Tensor._make(arr)
-        t._grad_owned = True
+    elif t._grad_owned and grad.data.shape == t.data.shape and id(grad.data) not in handed:
+        np.add(grad.data, arr, out=grad.data, casting="unsafe")
+        return
+    if grad is not None:
+        arr = grad.data + arr
+    if arr.dtype != t.data.dtype:
+        arr = arr.astype(t.data.dtype)
+    elif grad is None:  # a view, read-only, the caller's or another leaf's: copy
+        arr = np.array(arr, copy=True)
+    handed.add(id(arr))
+    t._grad = _tensor.Tensor._make(arr)
+    t._grad_owned = True
 
 
 def _as_grad_tensors(outputs, grad_outputs, fn_name):

@@ -5,6 +5,8 @@ An op is a small class:
 * ``forward(*arrays) -> ndarray`` computes on NumPy arrays (or kernels);
 * ``vjp(g, out, *inputs)`` returns one gradient per input (a Tensor or None), written in
   autonn ops so that it is differentiable again; the engine sums broadcast axes back;
+* ``vjp_arrays(g, out, *inputs)`` (optional) is the same rule for a plain backward (no
+  ``create_graph``): ``g`` and the returned gradients are NumPy arrays, no graph is built;
 * ``jvp(tangents, out, *inputs)`` (optional) returns the output tangent; ``tangents`` holds a
   Tensor or None (zero) per input. Ops without one get the double-vjp rule in ``autonn.func``.
 
@@ -32,6 +34,7 @@ class Op:
     def vjp(self, g, out, *inputs):
         raise NotImplementedError(f"{self.name} has no gradient rule")
 
+    vjp_arrays = None  # ops without one get their array gradient wrapped for vjp
     jvp = None
 
     def __repr__(self):

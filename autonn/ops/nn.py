@@ -109,17 +109,20 @@ class LinearAct(Op):
         op, uses_y = self._grad_op()
         return apply(op, out if uses_y else self._pre_tensor(x, W, b), g)
 
+    def vjp_arrays(self, g, out, x, W, b=None):
+        """The plain backward: the fused activation-backward kernel and BLAS, on arrays."""
+        act = self.act
+        dpre = g if act == "identity" else \
+            kernels.act_backward(act, self.pre, out.data, g, self.alpha)
+        # np.matmul, not np.dot: with a transposed operand dot is up to 1.3x slower here
+        return (_matmul(dpre, W.data.T) if x._requires_grad else None,
+                _matmul(x.data.T, dpre) if W._requires_grad else None,
+                np.add.reduce(dpre, axis=0) if b is not None and b._requires_grad else None)
+
     def vjp(self, g, out, x, W, b=None):
-        if not engine.is_grad_enabled():  # plain backward: fused kernel + BLAS on arrays
-            gd = g.data
-            act = self.act
-            dpre = gd if act == "identity" else \
-                kernels.act_backward(act, self.pre, out.data, gd, self.alpha)
-            # np.matmul, not np.dot: with a transposed operand dot is up to 1.3x slower here
-            return (Tensor._make(_matmul(dpre, W.data.T)) if x._requires_grad else None,
-                    Tensor._make(_matmul(x.data.T, dpre)) if W._requires_grad else None,
-                    Tensor._make(np.add.reduce(dpre, axis=0))
-                    if b is not None and b._requires_grad else None)
+        if not engine.is_grad_enabled():  # called directly (autonn.func): the array rule
+            return tuple(None if a is None else Tensor._make(a)
+                         for a in self.vjp_arrays(g.data, out, x, W, b))
         dpre = self._dpre(g, out, x, W, b)
         return (_mm(dpre, _T(W)) if x.requires_grad else None,
                 _mm(_T(x), dpre) if W.requires_grad else None,
@@ -273,19 +276,22 @@ class SoftmaxCrossEntropy(Op):
     def vjp(self, g, out, logits):
         if engine.is_grad_enabled():
             return self._softmax_minus_target(logits) * self._row_scale(g)
+        return Tensor._make(self.vjp_arrays(g.data, out, logits))
+
+    def vjp_arrays(self, g, out, logits):
+        """The plain backward: softmax minus the target, scaled, from the kept log-probs."""
         lp = self.lp
         n = lp.shape[0]
-        gd = g.data
         if self.reduction == "none":
-            rows = gd.astype(lp.dtype, copy=False)
+            rows = g.astype(lp.dtype, copy=False)
         elif not self.smoothing:  # one factor for every row: no (n,) array of it
-            rows = lp.dtype.type(gd / n if self.reduction == "mean" and n else gd)
-            return Tensor._make(kernels._cross_entropy_grad(lp, self.labels, rows, self.flat))
+            rows = lp.dtype.type(g / n if self.reduction == "mean" and n else g)
+            return kernels._cross_entropy_grad(lp, self.labels, rows, self.flat)
         else:
-            rows = np.full(n, gd / n if self.reduction == "mean" and n else gd, dtype=lp.dtype)
+            rows = np.full(n, g / n if self.reduction == "mean" and n else g, dtype=lp.dtype)
         if not self.smoothing:
-            return Tensor._make(kernels._cross_entropy_grad(lp, self.labels, rows))
-        return const((np.exp(lp) - self._target(lp.dtype)) * rows[:, None])
+            return kernels._cross_entropy_grad(lp, self.labels, rows)
+        return (np.exp(lp) - self._target(lp.dtype)) * rows[:, None]
 
     def jvp(self, tangents, out, logits):
         (dl,) = tangents

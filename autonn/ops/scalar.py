@@ -34,6 +34,9 @@ class AddScalar(_ScalarOp):
     def vjp(self, g, out, x):
         return g
 
+    def vjp_arrays(self, g, out, x):
+        return g
+
 
 class RSubScalar(_ScalarOp):
     """``c - x``"""
@@ -44,6 +47,9 @@ class RSubScalar(_ScalarOp):
 
     def vjp(self, g, out, x):
         return -g
+
+    def vjp_arrays(self, g, out, x):
+        return np.negative(g)
 
 
 class MulScalar(_ScalarOp):
@@ -58,6 +64,9 @@ class MulScalar(_ScalarOp):
             return apply(MulScalar(self.c), g)
         return const(g.data * self.c)  # the forward's expression, without building an op
 
+    def vjp_arrays(self, g, out, x):
+        return g * self.c
+
 
 class DivScalar(_ScalarOp):
     """``x / c``"""
@@ -70,6 +79,9 @@ class DivScalar(_ScalarOp):
         if _grad_state.enabled:
             return apply(DivScalar(self.c), g)
         return const(g.data / self.c)
+
+    def vjp_arrays(self, g, out, x):
+        return g / self.c
 
 
 class RDivScalar(_ScalarOp):
