@@ -3,13 +3,13 @@ from collections import OrderedDict
 
 from operator import is_ as _is
 
-from ..ops.nn import linear as _linear
+from ..ops.nn import _linear_fused
 from .linear import Linear
 from .module import Module
 
 _MISSING = object()
 _ALONE = object()               # plan marker: a Linear with no activation to fuse
-_NO_ACT = ("identity", None)    # Linear.forward's F.linear(input, weight, bias) arguments
+_NO_ACT = ("identity", 0.0)     # Linear.forward's F.linear(input, weight, bias) arguments
 
 __all__ = ["Sequential", "ModuleList"]
 
@@ -96,7 +96,7 @@ class Sequential(Module):
             b = params.get("bias", _MISSING)
             if w is _MISSING or b is _MISSING:  # deleted: let Linear's lookup raise
                 w, b = m.weight, m.bias
-            x = _linear(x, w, b, fused[0], fused[1])
+            x = _linear_fused(x, w, b, fused[0], fused[1])
         return x
 
     def __getitem__(self, idx):

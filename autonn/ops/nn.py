@@ -196,6 +196,20 @@ def linear(x, weight, bias=None, activation="identity", alpha=None):
     return apply(Reshape(lead + (n_out,)), y)
 
 
+def _linear_fused(x, weight, bias, activation, alpha):
+    """:func:`linear` for ``Sequential``'s fused steps, whose activation name is valid: a 2-D
+    input with matching Tensor weight and bias goes straight to the node; anything else (and
+    every error message) takes :func:`linear`."""
+    if isinstance(x, Tensor) and isinstance(weight, Tensor):
+        x_shape, w_shape = x.data.shape, weight.data.shape
+        if len(x_shape) == 2 and len(w_shape) == 2 and x_shape[1] == w_shape[0]:
+            if bias is None:
+                return apply(LinearAct(activation, float(alpha)), x, weight)
+            if isinstance(bias, Tensor) and bias.data.shape == w_shape[1:]:
+                return apply(LinearAct(activation, float(alpha)), x, weight, bias)
+    return linear(x, weight, bias, activation, alpha)
+
+
 # ==================================================================== cross entropy
 def _check_reduction(reduction, op_name):
     if reduction not in _REDUCTIONS:

@@ -102,12 +102,13 @@ class Optimizer:
         """
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None  # the .grad setter's effect, without the property call
+                    p._grad_owned = False
                 else:  # a fresh array: the old gradient may be a read-only broadcast view
-                    p.grad = Tensor._make(np.zeros_like(p.grad.data))
+                    p.grad = Tensor._make(np.zeros_like(p._grad.data))
 
     def step(self, closure=None):
         """Update the parameters once from their ``.grad`` (each subclass implements it).
