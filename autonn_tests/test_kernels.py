@@ -61,6 +61,7 @@ FLOATS = (np.float32, np.float64)
 #: every kernel (cost >= COST_ARITH)
 TEST_THRESHOLD = 2 ** 17
 BIG = TEST_THRESHOLD // CFG.COST_ARITH + 3
+TEST_POOL_MIN_BYTES = 2 ** 18     # BIG float32 outputs (512 KiB) are pooled
 SIZES = (0, 1, 100, BIG)      # 100: serial variant incl. all extremes
 FAST = settings(max_examples=20, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -241,6 +242,10 @@ for cfg.PARALLEL_THRESHOLD in (0, 10 ** 30):       # parallel, then serial
     K.log_softmax_forward(x2); K.log_softmax_backward(x2, g2)
     K.cross_entropy_forward(x2, lab)
     K.cross_entropy_backward(x2, lab, g2[:, 0].copy())
+nbm = sys.modules[K.__name__ + '._numba']    # (used for outputs of 32 MiB and more)
+for v in ('ser', 'par'):
+    getattr(nbm.relu_fwd_stream, v)(x, np.empty_like(x))
+    getattr(nbm.relu_bwd_stream, v)(x, g, np.empty_like(x))
 """
 
 
@@ -280,11 +285,14 @@ def _warm_numba_cache():
 @pytest.fixture(autouse=True, scope="module")
 def _test_parallel_threshold():
     _warm_numba_cache()
-    old = CFG.PARALLEL_THRESHOLD, CFG.NUMBA_MIN_SIZE
+    old = CFG.PARALLEL_THRESHOLD, CFG.NUMBA_MIN_SIZE, CFG.POOL_MIN_BYTES
     CFG.PARALLEL_THRESHOLD = TEST_THRESHOLD
     CFG.NUMBA_MIN_SIZE = 0  # every size goes to numba, so parity covers small arrays too
+    # BIG outputs come from the large-output pool, so parity also runs on recycled memory
+    CFG.POOL_MIN_BYTES = TEST_POOL_MIN_BYTES
     yield
-    CFG.PARALLEL_THRESHOLD, CFG.NUMBA_MIN_SIZE = old
+    CFG.PARALLEL_THRESHOLD, CFG.NUMBA_MIN_SIZE, CFG.POOL_MIN_BYTES = old
+    K.empty_cache()
 
 
 @pytest.fixture
@@ -342,11 +350,80 @@ def test_serial_and_parallel_variants_identical(dt, numba_backend):
     x = make_x(5000, dt)
     g = make_g(5000, dt)
     for kern, args in [(nbm.tanh_fwd, (x,)), (nbm.gelu_bwd, (x, g)),
-                       (nbm.softplus_fwd, (x, dt(1.5), dt(20.0)))]:
+                       (nbm.softplus_fwd, (x, dt(1.5), dt(20.0))),
+                       (nbm.softplus_bwd, (x, g, dt(1.5), dt(20.0))),
+                       (nbm.sigmoid_fwd, (x,))]:
         o1, o2 = np.empty_like(x), np.empty_like(x)
         kern.ser(*args, o1)
         kern.par(*args, o2)
         np.testing.assert_array_equal(o1, o2)
+    for kern in (nbm.bias_sigmoid, nbm.bias_tanh, nbm.bias_gelu):
+        z1, z2 = x.reshape(50, 100).copy(), x.reshape(50, 100).copy()
+        y1, y2 = np.empty_like(z1), np.empty_like(z1)
+        kern.ser(z1, g[:100], dt(1.0), y1)
+        kern.par(z2, g[:100], dt(1.0), y2)
+        np.testing.assert_array_equal(z1, z2)
+        np.testing.assert_array_equal(y1, y2)
+
+
+def _float32_sample():
+    """2**20 float32 bit patterns spread over all of them (every 4096th) and
+    every float32 in [-9, 9] at a stride of 61, plus the specials."""
+    a = np.arange(0, 2 ** 32, 4096, dtype=np.uint64).astype(np.uint32)
+    lo, hi = np.array([0.0, 9.0], np.float32).view(np.uint32)
+    b = np.arange(lo, hi, 61, dtype=np.uint32)
+    sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 3e38,
+                   -3e38, 4e-4, -4e-4, 7.90531110763549805, 20.0, -104.0],
+                  np.float32)
+    return np.concatenate([a.view(np.float32), b.view(np.float32),
+                           -b.view(np.float32), sp])
+
+
+@needs_numba
+def test_runtime_constants_change_no_bits(numba_backend):
+    """tanh, sigmoid (softplus' backward, the linear epilogue) kernels take
+    their float32 constants through ``_opaque`` (runtime values, so the
+    parallel loop keeps them in registers): the same bits as the helpers with
+    literal (folded) constants, serial and parallel."""
+    from numba import njit
+    nbm = importlib.import_module(K.__name__ + "._numba")
+
+    @njit
+    def literal(x, which, out):
+        for i in range(x.shape[0]):
+            if which == 0:
+                out[i] = nbm._tanh32(x[i], nbm._TH_C)
+            else:
+                out[i] = nbm._sigmoid32(x[i], nbm._SG_C)
+
+    x = _float32_sample()
+    x = x[:x.size // 64 * 64]
+    ref_t, ref_s = np.empty_like(x), np.empty_like(x)
+    literal(x, 0, ref_t)
+    literal(x, 1, ref_s)
+    one, thr = np.float32(1.0), np.float32(np.inf)   # no threshold branch
+    keep = ~((x == 0) & np.signbit(x))          # z + 0 (epilogue) turns -0 into +0
+
+    def same(got, ref, mask=Ellipsis):
+        """the same bits, NaN (of any payload: x*1 or x+0 quiets a signalling NaN) as NaN"""
+        got, ref = got.ravel()[mask], ref.ravel()[mask]
+        nan = np.isnan(ref)
+        np.testing.assert_array_equal(np.isnan(got), nan)
+        np.testing.assert_array_equal(got.view(np.uint32)[~nan], ref.view(np.uint32)[~nan])
+
+    for v in ("ser", "par"):
+        o = np.empty_like(x)
+        getattr(nbm.tanh_fwd, v)(x, o)
+        np.testing.assert_array_equal(o.view(np.uint32), ref_t.view(np.uint32))
+        getattr(nbm.sigmoid_fwd, v)(x, o)
+        np.testing.assert_array_equal(o.view(np.uint32), ref_s.view(np.uint32))
+        getattr(nbm.softplus_bwd, v)(x, np.ones_like(x), one, thr, o)
+        same(o, ref_s)
+        for kern, ref in ((nbm.bias_tanh, ref_t), (nbm.bias_sigmoid, ref_s)):
+            z = x.reshape(-1, 64).copy()
+            y = np.empty_like(z)
+            getattr(kern, v)(z, np.zeros(64, np.float32), one, y)
+            same(y, ref, keep)
 
 
 @needs_numba
@@ -519,6 +596,157 @@ def test_sigmoid_float32_tail_specials_and_variants(numba_backend):
     ok = x <= 20                         # softplus' backward is g * sigmoid(x)
     sb = K.softplus_backward(x, np.ones_like(x), 1.0, 20.0)
     np.testing.assert_array_equal(sb[ok], y[ok])
+
+
+@needs_numba
+def test_large_outputs_come_from_a_pool(numba_backend, monkeypatch):
+    """outputs of at least POOL_MIN_BYTES are recycled: each is an owning array like a fresh
+    np.empty (base None, writeable, C-contiguous, the requested shape); its memory is handed out
+    again only when no array or view of it is alive, for the same dtype and size; the pool never
+    holds more than POOL_BYTES; empty_cache drops the free blocks; POOL_BYTES = 0 turns it off."""
+    K.empty_cache()
+    monkeypatch.setattr(CFG, "POOL_MIN_BYTES", 1 << 16)
+    monkeypatch.setattr(CFG, "POOL_BYTES", 1 << 20)
+    n = 1 << 15                                      # float32: 128 KiB
+    x, g = make_x(n, np.float32), make_g(n, np.float32)
+    y = K.relu_forward(x)
+    assert y.base is None and y.flags.owndata and y.flags.writeable and y.flags.c_contiguous
+    np.testing.assert_array_equal(y, R.relu_forward(x))
+    p = y.ctypes.data
+    v = y[::3]
+    y.flags.writeable = False
+    del y
+    y2 = K.relu_backward(x, g)                       # the view keeps the block
+    assert y2.ctypes.data != p
+    np.testing.assert_array_equal(y2, R.relu_backward(x, g))
+    del v
+    y3 = K.tanh_forward(x.reshape(128, -1))          # free again: reused, reshaped, writeable
+    assert y3.ctypes.data == p and y3.shape == (128, n // 128) and y3.flags.writeable
+    assert_close(y3.ravel(), R.tanh_forward(x), bound("tanh_forward", np.float32))
+    x64 = make_x(n // 2, np.float64)                  # same bytes, other dtype: another block
+    del y2
+    y4 = K.relu_forward(x64)
+    assert y4.dtype == np.float64 and y4.ctypes.data != p
+    np.testing.assert_array_equal(y4, R.relu_forward(x64))
+    held = [K.sigmoid_forward(x) for _ in range(12)]  # 1.5 MiB: past the cap, plain arrays
+    assert K._pool_state["bytes"] <= CFG.POOL_BYTES
+    assert len({a.ctypes.data for a in held + [y3, y4]}) == 14
+    for a in held:
+        np.testing.assert_array_equal(a, held[0])
+    pooled = K._pool_state["bytes"]
+    del held, y4
+    assert K.empty_cache() > 0
+    assert 0 < K._pool_state["bytes"] < pooled        # y3's block stays (in use)
+    assert any(b is y3 for b in K._pool)
+    del y3
+    K.empty_cache()
+    assert K._pool_state["bytes"] == 0 and not K._pool
+    monkeypatch.setattr(CFG, "POOL_BYTES", 0)
+    y = K.relu_forward(x)
+    assert not K._pool and y.flags.owndata
+
+
+@needs_numba
+@pytest.mark.parametrize("dt", FLOATS, ids=["f32", "f64"])
+def test_relu_streaming_kernels_bit_identical(dt):
+    """the hand-vectorised relu with streaming stores (scalar peel to a 32-byte boundary,
+    aligned vector body, scalar tail, one call per 2**16 elements) gives the twins' bits,
+    NaN, -0, infinities and subnormals included, at every offset and length."""
+    nbm = importlib.import_module(K.__name__ + "._numba")
+    it = np.uint32 if dt == np.float32 else np.uint64
+    ch = nbm._STREAM_CHUNK
+    for n in (0, 1, 7, 33, ch - 1, ch + 5, 2 * ch + 37):
+        x = make_x(n + 8, dt)
+        g = make_g(n + 8, dt)
+        if n > 40:
+            x[20:27] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-40, -1e-40]
+            g[30:33] = [np.nan, np.inf, -0.0]
+        for off in (0, 1, 3, 5):
+            xs, gs = x[off:off + n], g[off:off + n]
+            buf = np.full(n + 8, 7, dt)
+            for v in ("ser", "par"):
+                o = buf[off:off + n]
+                getattr(nbm.relu_fwd_stream, v)(xs, o)
+                np.testing.assert_array_equal(o.view(it), R.relu_forward(xs).view(it))
+                getattr(nbm.relu_bwd_stream, v)(xs, gs, o)
+                np.testing.assert_array_equal(o.view(it), R.relu_backward(xs, gs).view(it))
+                assert (buf[:off] == 7).all() and (buf[off + n:] == 7).all()
+
+
+@needs_numba
+def test_big_relu_streams_into_reused_memory(numba_backend, monkeypatch):
+    """relu_forward/backward of at least STREAM_MIN_BYTES: a fresh output gets the plain kernel
+    (streaming stores into just-faulted pages are slower), a reused pool block the streaming
+    one (serial unless STREAM_PARALLEL); the same bits either way."""
+    nbm = importlib.import_module(K.__name__ + "._numba")
+    calls = []
+
+    class Spy:
+        def __init__(self, k):
+            self.k = k
+
+        def __getattr__(self, v):
+            calls.append((self.k.name, v))
+            return getattr(self.k, v)
+
+    for name in ("relu_fwd_stream", "relu_bwd_stream"):
+        monkeypatch.setattr(nbm, name, Spy(getattr(nbm, name)))
+    K.empty_cache()
+    monkeypatch.setattr(CFG, "POOL_MIN_BYTES", 1 << 16)
+    monkeypatch.setattr(CFG, "STREAM_MIN_BYTES", 1 << 16)
+    x, g = make_x(1 << 15, np.float32), make_g(1 << 15, np.float32)
+    ry, rg = R.relu_forward(x), R.relu_backward(x, g)
+    for par in (False, True):
+        monkeypatch.setattr(CFG, "STREAM_PARALLEL", par)
+        K.empty_cache()
+        calls.clear()
+        y, d = K.relu_forward(x), K.relu_backward(x, g)                 # fresh blocks
+        np.testing.assert_array_equal(y, ry)
+        np.testing.assert_array_equal(d, rg)
+        assert calls == []
+        del y, d
+        y, d = K.relu_forward(x), K.relu_backward(x, g)                 # reused blocks
+        np.testing.assert_array_equal(y, ry)
+        np.testing.assert_array_equal(d, rg)
+        del y, d
+        v = "par" if par else "ser"
+        assert calls == [("relu_fwd_stream", v), ("relu_bwd_stream", v)]
+    x2 = x.reshape(64, -1).T                                           # non-contiguous
+    np.testing.assert_array_equal(K.relu_forward(x2), R.relu_forward(x2))
+    assert K.relu_backward(x, g.astype(np.float64)).dtype == np.float32  # mixed: the twin
+    K.empty_cache()
+
+
+@needs_numba
+def test_pool_is_thread_safe(numba_backend, monkeypatch):
+    """threads that allocate and drop pooled outputs concurrently never share a live block."""
+    import threading
+    K.empty_cache()
+    monkeypatch.setattr(CFG, "POOL_MIN_BYTES", 1 << 14)
+    monkeypatch.setattr(CFG, "POOL_BYTES", 1 << 20)
+    xs = [make_x(1 << 13, np.float32, seed=s) for s in range(4)]
+    refs = [R.relu_forward(x) for x in xs]
+    errors = []
+
+    def work(k):
+        try:
+            for _ in range(100):
+                a = K.relu_forward(xs[k])
+                b = K.leaky_relu_forward(xs[k], 0.0)
+                assert a.ctypes.data != b.ctypes.data
+                np.testing.assert_array_equal(a, refs[k])
+                np.testing.assert_array_equal(b, refs[k])
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors[0]
+    assert K._pool_state["bytes"] <= CFG.POOL_BYTES
+    K.empty_cache()
 
 
 @needs_numba

@@ -15,7 +15,10 @@ run time, :func:`set_backend`; :func:`backend` reports the active one.
 
 Output dtype equals the dtype of the first array argument (Python float
 parameters never upcast; integer inputs are promoted to float64).  Inputs are
-never mutated, except ``z`` in :func:`bias_act_forward`.
+never mutated, except ``z`` in :func:`bias_act_forward`.  Outputs of 32 MiB
+and more are recycled from a small pool once no array refers to them any more
+(no page faults; see ``_alloc``, :func:`empty_cache`); each is still an owning
+array, as from ``np.empty``.
 
 Accuracy of the numba backend w.r.t. the NumPy twins, per function below as
 max ulp distance in the input dtype.  float32 bounds of the approximations
@@ -30,6 +33,8 @@ epilogue add) are bit-identical to their twins.
 """
 
 import os
+import sys
+import threading
 import warnings
 
 import numpy as np
@@ -51,7 +56,7 @@ __all__ = [
     "softmax_forward", "softmax_backward",
     "log_softmax_forward", "log_softmax_backward",
     "cross_entropy_forward", "cross_entropy_backward",
-    "backend", "set_backend", "ACTIVATIONS",
+    "backend", "set_backend", "empty_cache", "ACTIVATIONS",
 ]
 
 # ------------------------------------------------------------ backend state
@@ -120,6 +125,100 @@ def set_backend(name=None):
     _nb = _UNSET
 
 
+# -------------------------------------------------------- large-output pool
+# A fresh output of >= 32 MiB costs more than the kernel that fills it: glibc mmaps every
+# allocation above its (at most 32 MiB) mmap threshold and unmaps it on free, so each one is
+# page-faulted and zeroed by the kernel again (NumPy asks for 2 MiB pages: ~6 ms per 40 MB on the
+# reference box, as long as the relu forward that then writes it). Below that size malloc keeps
+# freed memory and reuses it. So outputs of at least ``_config.POOL_MIN_BYTES`` come from a small
+# pool of ordinary owning 1-D arrays (base None, writeable, C-contiguous: to the caller and the
+# engine a fresh np.empty). The pool keeps one reference to each block; a block is free again when
+# that is the only one left (no array or view of it alive), checked with sys.getrefcount under a
+# lock. Blocks are matched by dtype and byte size and reshaped in place. The pool holds at most
+# ``_config.POOL_BYTES`` (in use or free); free blocks are dropped to make room, and past the cap
+# outputs are plain np.empty. :func:`empty_cache` drops the free blocks.
+_pool = []
+_pool_lock = threading.Lock()
+_pool_state = {"bytes": 0}
+
+
+def _loop_refs(blocks):
+    for b in blocks:
+        return sys.getrefcount(b)
+
+
+#: sys.getrefcount of a block referenced only by its pool list, seen in a loop as in _take
+_FREE_REFS = _loop_refs([np.empty(1)])
+
+
+def _take(dt, nbytes):
+    """A free pooled block of dtype dt and nbytes bytes (caller holds _pool_lock), or None."""
+    for b in _pool:
+        if (b.nbytes == nbytes and b.dtype == dt and sys.getrefcount(b) <= _FREE_REFS
+                and b.flags.c_contiguous):   # (dtype and strides are settable in place)
+            return b
+    return None
+
+
+def _drop_free(need):
+    """Drop free blocks until ``need`` more bytes fit under the cap (all of them for
+    ``need=None``); True when they fit. The caller holds _pool_lock."""
+    cap = _config.POOL_BYTES
+    total = _pool_state["bytes"]
+    drop = set()
+    for b in _pool:
+        if need is not None and total + need <= cap:
+            break
+        if sys.getrefcount(b) <= _FREE_REFS:
+            drop.add(id(b))
+            total -= b.nbytes
+    if drop:
+        _pool[:] = [b for b in _pool if id(b) not in drop]
+        _pool_state["bytes"] = total
+    return need is not None and total + need <= cap
+
+
+def _alloc(shape, n, dt):
+    """``(out, reused)``: ``np.empty(shape, dt)`` (n = its size) for a kernel output, large ones
+    from the pool; ``reused`` says the memory was written before (no page faults to come)."""
+    nbytes = n * dt.itemsize
+    if nbytes < _config.POOL_MIN_BYTES or nbytes > _config.POOL_BYTES:
+        return np.empty(shape, dt), False
+    with _pool_lock:
+        b = _take(dt, nbytes)
+        reused = b is not None
+        if not reused:
+            if not _drop_free(nbytes):
+                return np.empty(shape, dt), False
+            b = np.empty(n, dt)
+            _pool.append(b)
+            _pool_state["bytes"] += nbytes
+        b.flags.writeable = True   # (a caller may have cleared it)
+        b.shape = shape
+        return b, reused
+
+
+def _empty(shape, n, dt):
+    """``np.empty(shape, dt)`` (n = its size) for a kernel output: large ones are pooled."""
+    if n * dt.itemsize < _config.POOL_MIN_BYTES:
+        return np.empty(shape, dt)
+    return _alloc(shape, n, dt)[0]
+
+
+def empty_cache():
+    """Release the free blocks of the large-output pool (kernel outputs of at
+    least ``AUTONN_POOL_MIN_BYTES``, 32 MiB, are recycled, up to
+    ``AUTONN_POOL_BYTES`` in all); returns the number of bytes released.
+
+    >>> empty_cache() >= 0
+    True
+    """
+    with _pool_lock:
+        before = _pool_state["bytes"]
+        _drop_free(None)
+        return before - _pool_state["bytes"]
+
+
 # ------------------------------------------------------------- dispatchers
 def _numba_for(x):
     """The _numba module when x (ndarray) can go to numba, else None (small arrays, dtypes
@@ -145,8 +244,8 @@ def _unary(name, twin, x, params):
     if nb is None:
         return twin(x, *params)
     dt = x.dtype
-    out = np.empty(x.shape, dt)
     n = x.size
+    out = _empty(x.shape, n, dt)
     if n:
         ps = [dt.type(p) for p in params]
         getattr(nb, name)(n, _c(x).reshape(-1), *ps, out.reshape(-1))
@@ -160,8 +259,8 @@ def _binary(name, twin, x, g, params):
     if nb is None or g.dtype != x.dtype or g.shape != x.shape:
         return twin(x, g, *params)
     dt = x.dtype
-    out = np.empty(x.shape, dt)
     n = x.size
+    out = _empty(x.shape, n, dt)
     if n:
         ps = [dt.type(p) for p in params]
         getattr(nb, name)(n, _c(x).reshape(-1), _c(g).reshape(-1), *ps,
@@ -175,6 +274,9 @@ def relu_forward(x):
     >>> relu_forward(np.array([-1.0, 2.0]))
     array([0., 2.])
     """
+    x = np.asarray(x)
+    if x.nbytes >= _config.STREAM_MIN_BYTES:
+        return _relu_big(x, None)
     return _unary("relu_fwd", _ref.relu_forward, x, ())
 
 
@@ -184,7 +286,28 @@ def relu_backward(x, g):
     >>> relu_backward(np.array([-1.0, 2.0]), np.array([5.0, 5.0]))
     array([0., 5.])
     """
+    x = np.asarray(x)
+    if x.nbytes >= _config.STREAM_MIN_BYTES:
+        return _relu_big(x, np.asarray(g))
     return _binary("relu_bwd", _ref.relu_backward, x, g, ())
+
+
+def _relu_big(x, g):
+    """relu_forward(x) (g None) or relu_backward(x, g) for an x of at least STREAM_MIN_BYTES.
+    Into a reused pool block the kernel writes with streaming stores (``_numba.relu_fwd_stream``),
+    serially unless ``STREAM_PARALLEL`` (see _config); into fresh memory, whose page faults
+    leave it in the cache, the plain kernel is faster."""
+    nb = _numba_for(x)
+    if nb is None or (g is not None and (g.dtype != x.dtype or g.shape != x.shape)):
+        return _ref.relu_forward(x) if g is None else _ref.relu_backward(x, g)
+    out, reused = _alloc(x.shape, x.size, x.dtype)
+    args = (_c(x).reshape(-1),) if g is None else (_c(x).reshape(-1), _c(g).reshape(-1))
+    if reused:
+        k = nb.relu_fwd_stream if g is None else nb.relu_bwd_stream
+        (k.par if _config.STREAM_PARALLEL else k.ser)(*args, out.reshape(-1))
+    else:
+        (nb.relu_fwd if g is None else nb.relu_bwd)(x.size, *args, out.reshape(-1))
+    return out
 
 
 def leaky_relu_forward(x, slope=0.01):
@@ -262,8 +385,8 @@ def gelu_forward_and_derivative(x):
     nb = _numba_for(x)
     if nb is None:
         return _ref.gelu_forward(x), None
-    out = np.empty(x.shape, x.dtype)
-    d = np.empty(x.shape, x.dtype)
+    out = _empty(x.shape, x.size, x.dtype)
+    d = _empty(x.shape, x.size, x.dtype)
     if x.size:
         nb.gelu_fwd_d(x.size, _c(x).reshape(-1), out.reshape(-1), d.reshape(-1))
     return out, d
@@ -388,7 +511,7 @@ def bias_act_forward(z, b, act="identity", alpha=None):
     if act == "identity":
         y = y2 = z
     else:
-        y = np.empty(z.shape, dt)
+        y = _empty(z.shape, z.size, dt)
         y2 = y.reshape(-1, m)
     if z.size:
         if act == "identity":
@@ -485,7 +608,7 @@ def _rows(name, twin, x, g=None):
     if nb is None or x.ndim == 0 or x.size == 0:
         return twin(x) if g is None else twin(x, g)
     C = x.shape[-1]
-    out = np.empty(x.shape, x.dtype)
+    out = _empty(x.shape, x.size, x.dtype)
     args = [_c(x).reshape(-1, C)]
     if g is not None:
         args.append(_c(g).reshape(-1, C))
@@ -553,7 +676,7 @@ def cross_entropy_forward(logits, labels):
     nb = _numba_for(logits)
     if nb is None or logits.size == 0:
         return _ref.cross_entropy_forward(logits, labels)
-    lp = np.empty((n, C), logits.dtype)
+    lp = _empty((n, C), logits.size, logits.dtype)
     nb.log_softmax_fwd(logits.size, _c(logits), lp)
     return -lp[np.arange(n), labels], lp
 
@@ -566,7 +689,7 @@ def _cross_entropy_logprobs(logits):
     if nb is None or logits.size == 0:
         return _ref.log_softmax_forward(logits)
     n, C = logits.shape
-    lp = np.empty((n, C), logits.dtype)
+    lp = _empty((n, C), logits.size, logits.dtype)
     nb.log_softmax_fwd(logits.size, _c(logits), lp)
     return lp
 
@@ -592,7 +715,7 @@ def _cross_entropy_grad(lp, labels, g, flat=None):
         g = np.full(n, g, lp.dtype)
     elif g.size != n:
         return _ref.cross_entropy_backward(lp, labels, g)
-    out = np.empty((n, C), lp.dtype)
+    out = _empty((n, C), lp.size, lp.dtype)
     nb.cross_entropy_bwd(lp.size, _c(lp), _c(labels), _c(g).reshape(n), out)
     return out
 
@@ -613,6 +736,6 @@ def cross_entropy_backward(log_probs, labels, g):
     nb = _numba_for(lp)
     if nb is None or lp.size == 0 or g.dtype != lp.dtype or g.size != n:
         return _ref.cross_entropy_backward(lp, labels, g)
-    out = np.empty((n, C), lp.dtype)
+    out = _empty((n, C), lp.size, lp.dtype)
     nb.cross_entropy_bwd(lp.size, _c(lp), _c(labels), _c(g).reshape(n), out)
     return out

@@ -46,6 +46,29 @@ PARALLEL_THRESHOLD = int(float(os.environ.get("AUTONN_PARALLEL_THRESHOLD",
 #: small training step stays well under a second). Read at every call; tests set it to 0.
 NUMBA_MIN_SIZE = int(float(os.environ.get("AUTONN_NUMBA_MIN_SIZE", 2 ** 14)))
 
+#: kernel outputs of at least this many bytes come from a pool of recycled arrays (see
+#: ``kernels._empty``): above glibc's largest mmap threshold (32 MiB) every np.empty is mapped
+#: afresh, page-faulted and zeroed by the kernel (~6 ms per 40 MB, as long as a relu pass over it),
+#: while smaller freed blocks stay in malloc's heap and are reused anyway. Read at every call.
+POOL_MIN_BYTES = int(float(os.environ.get("AUTONN_POOL_MIN_BYTES", 2 ** 25)))
+
+#: at most this many bytes of pooled outputs (in use or free; free blocks are dropped to make
+#: room, and past it outputs are plain np.empty). 0 turns the pool off. Read at every call.
+POOL_BYTES = int(float(os.environ.get("AUTONN_POOL_BYTES", 2 ** 28)))
+
+#: relu (forward and backward) outputs of at least this many bytes are written with streaming
+#: (non-temporal) stores, which skip the read of each cache line before it is written: from about
+#: the size of the last-level cache (32 MiB on the reference box), where the output would not stay
+#: cached for its reader anyway. Read at every call.
+STREAM_MIN_BYTES = int(float(os.environ.get("AUTONN_STREAM_MIN_BYTES", 2 ** 25)))
+
+#: whether those streaming relu kernels run their parallel variant (PARALLEL_THRESHOLD aside).
+#: Off by default: on the reference box (2 vCPUs, Linux 6.18's EEVDF scheduler) relu forward +
+#: backward at 1e7 float32 elements took 5.6 ms parallel and 8.0 ms serial while the machine was
+#: idle, but whenever the other vCPU was busy the woken worker thread waited for a time slice and
+#: the parallel pair took 16 ms (4 ms per region); the second thread adds little bandwidth here.
+STREAM_PARALLEL = os.environ.get("AUTONN_STREAM_PARALLEL", "0").strip().lower() in ("1", "true")
+
 #: GOMP_SPINCOUNT set (unless already set) before Numba loads its OpenMP runtime: how long
 #: idle workers spin before sleeping (see ``kernels._load``)
 GOMP_SPINCOUNT = "10000"
