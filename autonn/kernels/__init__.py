@@ -65,7 +65,6 @@ _requested = None      # set_backend() override; None -> environment
 _nb = _UNSET           # resolved: the _numba module, or None for numpy
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
-_ZEROS = {_F32: np.float32(0), _F64: np.float64(0)}
 
 
 def _env_backend():
@@ -574,8 +573,8 @@ def act_backward(act, pre, y, g, alpha=None):
         dt = pre.dtype
         if (pre.size < _config.NUMBA_MIN_SIZE and g.dtype == dt and g.shape == pre.shape
                 and (dt == _F32 or dt == _F64)):
-            # a small layer: the twin's where, without its dispatch (same bits)
-            return np.where(pre > 0, g, _ZEROS[dt])
+            # a small layer: the twin's masked bits, without its dispatch (same bits)
+            return _ref._relu_grad_bits(pre, g, _ref._SAME_INT[dt])
         return relu_backward(pre, g)
     act, alpha = _ref.check_act(act, alpha)
     if act == "identity":

@@ -82,7 +82,7 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from . import _config
+from . import _config, _fastload
 from ._config import COST_ARITH, COST_LIBM, COST_POLY
 
 _JOPT = {"error_model": "numpy"}
@@ -109,14 +109,14 @@ class Kernel:
     def __init__(self, fn, cost):
         self.name = fn.__name__
         self.cost = cost
-        self.ser = njit(**_KOPT)(fn)
+        self.ser = _fastload.install(njit(**_KOPT)(fn))
         clone = _pytypes.FunctionType(fn.__code__, fn.__globals__,
                                       fn.__name__ + "_par", fn.__defaults__,
                                       fn.__closure__)
         clone.__qualname__ = fn.__qualname__ + "_par"
         clone.__module__ = fn.__module__
         clone.__doc__ = fn.__doc__
-        self.par = njit(parallel=_PAR, **_KOPT)(clone)
+        self.par = _fastload.install(njit(parallel=_PAR, **_KOPT)(clone))
 
     def pick(self, n, dtype):
         """The variant to run for n elements of the given dtype."""

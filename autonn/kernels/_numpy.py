@@ -177,6 +177,15 @@ def relu_forward(x):
     return _out(np.where(x <= 0, dt.type(0), x), dt)
 
 
+def _relu_grad_bits(x, g, it):
+    """``where(x > 0, g, 0)`` for same-shape float x and g (``it``: the int type of their
+    width), 2-10x faster than np.where: g's bits times the 0/1 mask of x > 0 in integers,
+    so +0.0 where x <= 0 or NaN, and g's exact bits (NaN/inf included) elsewhere."""
+    out = np.empty(x.shape, x.dtype)  # owned (not a view): the engine may adopt it as .grad
+    np.multiply(g.view(it), np.greater(x, 0), out=out.view(it), dtype=it)
+    return out
+
+
 def relu_backward(x, g):
     """g where x > 0, else 0.
 
@@ -188,11 +197,7 @@ def relu_backward(x, g):
     if getattr(g, "dtype", None) == dt and g.shape == x.shape:
         it = _SAME_INT.get(dt)
         if it is not None and x.ndim:  # (0-d ufunc results are scalars)
-            # the where as bits (2-3x faster): g's bits AND an all-ones/zero mask of x > 0,
-            # so +0.0 where x <= 0 or NaN, and g's exact bits (NaN/inf included) elsewhere
-            mask = np.negative(np.greater(x, 0), dtype=it)
-            np.bitwise_and(mask, g.view(it), out=mask)
-            return mask.view(dt)
+            return _relu_grad_bits(x, g, it)
         return np.where(x > 0, g, dt.type(0))
     return _out(np.where(x > 0, g, 0), dt)
 
