@@ -79,17 +79,21 @@ def _env_backend():
     return v
 
 
+# Numba's OpenMP workers spin after a parallel region (by default up to 300,000 rounds) and then
+# fight BLAS's own threads for the cores: on 2 cores a 1024-2048-2048-10 step slowed by 5-15%, a
+# 784-512-256-10 one with a parallel update ~3x. Spin briefly unless the user chose a value.
+# libgomp reads it once, when it is first loaded: set here, at import, so that it also holds when
+# another library loads libgomp before autonn's first kernel (``import autonn`` then ``import
+# torch``: Numba then runs on torch's libgomp, which had read the default).
+os.environ.setdefault("GOMP_SPINCOUNT", _config.GOMP_SPINCOUNT)
+
+
 def _load():
     """Resolve the backend once (imports numba on the first kernel call)."""
     global _nb
     name = _requested if _requested is not None else _env_backend()
     mod = None
     if name == "numba":
-        # Numba's OpenMP workers spin after a parallel region (by default up to 300,000 rounds)
-        # and then fight BLAS's own threads for the cores: on 2 cores a 1024-2048-2048-10 step
-        # slowed by 5-15%, a 784-512-256-10 one with a parallel update ~3x. Spin briefly unless
-        # the user chose a value; read once, when Numba first loads its OpenMP runtime.
-        os.environ.setdefault("GOMP_SPINCOUNT", _config.GOMP_SPINCOUNT)
         try:
             from . import _numba as mod
         except Exception:  # numba missing or broken: silently use NumPy

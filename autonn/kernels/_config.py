@@ -69,8 +69,8 @@ STREAM_MIN_BYTES = int(float(os.environ.get("AUTONN_STREAM_MIN_BYTES", 2 ** 25))
 #: the parallel pair took 16 ms (4 ms per region); the second thread adds little bandwidth here.
 STREAM_PARALLEL = os.environ.get("AUTONN_STREAM_PARALLEL", "0").strip().lower() in ("1", "true")
 
-#: GOMP_SPINCOUNT set (unless already set) before Numba loads its OpenMP runtime: how long
-#: idle workers spin before sleeping (see ``kernels._load``)
+#: GOMP_SPINCOUNT set (unless already set) when ``autonn.kernels`` is imported, before any
+#: OpenMP runtime reads it: how long idle workers spin before sleeping (see ``kernels``)
 GOMP_SPINCOUNT = "10000"
 
 #: relative per-element costs (measured serial ns/element / relu's ~0.25 ns)
