@@ -160,18 +160,20 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         allowed = _leading_to(toposort(roots, leaves=False), wanted)
     if create_graph:
         walk, deliver = _walk, _deliver
+        handed = {id(g.data) for g in root_grads}  # arrays a leaf must not adopt
     else:
         walk, deliver = _walk_arrays, _deliver_array
         root_grads = [g.data for g in root_grads]
-    handed = {id(_data(g)) for g in root_grads}  # arrays a leaf must not adopt
+        handed = {id(g) for g in root_grads}
     grads, pending = {}, []
     for r, g in zip(roots, root_grads):
         if r._op is None:  # a leaf root: its gradient is the one given
             deliver(r, g, wanted, handed)
         elif allowed is None or r in allowed:
             _send(r, g, grads, pending)
-    prev = is_grad_enabled()
-    _set_grad_enabled(create_graph)
+    state = _state  # grad mode during the walk: on only to record the gradients' graph
+    prev = state.enabled
+    state.enabled = create_graph
     try:
         if _anomaly_state.on:  # ops inside gradient rules are not checked as forward ops
             with _anomaly.backward_pass():
@@ -179,16 +181,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         else:
             walk(pending, grads, wanted, allowed, retain_graph, handed)
     finally:
-        _set_grad_enabled(prev)
+        state.enabled = prev
     if wanted is None:
         return None
     if create_graph:
         return [wanted[t] for t in inputs]
     return [None if wanted[t] is None else _tensor.Tensor._make(wanted[t]) for t in inputs]
-
-
-def _data(g):
-    return g.data if isinstance(g, _tensor.Tensor) else g
 
 
 def _leading_to(order, wanted):
@@ -446,7 +444,8 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
     """
     if gradient is None and tensor._requires_grad and tensor.data.size == 1:  # a loss: d/d = 1
         data = tensor.data
-        g = _tensor.Tensor._make(np.ones(data.shape, data.dtype))
+        one = np.array(1, data.dtype) if data.shape == () else np.ones(data.shape, data.dtype)
+        g = _tensor.Tensor._make(one)
     else:
         _check_differentiable([tensor], "backward")
         (g,) = _as_grad_tensors([tensor], [gradient], "backward")

@@ -180,3 +180,30 @@ def test_float32_losses_stay_float32():
     for loss in (nn.MSELoss(), nn.L1Loss(), nn.BCELoss(), nn.BCEWithLogitsLoss(),
                  nn.CrossEntropyLoss()):
         assert loss(x, t).dtype == np.float32
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32])
+def test_cross_entropy_common_case_matches_the_formula(reduction, label_dtype):
+    # (N, C) float logits with int64 labels take a shortcut past the general checks; int32
+    # labels take the general path: both must give log-sum-exp minus the picked logit, and the
+    # same gradient (softmax minus one-hot, scaled)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 4))
+    y = rng.integers(0, 4, 6)
+    xt = an.tensor(x, requires_grad=True)
+    loss = nn.CrossEntropyLoss(reduction=reduction)(xt, an.tensor(y.astype(label_dtype)))
+    per_row = np.log(np.exp(x).sum(1)) - x[np.arange(6), y]
+    want = {"mean": per_row.mean(), "sum": per_row.sum(), "none": per_row}[reduction]
+    np.testing.assert_allclose(loss.data, want, rtol=1e-12)
+    loss.backward(an.ones(loss.shape))
+    p = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    p[np.arange(6), y] -= 1
+    np.testing.assert_allclose(xt.grad.data, p / 6 if reduction == "mean" else p, rtol=1e-12,
+                               atol=1e-15)
+
+
+@pytest.mark.parametrize("bad", [4, -1])
+def test_cross_entropy_label_out_of_range_names_the_module(bad):
+    with pytest.raises(ValueError, match=rf"CrossEntropyLoss: .*label {bad} at index 1 is out of range for C=4"):
+        nn.CrossEntropyLoss()(an.ones((2, 4)), an.tensor([0, bad]))

@@ -353,6 +353,19 @@ def _class_layout(x, labels, op_name):
     return x, labels if labels.dtype == _I64 else labels.astype(np.int64), expected
 
 
+def _cross_entropy_labels(logits, labels, reduction):
+    """:func:`cross_entropy` of a Tensor of ``(N, C)`` float logits and ``(N,)`` int64 labels in
+    range, without label smoothing (the common case, checked once); None for anything else,
+    which then takes the general path (and its error messages)."""
+    x = logits.data
+    if (x.ndim != 2 or labels.dtype != _I64 or labels.shape != x.shape[:1] or x.dtype.kind != "f"
+            or reduction not in _REDUCTIONS):
+        return None
+    if labels.shape[0] and np.maximum.reduce(labels.view(np.uint64), axis=None) >= x.shape[1]:
+        return None  # a label out of range (negative ones wrap to huge): the general path raises
+    return apply(SoftmaxCrossEntropy(labels, reduction, 0.0), logits)
+
+
 def cross_entropy(logits, target, reduction="mean", label_smoothing=0.0):
     """Cross entropy of unnormalised ``logits`` and a target, as ``torch.nn.functional.cross_entropy``.
 
