@@ -97,7 +97,7 @@ def check_forward(out, op):
 def check_backward(grad, node):
     """Called by the engine for every input gradient (a Tensor or an array) an op's rule returns."""
     if _state.on and not isinstance(grad, tuple):
-        arr = grad if isinstance(grad, np.ndarray) else grad.data
+        arr = np.asarray(grad.data if hasattr(grad, "_op") else grad)  # a Tensor, an array
         if _bad(arr):
             raise RuntimeError(
                 f"detect_anomaly: the backward of {node._op.name} returned NaN/Inf gradients "

@@ -194,8 +194,8 @@ def _leading_to(order, wanted):
     reached, so that ``grad()`` neither runs nor frees anything upstream of its inputs."""
     leads = set(wanted)
     for t in order:  # parents come first
-        if any(p in leads for p in t._parents or ()):
-            leads.add(t)
+        if t._parents is None or any(p in leads for p in t._parents):
+            leads.add(t)  # (a node freed by an earlier backward may lead anywhere: the walk raises)
     return leads
 
 
@@ -238,11 +238,14 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
         elif t._retains_grad:
             _accumulate_array(t, g, handed)
         parents = t._parents
-        if allowed is not None and not any(p in allowed for p in parents or ()):
+        if parents is None:
+            if wanted is not None and t in wanted:
+                t = None
+                continue  # a wanted input freed by an earlier backward: its gradient is all we need
+            raise _freed_error(t)
+        if allowed is not None and not any(p in allowed for p in parents):
             t = None
             continue  # a wanted input with no other wanted input upstream: stop here
-        if parents is None:
-            raise _freed_error(t)
         op = t._op
         rule = op.vjp_arrays
         if rule is not None:
@@ -298,9 +301,8 @@ def _array_grad(g):
     arithmetic on 0-d arrays gives) as an array."""
     if g.__class__ is tuple:
         return tuple(None if x is None else _array_grad(x) for x in g)
-    if isinstance(g, np.generic):
-        return np.asarray(g)
-    return g.data
+    d = g.data if isinstance(g, _tensor.Tensor) else g
+    return d if d.__class__ is np.ndarray else np.asarray(d)  # (a Tensor may hold one too)
 
 
 def _fit_array(g, inp, node):
@@ -333,10 +335,12 @@ def _walk(pending, grads, wanted, allowed, retain_graph, handed):
         elif t._retains_grad:
             _accumulate_into_grad(t, g)
         parents = t._parents
-        if allowed is not None and not any(p in allowed for p in parents or ()):
-            continue  # a wanted input with no other wanted input upstream: stop here
         if parents is None:
+            if wanted is not None and t in wanted:
+                continue  # a wanted input freed by an earlier backward: its gradient is all we need
             raise _freed_error(t)
+        if allowed is not None and not any(p in allowed for p in parents):
+            continue  # a wanted input with no other wanted input upstream: stop here
         in_grads = t._op.vjp(g, t, *parents)
         if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
             in_grads = (in_grads,)  # a one-input op's single gradient
@@ -397,7 +401,7 @@ def _accumulate_array(t, arr, handed):
         np.add(grad.data, arr, out=grad.data, casting="unsafe")
         return
     if grad is not None:
-        arr = grad.data + arr
+        arr = np.asarray(grad.data + arr)  # (0-d + 0-d gives a NumPy scalar)
     if arr.dtype != t.data.dtype:
         arr = arr.astype(t.data.dtype)
     elif grad is None:  # a view, read-only, the caller's or another leaf's: copy

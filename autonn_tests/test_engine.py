@@ -429,3 +429,34 @@ def test_plain_and_create_graph_backward_agree_on_fused_layers():
     graph = an.grad(loss, params, create_graph=True)
     for a, b in zip(plain, graph):
         np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-15)
+
+
+def test_zero_d_leaf_used_twice_accumulates_over_backwards():
+    # 0-d + 0-d is a NumPy scalar; the owned .grad must stay an array to be added into again
+    s = an.tensor(2.0, requires_grad=True)
+    ((s * 3.0) * s).backward()
+    assert isinstance(s.grad.data, np.ndarray)
+    ((s * 3.0) * s).backward()
+    assert s.grad.item() == 2 * (6.0 * 2.0)  # d/ds 3 s^2 = 6 s, twice
+
+
+def test_detect_anomaly_on_zero_d_graphs():
+    w = an.tensor(np.ones((3, 2)), requires_grad=True)
+    x = an.tensor(np.arange(6.0).reshape(2, 3))
+    with an.detect_anomaly():
+        loss = an.nn.functional.mse_loss(x @ w, an.zeros((2, 2)))
+        (loss ** 2).backward()  # finite: no error
+    np.testing.assert_allclose(w.grad.data, 2 * loss.item() * x.data.T @ (x.data @ w.data) / 2)
+    with pytest.raises(RuntimeError, match="backward of Sqrt returned NaN/Inf"):
+        with an.detect_anomaly(), np.errstate(divide="ignore"):
+            an.sqrt(an.tensor(0.0, requires_grad=True)).backward()
+
+
+def test_grad_through_a_freed_intermediate_raises():
+    x = an.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    (y * y).sum().backward()  # frees y's node
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        an.grad((y * 3.0).sum(), x, allow_unused=True)
+    (gy,) = an.grad((y * 3.0).sum(), y)  # y itself is wanted: nothing upstream is needed
+    np.testing.assert_array_equal(gy.data, [3.0, 3.0])

@@ -52,8 +52,9 @@ def _load_kernels():
 K = _load_kernels()
 R = importlib.import_module(K.__name__ + "._numpy")
 CFG = importlib.import_module(K.__name__ + "._config")
-HAVE_NUMBA = importlib.util.find_spec("numba") is not None
-needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not importable")
+HAVE_NUMBA = (importlib.util.find_spec("numba") is not None
+              and os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0"))
+needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba not importable, or JIT disabled")
 
 FLOATS = (np.float32, np.float64)
 #: the tests lower the (run-time adjustable) parallel threshold so that the
@@ -1164,6 +1165,12 @@ def test_openmp_spin_is_short_unless_the_user_set_it():
     r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.stdout.split() == ["5", "5", "5"], r.stderr
+    # a chosen OMP_WAIT_POLICY is left in charge (GOMP_SPINCOUNT would override it)
+    env.pop("GOMP_SPINCOUNT")
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.stdout.split() == ["None", "None", "None"], r.stderr
 
 
 def test_missing_numba_falls_back_silently():

@@ -1,6 +1,7 @@
 """The lean loading of cached kernels (``autonn.kernels._fastload``): a cache hit rebuilds the
 kernel without Numba's compiler registries and gives the same bits as a compiled one; a miss
 compiles through Numba's pipeline; any failure of the lean path falls back to Numba's load."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,8 +12,9 @@ import pytest
 numba = pytest.importorskip("numba")
 from autonn.kernels import _fastload  # noqa: E402
 
-needs_supported = pytest.mark.skipif(not _fastload.supported(),
-                                     reason=f"lean load not enabled for numba {numba.__version__}")
+needs_supported = pytest.mark.skipif(
+    not _fastload.supported() or os.environ.get("NUMBA_DISABLE_JIT", "0").strip() not in ("", "0"),
+    reason=f"lean load not enabled for numba {numba.__version__}, or JIT disabled")
 
 _RUN = textwrap.dedent("""
     import sys, numpy as np
@@ -39,7 +41,7 @@ _RUN = textwrap.dedent("""
 
 def _run(tmp_path, cache_dir, tag):
     a, b = tmp_path / f"{tag}_k.npy", tmp_path / f"{tag}_p.npy"
-    env = dict(__import__("os").environ, NUMBA_CACHE_DIR=str(cache_dir), AUTONN_KERNELS="numba")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), AUTONN_KERNELS="numba")
     res = subprocess.run([sys.executable, "-c", _RUN, str(a), str(b)], capture_output=True,
                          text=True, env=env, timeout=600)
     assert res.returncode == 0, res.stderr
@@ -85,6 +87,7 @@ def test_install_falls_back_to_numbas_load_on_any_failure():
     ctx = object()  # rtsys.initialize fails on it as well: either way Numba's own load runs
     assert d._cache.load_overload("sig", ctx) == "from numba"
     assert calls == [("full", "sig")]
+    assert _fastload.last_fallback is not None  # the reason is kept for debugging
 
 
 def test_install_leaves_unsupported_dispatchers_alone():

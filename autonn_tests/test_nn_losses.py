@@ -207,3 +207,8 @@ def test_cross_entropy_common_case_matches_the_formula(reduction, label_dtype):
 def test_cross_entropy_label_out_of_range_names_the_module(bad):
     with pytest.raises(ValueError, match=rf"CrossEntropyLoss: .*label {bad} at index 1 is out of range for C=4"):
         nn.CrossEntropyLoss()(an.ones((2, 4)), an.tensor([0, bad]))
+
+
+def test_cross_entropy_label_smoothing_none_is_rejected():
+    with pytest.raises(TypeError):
+        nn.functional.cross_entropy(an.ones((2, 3)), an.tensor([0, 1]), label_smoothing=None)

@@ -85,7 +85,8 @@ def _env_backend():
 # libgomp reads it once, when it is first loaded: set here, at import, so that it also holds when
 # another library loads libgomp before autonn's first kernel (``import autonn`` then ``import
 # torch``: Numba then runs on torch's libgomp, which had read the default).
-os.environ.setdefault("GOMP_SPINCOUNT", _config.GOMP_SPINCOUNT)
+if "OMP_WAIT_POLICY" not in os.environ:  # (a set GOMP_SPINCOUNT would override that policy)
+    os.environ.setdefault("GOMP_SPINCOUNT", _config.GOMP_SPINCOUNT)
 
 
 def _load():
@@ -93,7 +94,9 @@ def _load():
     global _nb
     name = _requested if _requested is not None else _env_backend()
     mod = None
-    if name == "numba":
+    if name == "numba" and os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0"):
+        # (under NUMBA_DISABLE_JIT the kernels cannot run: they use LLVM intrinsics, which
+        # have no Python form; the NumPy twins take every call, as with AUTONN_KERNELS=numpy)
         try:
             from . import _numba as mod
         except Exception:  # numba missing or broken: silently use NumPy

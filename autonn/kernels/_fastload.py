@@ -19,6 +19,9 @@ True
 """
 import numba
 
+#: why the last lean load fell back to Numba's own (None: none did); for debugging
+last_fallback = None
+
 _CHECKED = ("0.68.",)  # the versions whose caching.py / cpu.py this was read against and tested with
 
 
@@ -40,8 +43,9 @@ def install(dispatcher):
             rtsys.initialize(target_context)
             with cache._guard_against_spurious_io_errors():
                 return cache._load_overload(sig, target_context)
-        except Exception:  # anything unexpected: Numba's own path
-            pass
+        except Exception as e:  # anything unexpected: Numba's own path (the reason is kept)
+            global last_fallback
+            last_fallback = f"{getattr(dispatcher, '__name__', dispatcher)}: {e!r}"
         return full_load(sig, target_context)
 
     cache.load_overload = load_overload

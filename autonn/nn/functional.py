@@ -360,7 +360,7 @@ def _named(fn, name, *args):
 
 
 def _cross_entropy(input, target, reduction, label_smoothing, name):
-    if not label_smoothing and isinstance(input, Tensor) and isinstance(target, Tensor):
+    if label_smoothing == 0 and isinstance(input, Tensor) and isinstance(target, Tensor):
         loss = _nnops._cross_entropy_labels(input, target.data, reduction)  # the common case
         if loss is not None:
             return loss
