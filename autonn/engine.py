@@ -225,13 +225,13 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
     anomaly_on = _anomaly_state.on
     pop, push = heapq.heappop, heapq.heappush
     ndarray = np.ndarray
-    t = None
+    t = g = None
     while True:
         if t is None:
             if not pending:
                 return
             t = pop(pending)[2]
-        g = grads.pop(t)
+            g = grads.pop(t)
         if wanted is not None:
             if t in wanted:
                 wanted[t] = _accumulate(wanted[t], g)
@@ -254,7 +254,7 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
             in_grads = op.vjp(_const_grad(g), t, *parents)
         if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
             in_grads = (in_grads,)  # a one-input op's single gradient
-        nxt = None
+        nxt = nxt_g = None  # the first op node reached afresh, and its gradient (held here)
         for p, pg in zip(parents, in_grads):
             if pg is None or not p._requires_grad or (allowed is not None and p not in allowed):
                 continue
@@ -270,22 +270,22 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
                     _accumulate_array(p, pg, handed)
                 elif p in wanted:
                     wanted[p] = _accumulate(wanted[p], pg)
-                continue
-            prev = grads.get(p)  # _send, inlined: this loop is the engine's hot path
-            if prev is not None:
-                grads[p] = _accumulate(prev, pg)
+            elif p is nxt:  # the same input twice (x * x)
+                nxt_g = _accumulate(nxt_g, pg)
+            elif p in grads:  # _send, inlined: this loop is the engine's hot path
+                grads[p] = _accumulate(grads[p], pg)
+            elif nxt is None:
+                nxt, nxt_g = p, pg  # maybe visited next, without the queue
             else:
                 grads[p] = pg
-                if nxt is None:
-                    nxt = p  # maybe visited next, without the queue
-                else:
-                    push(pending, (-p._seq, id(p), p))  # id: copies share _seq
+                push(pending, (-p._seq, id(p), p))  # id: copies share _seq
         if not retain_graph:
             t._parents = None
         if nxt is not None and pending and pending[0][0] < -nxt._seq:
-            push(pending, (-nxt._seq, id(nxt), nxt))  # a newer node waits: queue it
+            grads[nxt] = nxt_g  # a newer node waits: queue this one
+            push(pending, (-nxt._seq, id(nxt), nxt))
             nxt = None
-        t = nxt
+        t, g = nxt, nxt_g
 
 
 def _const_grad(g):

@@ -230,20 +230,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # ----- operators -----
-    def __add__(self, o): return _ops.add(self, o)
+    # ----- operators (the forward ones are the ops themselves, set below the class) -----
     def __radd__(self, o): return _ops.add(o, self)
-    def __sub__(self, o): return _ops.sub(self, o)
     def __rsub__(self, o): return _ops.sub(o, self)
-    def __mul__(self, o): return _ops.mul(self, o)
     def __rmul__(self, o): return _ops.mul(o, self)
-    def __truediv__(self, o): return _ops.div(self, o)
     def __rtruediv__(self, o): return _ops.div(o, self)
-    def __pow__(self, o): return _ops.pow(self, o)
     def __rpow__(self, o): return _ops.pow(o, self)
-    def __matmul__(self, o): return _ops.matmul(self, o)
     def __rmatmul__(self, o): return _ops.matmul(o, self)
-    def __neg__(self): return _ops.neg(self)
     def __pos__(self): return self
     def __abs__(self): return _ops.abs(self)
     def __getitem__(self, index): return _ops.getitem(self, index)
@@ -312,6 +305,10 @@ squeeze unsqueeze expand broadcast_to flatten maximum minimum""".split()
 for _name in _METHODS:
     setattr(Tensor, _name, getattr(_ops, _name))
 Tensor.view = _ops.reshape
+# x + y calls ops.add(x, y) directly: no wrapper frame on the per-op hot path
+Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
+Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.div, _ops.pow, _ops.matmul
+Tensor.__neg__ = _ops.neg
 
 
 def _transpose_method(self, *axes):
