@@ -310,12 +310,7 @@ def _fit_array(g, inp, node):
     matches its input ``inp`` (as :func:`_fit_to_input` does for Tensors)."""
     shape, dtype = inp.data.shape, inp.data.dtype
     if g.shape != shape:
-        lead = g.ndim - len(shape)
-        if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, g.shape[lead:])):
-            raise ValueError(f"backward of {node._op.name}: a gradient of shape {g.shape} "
-                             f"cannot be summed down to its input's shape {shape}")
-        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                          if s == 1 and g.shape[lead + i] != 1)
+        axes = _tensor._ops.shape.sum_to_axes(g.shape, shape, f"backward of {node._op.name}")
         g = np.sum(g, axis=axes, keepdims=True).reshape(shape)  # as ops.sum_to
     if g.dtype != dtype:
         g = g.astype(dtype)

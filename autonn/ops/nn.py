@@ -323,6 +323,13 @@ def _labels_array(target, op_name):
     return t
 
 
+def _labels_in_range(labels, C):
+    """All integer labels in [0, C): the only label check of the op, one max over the labels
+    seen as unsigned (a negative label becomes huge)."""
+    return not labels.size or np.maximum.reduce(labels.view(_UNSIGNED[labels.dtype.itemsize]),
+                                                axis=None) < C
+
+
 def _class_layout(x, labels, op_name):
     """``x`` (N, C, d...) / (C,) and labels (N, d...) / () as (M, C) and (M,); also the labels'
     shape (the shape of the unreduced loss)."""
@@ -342,10 +349,7 @@ def _class_layout(x, labels, op_name):
         x = transpose(x, (0,) + tuple(range(2, x.ndim)) + (1,))
         x = reshape(x, (-1, C))
         labels = labels.reshape(-1)
-    n = labels.shape[0]
-    # the only label check of the op: one max over the labels seen as unsigned (a negative
-    # label becomes huge)
-    if n and np.maximum.reduce(labels.view(_UNSIGNED[labels.dtype.itemsize]), axis=None) >= C:
+    if not _labels_in_range(labels, C):
         bad = (labels < 0) | (labels >= C)
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{op_name}: label {labels[first]} at index {first} is out of range "
@@ -361,8 +365,8 @@ def _cross_entropy_labels(logits, labels, reduction):
     if (x.ndim != 2 or labels.dtype != _I64 or labels.shape != x.shape[:1] or x.dtype.kind != "f"
             or reduction not in _REDUCTIONS):
         return None
-    if labels.shape[0] and np.maximum.reduce(labels.view(np.uint64), axis=None) >= x.shape[1]:
-        return None  # a label out of range (negative ones wrap to huge): the general path raises
+    if not _labels_in_range(labels, x.shape[1]):
+        return None  # the general path raises, naming the label
     return apply(SoftmaxCrossEntropy(labels, reduction, 0.0), logits)
 
 

@@ -421,6 +421,20 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     return reshape(x, -1)[index]
 
 
+def sum_to_axes(shape, target, op_name):
+    """The axes to sum (keeping dims) so that an array of ``shape`` comes back to ``target``,
+    the reverse of broadcasting; a ValueError naming ``op_name`` if it cannot.
+
+    >>> sum_to_axes((2, 3, 4), (3, 1), "sum_to")
+    (0, 2)
+    """
+    lead = len(shape) - len(target)
+    if lead < 0 or any(s != 1 and s != xs for s, xs in zip(target, shape[lead:])):
+        raise ValueError(f"{op_name}: cannot sum a tensor of shape {shape} down to {target}")
+    return tuple(range(lead)) + tuple(lead + i for i, s in enumerate(target)
+                                      if s == 1 and shape[lead + i] != 1)
+
+
 def sum_to(x, shape):
     """Sum ``x`` down to ``shape`` (the reverse of broadcasting); used by the engine.
 
@@ -431,10 +445,6 @@ def sum_to(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    lead = x.ndim - len(shape)
-    if lead < 0 or any(s != 1 and s != xs for s, xs in zip(shape, x.shape[lead:])):
-        raise ValueError(f"sum_to: cannot sum a tensor of shape {x.shape} down to {shape}")
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                      if s == 1 and x.shape[lead + i] != 1)
+    axes = sum_to_axes(x.shape, shape, "sum_to")
     out = apply(Sum(axes, True), x) if axes else x
     return reshape(out, shape)
