@@ -6,9 +6,10 @@ the op's true vjp (through ``an.grad``) and then damages the result. What each m
 
 * ``scale``     every input's gradient multiplied by 1 + 1e-3 (a slightly wrong constant).
 * ``sign[i]``   the gradient of input ``i`` negated (a sign error in one input's rule).
-* ``broadcast`` for an input that the op broadcasts (the operands of the ops with two or more
-                inputs that the registry declares elementwise, such as ``mul`` and ``where``, ``broadcast_to``'s input, ``matmul``'s broadcast batch dimensions, the
-                bias of ``linear``/``conv2d``), the gradient divided by the number of copies it was
+* ``broadcast`` for an input that the op broadcasts (the operands of the ops with two or
+                more inputs that the registry declares elementwise, as ``mul`` and ``where``,
+                ``broadcast_to``'s input, ``matmul``'s broadcast batch dimensions, the bias of
+                ``linear``/``conv2d``), the gradient divided by the number of copies it was
                 broadcast to: the *mean* over the broadcast axes instead of their sum. (A rule that
                 returns the un-reduced gradient cannot be emulated as such, because the engine sums
                 broadcast axes back itself; averaging is the bug of reducing them wrongly.)

@@ -54,6 +54,7 @@ def register(name, fn, ref, cases=None, covers=None, *, elementwise=None, linear
     says; ``second_order`` to ``not linear``; ``cases`` (for a unary op) to values drawn inside
     ``domain`` (within [-3, 3]) away from ``kinks``.
 
+    >>> from autonn.testing.registry import REGISTRY
     >>> REGISTRY["log"].domain, REGISTRY["log"].elementwise, REGISTRY["neg"].linear
     ((0.0, inf), True, True)
     """
