@@ -809,7 +809,7 @@ def _read_source(path, name):
     """From one bounded read: ``("text", layers)`` with ``(W, b, activation_name)`` per layer
     of a text file, or ``("network", model)`` for a file written by ``an.nn.save_network``."""
     from .io import read_regular
-    raw = read_regular(path, "load")
+    raw = read_regular(path, "NNBuilder.load")
     if _is_text_format(raw):
         return "text", _parse_text(raw, name)
     from .nn.serialization import _network_from_bytes

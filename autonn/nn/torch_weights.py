@@ -53,10 +53,10 @@ def _read_source(source):
         if _is_safetensors(data[:9]):
             return read_safetensors(data, name, _OP)[0]
         if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
-            raise ValueError(f"{_OP}: {name} looks like a torch.save file (.pt/.pth), which is "
-                             "a pickle, and autonn never loads pickles; save the weights with "
-                             "safetensors.torch.save_file(model.state_dict(), path), or pass "
-                             "the state dict itself")
+            raise ValueError(f"{_OP}: {name} is a zip archive or a pickle, not a safetensors "
+                             "file: a torch.save file (.pt/.pth) holds a pickle, which autonn "
+                             "never loads; save the weights with safetensors.torch.save_file("
+                             "model.state_dict(), path), or pass the state dict itself")
         raise ValueError(f"{_OP}: {name} is not a safetensors file")
     if not isinstance(source, Mapping) and callable(getattr(source, "state_dict", None)):
         source = source.state_dict()
@@ -125,6 +125,9 @@ def load_torch_state_dict(model, state_dict_or_path, strict=True):
     if not isinstance(model, Module):
         raise TypeError(f"{_OP}: expected an an.nn.Module, got {type(model).__name__}")
     source = _read_source(state_dict_or_path)
+    origin = ""
+    if isinstance(state_dict_or_path, (str, bytes, os.PathLike)):
+        origin = f" from {os.fsdecode(os.fspath(state_dict_or_path))!r}"
     own = model.state_dict(keep_vars=True)
     linear = _linear_weights(model)
     missing = [k for k in own if k not in source]
@@ -150,7 +153,7 @@ def load_torch_state_dict(model, state_dict_or_path, strict=True):
         else:
             copies.append((target, value))
     if errors:
-        raise RuntimeError(f"Error(s) in loading a PyTorch state_dict into "
+        raise RuntimeError(f"Error(s) in loading a PyTorch state_dict{origin} into "
                            f"{type(model).__name__}:\n\t" + "\n\t".join(errors))
     with no_grad():
         for target, value in copies:
