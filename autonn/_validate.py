@@ -17,7 +17,7 @@ import operator
 
 import numpy as np
 
-__all__ = ["check_size", "check_sizes", "check_pair"]
+__all__ = ["check_pair", "check_size", "check_sizes"]
 
 MAX_SIZE = int(np.iinfo(np.intp).max)
 

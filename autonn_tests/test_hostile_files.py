@@ -2,13 +2,15 @@
 hanging and in bounded memory; checksummed text files catch every flipped bit; killed saves
 leave nothing behind after the next save. The cases live in ``hostile_files.py`` (run it to
 print each case's time and peak memory)."""
+import io
 import os
+import re
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +19,15 @@ import autonn as an
 import autonn.io
 from autonn import creation, simple
 
-from .hostile_files import CASES, LOADERS, _npy_header, _stored, _zip, _autonn_header, measure
+from .hostile_files import (
+    CASES,
+    LOADERS,
+    _autonn_header,
+    _npy_header,
+    _stored,
+    _zip,
+    measure,
+)
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX file types")
 
@@ -53,13 +63,12 @@ EXPECTED = {
 @pytest.mark.parametrize("case,build", CASES, ids=[c for c, _ in CASES])
 def test_hostile_file_fails_fast_clearly_and_in_bounded_memory(tmp_path, case, build, loader):
     path = build(str(tmp_path))
-    error, seconds, peak, finished = measure(LOADERS[loader], path, timeout=120)
+    error, _, peak, finished = measure(LOADERS[loader], path, timeout=120)
     assert finished, f"{loader} hung on {case}"
     assert peak < PEAK_LIMIT, f"{loader} on {case}: traced peak {peak / 2 ** 20:.1f} MiB"
     pattern, meant_for = EXPECTED[case]
     if loader in meant_for:
         assert isinstance(error, (ValueError, RuntimeError)), repr(error)
-        import re
         assert re.search(pattern, str(error)), str(error)
     elif error is not None:  # a loader for another format: any clear error, never a crash
         assert isinstance(error, (ValueError, RuntimeError)), repr(error)
@@ -93,7 +102,7 @@ def test_loading_a_network_draws_no_random_numbers_and_allocates_each_weight_onc
 
 
 def _compressed_autonn_file(path, arr):
-    buf = __import__("io").BytesIO()
+    buf = io.BytesIO()
     np.lib.format.write_array(buf, arr)
     raw = buf.getvalue()
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -144,22 +153,21 @@ def _small_text_net(tmp_path):
 
 def test_text_files_carry_a_checksum_by_default_and_load_without_one(tmp_path):
     path = _small_text_net(tmp_path)
-    lines = open(path).read().splitlines()
+    lines = Path(path).read_text().splitlines()
     assert lines[0] == simple.MAGIC and lines[1].startswith("sha256 ") and len(lines[1]) == 71
     layers = simple.read_text(path)
     no_sum = str(tmp_path / "plain.txt")
-    with open(no_sum, "w") as f:
-        f.write("\n".join(lines[:1] + lines[2:]) + "\n")
+    Path(no_sum).write_text("\n".join(lines[:1] + lines[2:]) + "\n")
     for (W, b), (W2, b2) in zip(layers, simple.read_text(no_sum)):
         np.testing.assert_array_equal(W, W2)
         np.testing.assert_array_equal(b, b2)
     simple.write_text(no_sum, [(W, b) for W, b in layers], checksum=False)
-    assert not open(no_sum).read().splitlines()[1].startswith("sha256")
+    assert not Path(no_sum).read_text().splitlines()[1].startswith("sha256")
 
 
 def test_every_single_bit_flip_of_a_checksummed_text_file_is_detected(tmp_path):
     path = _small_text_net(tmp_path)
-    raw = open(path, "rb").read()
+    raw = Path(path).read_bytes()
     flipped = str(tmp_path / "flipped.txt")
     undetected = []
     for i in range(len(raw)):
@@ -180,16 +188,15 @@ def test_every_single_bit_flip_of_a_checksummed_text_file_is_detected(tmp_path):
 
 def test_a_wrong_checksum_names_the_file_and_line(tmp_path):
     path = _small_text_net(tmp_path)
-    text = open(path).read().replace("0.1", "0.2")
-    open(path, "w").write(text)
+    Path(path).write_text(Path(path).read_text().replace("0.1", "0.2"))
     with pytest.raises(ValueError, match=r"net\.txt: the file is corrupted.*line 2"):
         simple.read_text(path)
 
 
 def test_a_checksum_line_elsewhere_is_an_error(tmp_path):
     path = _small_text_net(tmp_path)
-    lines = open(path).read().splitlines()
-    open(path, "w").write("\n".join([lines[0]] + lines[2:] + [lines[1]]) + "\n")
+    lines = Path(path).read_text().splitlines()
+    Path(path).write_text("\n".join([lines[0], *lines[2:], lines[1]]) + "\n")
     with pytest.raises(ValueError, match="only be the second line"):
         simple.read_text(path)
 
@@ -265,6 +272,5 @@ def test_text_and_network_saves_clean_up_too(tmp_path):
         path = str(tmp_path / name)
         leftover = tmp_path / f".{name}.{'ab' * 16}.tmp"
         leftover.write_bytes(b"half")
-        time.sleep(0)
         save(path)
         assert not leftover.exists()

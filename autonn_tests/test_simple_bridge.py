@@ -4,6 +4,8 @@ and back with the same predictions bit for bit, an.nn.compress folds its linear 
 import argparse
 import contextlib
 import io
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,13 +113,13 @@ def test_save_names_known_activations_and_load_named_rebuilds_them(tmp_path):
     net = _seed_net(("relu", "identity", "softmax"))
     path = str(tmp_path / "n.txt")
     net.save(path)
-    text = open(path).read()
+    text = Path(path).read_text()
     assert "layer 0 in 4 out 5 act relu" in text and "layer 2 in 5 out 3 act softmax" in text
     back = simple.load_named(path)
     assert np.array_equal(back.predict(X), net.predict(X))
     mine = Network([FullyConnectedLayer(lambda z: z, lambda z: 1, np.eye(4), np.zeros(4))])
     mine.save(path)
-    assert "act" not in open(path).read()
+    assert "act" not in Path(path).read_text()
     with pytest.raises(ValueError, match="n.txt: layer 0 does not name its activation"):
         simple.load_named(path)
 
@@ -168,5 +170,4 @@ def test_compress_command_user_mistakes_are_one_line_and_status_2(tmp_path, cont
     status, out, err = _compress(src, tmp_path / "out.txt")
     assert status == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("autonn compress: error: ")
-    import re
     assert re.search(message, err), err
