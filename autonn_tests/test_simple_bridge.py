@@ -109,6 +109,19 @@ def test_compress_folds_a_seed_networks_linear_layers():
                                atol=1e-14)
 
 
+def test_an_nn_compress_takes_a_seed_network_and_gives_one_back():
+    net = _seed_net(("identity", "identity", "relu", "identity"),
+                    dims=((4, 6), (6, 5), (5, 5), (5, 2)))
+    small = nn.compress(net)
+    assert isinstance(small, Network)
+    assert [layer.W.shape for layer in small.layers] == [(4, 5), (5, 2)]
+    assert small.layers[0].activation is ACTIVATIONS["relu"][0]
+    np.testing.assert_allclose(small.predict(X), net.predict(X), rtol=1e-12, atol=1e-12)
+    assert len(net.layers) == 4  # the input is not modified
+    with pytest.raises(TypeError, match="an an.nn.Module or an autonn.simple.Network"):
+        nn.compress([1, 2])
+
+
 def test_save_names_known_activations_and_load_named_rebuilds_them(tmp_path):
     net = _seed_net(("relu", "identity", "softmax"))
     path = str(tmp_path / "n.txt")
