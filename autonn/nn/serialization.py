@@ -177,7 +177,7 @@ def _check_zip_seal(data):
     if len(data) < 22 + _SEAL_LEN or data[-_SEAL_LEN - 2:-_SEAL_LEN] != \
             _SEAL_LEN.to_bytes(2, "little"):
         raise ValueError("the .npz archive is truncated or corrupted (its end record is damaged)")
-    if hashlib.sha256(data[:-_SEAL_LEN]).hexdigest().encode() != data[-_SEAL_LEN:]:
+    if hashlib.sha256(memoryview(data)[:-_SEAL_LEN]).hexdigest().encode() != data[-_SEAL_LEN:]:
         raise ValueError("the .npz archive is corrupted (its SHA-256 does not match)")
 
 
