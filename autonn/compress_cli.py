@@ -45,7 +45,7 @@ def _load(path):
     """``(model, save)``: the network as an an.nn module, and how to write a module back in the
     input's format."""
     from . import simple
-    from .io import open_regular
+    from ._bounded import open_regular
     with open_regular(path, "autonn compress") as f:
         head = f.read(len(simple.MAGIC) + 3)
     if simple._is_text_format(head):

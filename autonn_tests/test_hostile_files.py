@@ -204,13 +204,13 @@ def test_a_checksum_line_elsewhere_is_an_error(tmp_path):
 # ----------------------------------------------------------------------------- killed saves
 _WRITER = """
 import sys, time
-import autonn.io as io
+from autonn._atomic import atomic_write
 def write(f):
     f.write(b"x" * 1000)
     f.flush()
     print("writing", flush=True)
     time.sleep(120)
-io._atomic_write(sys.argv[1], write)
+atomic_write(sys.argv[1], write)
 """
 
 

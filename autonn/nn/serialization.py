@@ -118,7 +118,7 @@ def _checksum(arch_json, arrays):
 
 def _atomic_write(path, payload):
     """Write ``payload`` (bytes) to ``path`` through a temporary file and a rename."""
-    from ..io import _atomic_write as atomic_write
+    from .._atomic import atomic_write
     atomic_write(path, lambda f: f.write(payload))
 
 
@@ -155,7 +155,7 @@ def save_network(model, path):
 
 # ----- loading -----
 def _read_safetensors(data, name):
-    from ..io import read_safetensors
+    from .._bounded import read_safetensors
     arrays, meta = read_safetensors(data, name, "load_network")
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise ValueError("it is a safetensors file but not an autonn network (no architecture "
@@ -182,9 +182,10 @@ def _check_zip_seal(data):
 
 
 def _read_npz(data, name, max_inflated_bytes):
-    from ..io import read_npz
+    from .._bounded import read_npz
+    from ..io import _inflation_limit
     _check_zip_seal(data)
-    arrays = read_npz(BytesIO(data), name, "load_network", max_inflated_bytes)
+    arrays = read_npz(BytesIO(data), name, "load_network", _inflation_limit(max_inflated_bytes))
     blob = arrays.pop(_NPZ_META, None)
     if blob is None:
         raise ValueError("it is a .npz archive but not an autonn network (no architecture entry)")
@@ -277,6 +278,6 @@ def load_network(path, *, max_inflated_bytes=None):
     >>> an.nn.load_network(path)[0].weight.dtype == np.longdouble
     True
     """
-    from ..io import read_regular
+    from .._bounded import read_regular
     name = os.fsdecode(os.fspath(path))
     return _network_from_bytes(read_regular(path, "load_network"), name, max_inflated_bytes)

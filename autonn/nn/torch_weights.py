@@ -47,10 +47,10 @@ def _to_numpy(value, key):
 def _read_source(source):
     """The state dict as ``{name: ndarray}`` from a mapping, a module or a safetensors file."""
     if isinstance(source, (str, bytes, os.PathLike)):
-        from ..io import _is_safetensors, read_regular, read_safetensors
+        from .._bounded import is_safetensors, read_regular, read_safetensors
         name = os.fsdecode(os.fspath(source))
         data = read_regular(source, _OP)
-        if _is_safetensors(data[:9]):
+        if is_safetensors(data[:9]):
             return read_safetensors(data, name, _OP)[0]
         if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
             raise ValueError(f"{_OP}: {name} is a zip archive or a pickle, not a safetensors "
