@@ -5,7 +5,6 @@ print each case's time and peak memory)."""
 import io
 import os
 import re
-import signal
 import subprocess
 import sys
 import tracemalloc
@@ -28,8 +27,6 @@ from .hostile_files import (
     _zip,
     measure,
 )
-
-pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX file types")
 
 PEAK_LIMIT = 16 * 2 ** 20  # every hostile file here is at most ~1 MB
 
@@ -62,6 +59,9 @@ EXPECTED = {
 @pytest.mark.parametrize("loader", sorted(LOADERS))
 @pytest.mark.parametrize("case,build", CASES, ids=[c for c, _ in CASES])
 def test_hostile_file_fails_fast_clearly_and_in_bounded_memory(tmp_path, case, build, loader):
+    if (case == "FIFO" and not hasattr(os, "mkfifo")) or \
+            (case == "symlink to /dev/zero" and not os.path.exists("/dev/zero")):
+        pytest.skip("no FIFOs or /dev/zero on this system")
     path = build(str(tmp_path))
     error, _, peak, finished = measure(LOADERS[loader], path, timeout=120)
     assert finished, f"{loader} hung on {case}"
@@ -236,7 +236,7 @@ def test_a_save_killed_mid_write_leaves_a_temporary_that_the_next_save_removes(t
         left = _temporaries(tmp_path, "model.npz")
         assert len(left) == 1  # this save's own: the one killed before it was removed
         assert left[0] not in killed
-        proc.send_signal(signal.SIGKILL)
+        proc.kill()  # SIGKILL: kill -9
         proc.wait(timeout=60)
         assert _temporaries(tmp_path, "model.npz") == left  # kill -9 left it behind
         killed += left

@@ -181,3 +181,12 @@ def test_torch_embedding_and_mismatch_message():
     wrong = nn.Sequential(nn.Embedding(10, 4), nn.Linear(2, 4))
     with pytest.raises(RuntimeError, match=r"1\.weight: shape \(2, 4\) looks already transposed"):
         nn.load_torch_state_dict(wrong, tm.state_dict())
+
+
+def test_load_network_on_plain_safetensors_points_to_what_reads_it(tmp_path):
+    path = str(tmp_path / "plain.safetensors")
+    save_file({"weight": np.ones((2, 3))}, path)
+    with pytest.raises(ValueError, match=r"plain\.safetensors.*not an autonn network.*an\.load "
+                                         r"reads it.*load_torch_state_dict"):
+        nn.load_network(path)
+    np.testing.assert_array_equal(an.load(path)["weight"].data, np.ones((2, 3)))
