@@ -439,7 +439,11 @@ class Network:
         """
         from .nn import Linear, Sequential
         modules = []
-        for layer in self.layers:
+        for k, layer in enumerate(self.layers):
+            if getattr(type(layer), "forward", None) is not FullyConnectedLayer.forward:
+                raise TypeError(f"to_module: layer {k} is a {type(layer).__name__} with its own "
+                                "forward; only FullyConnectedLayer's activation(x @ W + b) "
+                                "converts to Linear + Activation")
             modules.append(Linear._from_arrays(layer.W.data, layer.b.data))
             if getattr(layer, "activation", None) is not identity:
                 modules.append(Activation(layer.activation, layer.derivative))

@@ -90,6 +90,16 @@ def test_round_trip_network_module_network_is_exact():
                                                           for layer in net.layers]
 
 
+def test_to_module_refuses_layers_with_their_own_forward():
+    class Scaled(FullyConnectedLayer):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    net = Network([Scaled(*ACTIVATIONS["identity"], np.eye(2), np.zeros(2))])
+    with pytest.raises(TypeError, match="layer 0 is a Scaled with its own forward"):
+        net.to_module()
+
+
 def test_from_module_names_what_it_cannot_run():
     with pytest.raises(TypeError, match="module 1 is Dropout"):
         Network.from_module(nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.Linear(2, 1)))
