@@ -170,7 +170,7 @@ def test_step_and_tolerances_depend_on_dtype():
     np.testing.assert_array_equal(_tolerances.element_scale(np.array([0.1, 1.0, 3.0, -40.0])),
                                   [1.0, 1.0, 4.0, 64.0])
     assert TOLERANCES["float64"] == (1e-6, 1e-5) and TOLERANCES["float32"] == (1e-3, 1e-2)
-    rep32 = an.gradcheck_report(an.tanh, (_t([0.3], np.float32),))
+    rep32 = an.gradcheck_report(an.tanh, (_t([0.3], np.float32),), numeric_dtype=np.float32)
     assert (rep32.atol, rep32.rtol) == TOLERANCES["float32"]
 
 
@@ -179,14 +179,18 @@ def test_float32_passes_where_a_fixed_tiny_step_fails():
     fn = lambda t: an.exp(t) * an.tanh(t)  # noqa: E731
     assert an.gradcheck(fn, (x,))
     assert an.gradcheck(fn, (x,), fast_mode=True)
-    assert not an.gradcheck(fn, (x,), eps=1e-6, raise_exception=False)  # the classic false failure
+    f32 = {"numeric_dtype": np.float32}  # finite differences in float32 itself
+    assert an.gradcheck(fn, (x,), **f32)
+    assert an.gradcheck(fn, (x,), fast_mode=True, **f32)
+    assert not an.gradcheck(fn, (x,), eps=1e-6, raise_exception=False, **f32)  # the classic
 
 
 def test_richardson_and_extended_precision_shrink_the_numeric_error():
     x32 = _t([0.2, 1.3, -0.7], np.float32)
     f = lambda t: an.sin(t) * an.exp(t)  # noqa: E731
-    plain = an.gradcheck_report(f, (x32,)).inputs[0].max_abs_error
-    extrap = an.gradcheck_report(f, (x32,), richardson=True).inputs[0].max_abs_error
+    f32 = {"numeric_dtype": np.float32}
+    plain = an.gradcheck_report(f, (x32,), **f32).inputs[0].max_abs_error
+    extrap = an.gradcheck_report(f, (x32,), richardson=True, **f32).inputs[0].max_abs_error
     assert extrap < plain / 10
     x = _t([0.2, 1.3, -0.7])
     plain64 = an.gradcheck_report(f, (x,)).inputs[0].max_abs_error

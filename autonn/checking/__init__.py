@@ -28,9 +28,10 @@ differences, with the file:line that created it. See docs/gradcheck.md.
 True
 """
 from ._check import gradcheck, gradcheck_report, gradgradcheck
-from ._report import (Culprit, GradcheckError, GradcheckReport, GradcheckWarning,  # noqa: F401
-                      InputReport, Kink, PairReport)
-from ._tolerances import TOLERANCES  # noqa: F401
+from ._report import (Culprit, DomainEdge, GradcheckError, GradcheckReport,  # noqa: F401
+                      GradcheckWarning, InputReport, Kink, PairReport)
+from ._tolerances import TOLERANCES, WIDENED  # noqa: F401
 
 __all__ = ["gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError", "GradcheckReport",
-           "GradcheckWarning", "InputReport", "PairReport", "Kink", "Culprit", "TOLERANCES"]
+           "GradcheckWarning", "InputReport", "PairReport", "Kink", "Culprit", "DomainEdge",
+           "TOLERANCES", "WIDENED"]
