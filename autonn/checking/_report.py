@@ -135,7 +135,7 @@ class DomainEdge:
 
 
 _RULES = {"vjp": "vjp", "jvp": "jvp (forward mode)",
-          "second": "second derivative (the derivative of its vjp)"}
+          "second": "second derivative (its vjp differentiated again):"}
 
 
 @dataclass
@@ -161,15 +161,18 @@ class Culprit:
     def __str__(self):
         rule = _RULES.get(self.rule, self.rule)
         arg = self.argument_name or f"argument {self.argument}"
-        of = f" (in its {self.output_name})" if self.output_name else ""
+        if self.output_name:  # the second derivative: which gradient, w.r.t. what
+            what = (f"d({self.output_name.replace('input', 'argument')}) / d(its {arg})")
+        else:
+            what = f"w.r.t. its {arg}"
+        head = f"{self.name} created at {self.location}: its {rule} {what} disagrees with its " \
+               "own finite differences"
         if self.worst_index is None:
-            return (f"{self.name} created at {self.location}: its {rule} w.r.t. its {arg}{of} "
-                    f"disagrees with its own finite differences (random projection v^T J u: "
-                    f"analytic {_num(self.analytic)} vs numeric {_num(self.numeric)})")
-        return (f"{self.name} created at {self.location}: its {rule} w.r.t. its {arg}{of} "
-                f"disagrees with its own finite differences at index {_idx(self.worst_index)} "
-                f"(output index {_idx(self.output_index)}): analytic {_num(self.analytic)} vs "
-                f"numeric {_num(self.numeric)}")
+            return (f"{head} (random projection v^T J u: analytic {_num(self.analytic)} vs "
+                    f"numeric {_num(self.numeric)})")
+        return (f"{head} at index {_idx(self.worst_index)} (output index "
+                f"{_idx(self.output_index)}): analytic {_num(self.analytic)} vs numeric "
+                f"{_num(self.numeric)}")
 
 
 @dataclass
