@@ -65,24 +65,33 @@ def main(argv=None):
                    help="gradcheck's numeric_dtype (default: gradcheck's own choice)")
     p.add_argument("--ops", nargs="*", default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fast", action="store_true", help="check in fast mode")
     args = p.parse_args(argv)
     from autonn.testing.registry import REGISTRY
     options = {} if args.numeric_dtype is None else {"numeric_dtype": np.dtype(args.numeric_dtype)}
+    if args.fast:
+        options["fast_mode"] = True
     names = args.ops or sorted(REGISTRY)
     t0 = time.perf_counter()
-    killed = survived = false = 0
+    kinds = {}
+    false = 0
     for name in names:
         status, ff = run_op(name, args.dtype, options, args.seed)
         false += ff
         for lab, s in sorted(status.items()):
-            killed += s == "killed"
-            survived += s == "survived"
+            row = kinds.setdefault(lab.split("[")[0], [0, 0])
+            row[0] += s == "killed"
+            row[1] += s == "survived"
             if s == "survived":
                 print(f"  survived: {name} {lab}")
-    total = killed + survived
-    print(f"{args.dtype}, numeric side {args.numeric_dtype or 'default'}: {survived} of {total} "
-          f"exercised mutants pass gradcheck (killed {killed}), {false} false failures of the "
-          f"unmutated ops, {len(names)} ops, {time.perf_counter() - t0:.0f} s")
+    for kind, (k, s) in kinds.items():
+        print(f"  {kind:<10} {s:>4} of {k + s:>4} exercised mutants pass")
+    killed = sum(k for k, _ in kinds.values())
+    survived = sum(s for _, s in kinds.values())
+    print(f"{args.dtype}, numeric side {args.numeric_dtype or 'default'}"
+          f"{', fast mode' if args.fast else ''}: {survived} of {killed + survived} exercised "
+          f"mutants pass gradcheck (killed {killed}), {false} false failures of the unmutated "
+          f"ops, {len(names)} ops, {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":
