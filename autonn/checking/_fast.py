@@ -13,9 +13,9 @@ reported.
 import numpy as np
 
 from . import _tolerances
-from ._numeric import MARGIN, MAX_SHRINKS, SHRINK
 from ._analytic import forward_directional, max_difference, reverse_projection
 from ._compare import TAU
+from ._numeric import MARGIN, MAX_SHRINKS, SHRINK
 from ._report import PairReport
 
 ROUNDING = 8.0  # rounding of one output ~ ROUNDING * eps * |f|

@@ -25,7 +25,7 @@ MAX_SHRINKS = 40
 
 class Edge:
     """An element whose step had to be changed because ``x +- h`` left fn's domain."""
-    __slots__ = ("p", "e", "method", "step", "first_step")
+    __slots__ = ("e", "first_step", "method", "p", "step")
 
     def __init__(self, p, e, method, step, first_step):
         self.p, self.e, self.method, self.step, self.first_step = p, e, method, step, first_step
