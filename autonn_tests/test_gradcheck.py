@@ -757,3 +757,26 @@ def test_no_culprit_names_the_rules_that_were_searched():
     rep = an.gradgradcheck(leaky, (x,), report=True)
     assert not rep.passed and rep.culprit is None
     assert "every op's own vjp and second derivative agrees" in rep.message()
+
+
+class SquareOff(an.Function):
+    """x**2 with the gradient 2.1 x: 5% off, beyond even float32's allowance."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2.1 * x * g
+
+
+def test_a_sqrt_near_the_edge_of_its_domain_is_not_blamed_for_another_ops_bug():
+    def f(t):
+        return SquareOff.apply(an.sqrt(t) + 1)   # Sqrt is made (and checked) first
+    x = _t(np.geomspace(1e-4, 1e-2, 4), np.float32)
+    for options in ({}, {"numeric_dtype": np.float32}):
+        rep = an.gradcheck_report(f, (x,), **options)
+        assert not rep.passed and rep.culprit.name == "SquareOff", rep.message()
