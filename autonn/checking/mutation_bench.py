@@ -19,7 +19,12 @@ import numpy as np
 
 def run_op(name, dtype, options, seed=0):
     """{label: 'killed' | 'survived' | 'equivalent'} and the unmutated wrapper's false failures
-    for registry op ``name`` on inputs drawn in ``dtype``."""
+    for registry op ``name`` on inputs drawn in ``dtype``.
+
+    >>> status, false_failures = run_op("neg", "float32", {})
+    >>> status["scale"], status["sign[0]"], false_failures
+    ('killed', 'killed', 0)
+    """
     import autonn as an
     from autonn.checking import gradcheck_report
     from autonn.gradcheck_cli import draw_cases
@@ -58,6 +63,13 @@ def run_op(name, dtype, options, seed=0):
 
 
 def main(argv=None):
+    """The command line: print the surviving mutants and the count per kind.
+
+    >>> main(["--ops", "neg"])    # doctest: +ELLIPSIS
+      scale         0 of    ... exercised mutants pass
+    ...
+    float32, numeric side default: 0 of ... exercised mutants pass gradcheck ...
+    """
     p = argparse.ArgumentParser(prog="python -m autonn.checking.mutation_bench",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--dtype", default="float32")
