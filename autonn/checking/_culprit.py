@@ -1,5 +1,7 @@
 """Which op is wrong: re-run fn while recording where each node is made, then check every op's
-own vjp against its own finite differences, in creation order, and name the first that disagrees.
+own rule against its own finite differences, in creation order, and name the first that
+disagrees. The rule is the one whose check failed: the vjp (reverse mode), the jvp (forward mode),
+or the second derivative (the op's vjp differentiated again, for gradgradcheck).
 
 Creation sites come from a profile hook (``sys.setprofile``) that watches ``ops.base.apply`` and
 ``Function.apply`` return while fn is re-run here, so ordinary runs pay nothing for it.
@@ -82,8 +84,8 @@ def check_node(node, atol, rtol, eps=None, richardson=False, numeric_dtype=None,
     """The failing blocks of ``node``'s op checked on its own, for one ``rule``: its ``vjp``
     against finite differences of its forward, its ``jvp`` (forward mode) against the same, or
     its ``second`` derivative (gradgradcheck of the op alone: its vjp against finite differences
-    of its vjp). A list of failing ``PairReport``s (empty when the rule is right) and the
-    check's input names; None when there is nothing to check."""
+    of its vjp). A list of failing ``PairReport``s (empty when the rule is right); None when
+    there is nothing to check."""
     from ._check import _report, _second_order_problem
     from ._problem import Problem
     op, parents = node._op, node._parents
@@ -135,9 +137,8 @@ def find_culprit(fn, inputs, atol, rtol, eps=None, richardson=False, numeric_dty
         op = node._op
         name = op.fn.__name__ if isinstance(op, _FunctionOp) else type(op).__name__
         where = recorder.sites.get(id(node), "<not recorded>")
-        n_args = len(node._parents)
-        arg_name = (f"argument {worst.input}" if worst.input < n_args else
-                    "incoming gradient" if rule == "second" else f"argument {worst.input}")
+        arg_name = ("incoming gradient" if rule == "second" and worst.input >= len(node._parents)
+                    else f"argument {worst.input}")
         return Culprit(op=name, name=op.name, location=where,
                        argument=worst.input, worst_index=worst.worst_index,
                        output_index=worst.worst_output_index, analytic=worst.analytic,
