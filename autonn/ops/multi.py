@@ -18,7 +18,6 @@ class TupleItem(Op):
     """Output ``index`` of a multi-output op: passes its gradient into slot ``index``."""
     __slots__ = ("index", "count")
     complex = True
-    linear = True
 
     def __init__(self, index, count):
         self.index, self.count = index, count
