@@ -24,7 +24,7 @@ from .reduce import sum as _sum
 from .shape import reshape, swapaxes, unsqueeze
 
 __all__ = ["inv", "det", "slogdet", "solve", "pinv", "matrix_power", "norm", "cholesky", "eigh",
-           "eigvalsh", "svd", "qr"]
+           "eigvalsh", "eig", "eigvals", "svd", "qr"]
 
 
 def _T(x):
@@ -492,6 +492,67 @@ def eigvalsh(a, UPLO="L"):
     tensor([1., 3.])
     """
     return eigh(a, UPLO)[0]
+
+
+class Eig(MultiOp):
+    __slots__ = ()
+    complex = True
+
+    def forward(self, a):
+        return tuple(np.linalg.eig(a))
+
+    def vjp(self, g, pack, a):
+        # Boeddeker et al. (2017), eq. 4.77, as HIPS autograd's grad_eig (unit-norm eigenvectors)
+        e, u = outputs_of(pack)
+        ge, gu = filled(g, self.result)
+        n = a.shape[-1]
+        eye = _eye(n, u.dtype)
+        inner = _diag_embed(ge)
+        if g[1] is not None:  # the eigenvectors' part needs distinct eigenvalues
+            off = const(np.ones((n, n)) - np.eye(n))
+            f = off / (unsqueeze(e, -2) - unsqueeze(e, -1) + _eye(n, e.dtype))
+            ut = _T(u)
+            utgu = matmul(ut, gu)
+            inner = inner + f * utgu \
+                - f * matmul(matmul(ut, conj(u)), real(utgu * _eye(n, utgu.dtype)) * eye)
+        r = matmul(matmul(inv(_T(u)), inner), _T(u))
+        return real(r) if a.dtype.kind != "c" else r
+
+
+class EigResult(tuple):
+    """``(eigenvalues, eigenvectors)``, as NumPy's ``EigResult``."""
+    __slots__ = ()
+
+    def __new__(cls, eigenvalues, eigenvectors):
+        return super().__new__(cls, (eigenvalues, eigenvectors))
+
+    eigenvalues = property(lambda self: self[0])
+    eigenvectors = property(lambda self: self[1])
+
+
+def eig(a):
+    """Eigenvalues and unit-norm eigenvectors of a general square matrix (NumPy's
+    ``linalg.eig``; complex in general). The gradient follows the complex convention of
+    ``autonn.ops.complex_parts``; the eigenvectors' needs distinct eigenvalues, and as their
+    phase is arbitrary only phase-independent functions of them (``abs(v)``, ``v v^H``...) have a
+    well-defined gradient.
+
+    >>> import autonn as an
+    >>> w, v = an.linalg.eig(an.tensor([[2.0, 0.0], [0.0, 3.0]]))
+    >>> w
+    tensor([2., 3.])
+    """
+    return EigResult(*apply_multi(Eig(), _square("eig", a)))
+
+
+def eigvals(a):
+    """The eigenvalues of a general square matrix (NumPy's ``linalg.eigvals``), differentiable.
+
+    >>> import autonn as an
+    >>> an.linalg.eigvals(an.tensor([[0.0, 1.0], [-1.0, 0.0]]))
+    tensor([0.+1.j, 0.-1.j], dtype=complex128)
+    """
+    return eig(a)[0]
 
 
 class Svd(MultiOp):

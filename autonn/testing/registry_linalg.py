@@ -41,6 +41,10 @@ def square_cases(kind="general", extra=None, batched=True):
             batch = _batch(draw) if batched else ()
             if kind == "general":
                 a = _well_conditioned(draw, dtype, n, batch)
+            elif kind == "spread":  # Gershgorin discs apart: distinct eigenvalues; no exact zeros,
+                # where LAPACK's eig deflates a triangular matrix and orders its output otherwise
+                x = draw(arrays(batch + (n, n), np.float64, -1.0, 1.0, avoid=(0,), margin=0.1))
+                a = (x + np.diag(np.arange(n) * 2.0 * n)).astype(dtype)
             elif kind == "spd":
                 x = draw(arrays(batch + (n, n), np.float64, -1.0, 1.0))
                 a = (x @ np.swapaxes(x, -1, -2) + n * np.eye(n)).astype(dtype)
@@ -191,6 +195,20 @@ register("linalg.norm", lambda a, **kw: L.norm(a, **kw), lambda a, **kw: np.lina
 register("linalg.cholesky", L.cholesky, np.linalg.cholesky, square_cases("spd"))
 register("linalg.eigh", _eigh_fn, _eigh_ref, square_cases("distinct"))
 register("linalg.eigvalsh", L.eigvalsh, np.linalg.eigvalsh, square_cases("distinct"))
+def _eig_fn(a):
+    w, v = an.linalg.eig(a)
+    return an.concatenate([an.reshape(an.real(w), -1), an.reshape(an.imag(w), -1),
+                           an.reshape(an.real(v * an.conj(v)), -1)])  # |v|^2: phase-free
+
+
+def _eig_ref(a):
+    w, v = np.linalg.eig(a)
+    return np.concatenate([w.real.ravel(), w.imag.ravel(), (np.abs(v) ** 2).ravel()])
+
+
+register("linalg.eig", _eig_fn, _eig_ref, square_cases("spread"))
+register("linalg.eigvals", lambda a: an.real(an.linalg.eigvals(a)),
+         lambda a: np.real(np.linalg.eigvals(a)), square_cases("spread"))
 register("linalg.svd", _svd_fn, _svd_ref, rect_cases())
 register("linalg.svd[values]", lambda a: L.svd(a, compute_uv=False),
          lambda a: np.linalg.svd(a, compute_uv=False), rect_cases(), covers=("linalg.svd",))
