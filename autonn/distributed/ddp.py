@@ -1,0 +1,220 @@
+"""``DistributedDataParallel``: one model replica per rank, gradients averaged during backward().
+
+On wrap, every rank's parameter and buffer names, shapes and dtypes are compared (a difference is
+a RuntimeError naming the parameter and the ranks) and rank 0's values are broadcast. The
+parameters are then split into buckets (flat buffers, one dtype each) in the order backward makes
+their gradients: the reverse of ``module.parameters()``. A bucket is closed once it holds
+``bucket_cap_mb`` (25 MB, PyTorch's default), except the first, which closes at 1 MB so that
+communication starts early.
+
+During ``backward()`` a post-accumulate-grad hook on each parameter copies its gradient, scaled
+by ``1 / world_size``, into its bucket. A full bucket starts a non-blocking ``Iallreduce`` (in
+bucket order, the same on every rank, as MPI requires) while the walk goes on to the earlier
+layers; later hooks poll the requests so the transfers progress. When the walk ends, a callback
+waits for every request and points each ``.grad`` at its slice of the bucket (no copy back).
+"""
+import contextlib
+
+import numpy as np
+
+from ..grad_hooks import queue_callback
+from ..nn.module import Module
+from ..tensor import Tensor
+from . import process_group as pg
+
+__all__ = ["DistributedDataParallel"]
+
+_MB = 1024 * 1024
+_FIRST_BUCKET_MB = 1.0
+
+
+class _Bucket:
+    """A flat buffer holding the gradients of ``params`` (one dtype), and its request."""
+
+    def __init__(self, params):
+        dtype = params[0].data.dtype
+        self.params = params
+        self.buffer = np.empty(sum(p.data.size for p in params), dtype)
+        self.views, offset = {}, 0
+        for p in params:
+            self.views[id(p)] = self.buffer[offset:offset + p.data.size].reshape(p.data.shape)
+            offset += p.data.size
+        self.done = set()  # ids of the parameters whose gradient is in the buffer
+        self.request = None
+
+
+def _assign_buckets(params, cap_bytes, first_cap_bytes):
+    """Split ``params`` (in gradient-ready order) into buckets of one dtype each, closing a
+    bucket once it holds ``cap_bytes`` (the first: ``first_cap_bytes``)."""
+    closed, open_ = [], {}  # open_: dtype -> [params, bytes]
+    for p in params:
+        entry = open_.setdefault(p.data.dtype, [[], 0])
+        entry[0].append(p)
+        entry[1] += p.data.nbytes
+        if entry[1] >= (first_cap_bytes if not closed else cap_bytes):
+            closed.append(entry[0])
+            del open_[p.data.dtype]
+    closed.extend(entry[0] for entry in open_.values())
+    return [_Bucket(ps) for ps in closed]
+
+
+def _check_same_model(comm, named):
+    """Raise on every rank when the ranks' parameters or buffers differ in name, shape or dtype."""
+    mine = [(kind, name, tuple(t.data.shape), t.data.dtype.str) for kind, name, t in named]
+    everyone = comm.allgather(mine)
+    ref = everyone[0]
+
+    def say(entry):
+        kind, name, shape, dtype = entry
+        return f"{kind} '{name}' of shape {shape}, dtype {np.dtype(dtype).name}"
+    for rank, theirs in enumerate(everyone[1:], 1):
+        for a, b in zip(ref, theirs):
+            if a != b:
+                raise RuntimeError(
+                    f"DistributedDataParallel: the ranks' models differ: rank 0 has {say(a)} "
+                    f"where rank {rank} has {say(b)}; every rank must build the same model")
+        if len(ref) != len(theirs):
+            extra = (ref if len(ref) > len(theirs) else theirs)[min(len(ref), len(theirs))]
+            owner = 0 if len(ref) > len(theirs) else rank
+            raise RuntimeError(
+                f"DistributedDataParallel: the ranks' models differ: rank 0 has {len(ref)} "
+                f"parameters and buffers, rank {rank} has {len(theirs)}; rank {owner} has "
+                f"{say(extra)} which the other lacks")
+
+
+class DistributedDataParallel(Module):
+    """Wrap ``module`` for data-parallel training: call it as the module; ``backward()`` leaves
+    every parameter's ``.grad`` averaged over the ranks (PyTorch's ``DistributedDataParallel``).
+
+    ``broadcast_buffers`` sends rank 0's buffers (e.g. BatchNorm statistics) at every forward;
+    ``no_sync()`` skips the averaging (gradient accumulation; the next synced backward averages
+    the accumulated sum). After a synced backward each ``.grad`` is a view into a bucket that the
+    next synced backward overwrites.
+
+    >>> import autonn as an
+    >>> from autonn import distributed as dist
+    >>> dist.init_process_group()
+    >>> model = dist.DistributedDataParallel(an.nn.Linear(3, 2))
+    >>> model(an.ones(4, 3)).sum().backward(); model.module.weight.grad.shape
+    (3, 2)
+    """
+
+    def __init__(self, module, bucket_cap_mb=25.0, broadcast_buffers=True):
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel: expected an an.nn.Module, got "
+                            f"{type(module).__name__}")
+        if not bucket_cap_mb > 0:
+            raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got "
+                             f"{bucket_cap_mb!r}")
+        comm = pg._comm("DistributedDataParallel")
+        self.module = module
+        self.broadcast_buffers = bool(broadcast_buffers)
+        self.bucket_cap_mb = float(bucket_cap_mb)
+        self._comm, self._world = comm, comm.Get_size()
+        params = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        self._buffers_to_sync = [b for _, b in module.named_buffers()]
+        self._sync, self._running, self._next = True, False, 0
+        self._buckets, self._where, self._handles = [], {}, []
+        if self._world == 1:
+            return  # nothing to agree on or to average: the module as it is
+        _check_same_model(comm, [("parameter", n, p) for n, p in params]
+                          + [("buffer", n, b) for n, b in module.named_buffers()])
+        for _, p in params:
+            pg._in_place(p.data, lambda buf: comm.Bcast(buf, root=0))
+        self._broadcast_buffers()
+        ordered = [p for _, p in reversed(params)]
+        self._buckets = _assign_buckets(ordered, self.bucket_cap_mb * _MB,
+                                        min(_FIRST_BUCKET_MB, self.bucket_cap_mb) * _MB)
+        self._where = {id(p): b for b in self._buckets for p in b.params}
+        self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in ordered]
+
+    def forward(self, *args, **kwargs):
+        if self.broadcast_buffers and self._world > 1:
+            self._broadcast_buffers()
+        return self.module(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Inside, ``backward()`` accumulates local gradients without averaging them.
+
+        >>> import autonn as an
+        >>> from autonn import distributed as dist
+        >>> dist.init_process_group()
+        >>> model = dist.DistributedDataParallel(an.nn.Linear(2, 1))
+        >>> with model.no_sync(): model(an.ones(1, 2)).sum().backward()
+        """
+        prev, self._sync = self._sync, False
+        try:
+            yield
+        finally:
+            self._sync = prev
+
+    def _broadcast_buffers(self):
+        comm = self._comm
+        for b in self._buffers_to_sync:
+            pg._in_place(b.data, lambda buf: comm.Bcast(buf, root=0))
+
+    # ----- the reducer: hooks during backward, a callback at its end -----
+    def _grad_ready(self, p):
+        if not self._sync:
+            return
+        if not self._running:
+            self._running = True
+            queue_callback(self._finish)
+        bucket = self._where[id(p)]
+        self._fill(bucket, p)
+        if len(bucket.done) == len(bucket.params):
+            self._launch_full()
+        elif self._next:  # requests in flight: let MPI move them on while backward goes on
+            pg._mpi().Request.Testall([b.request for b in self._buckets[:self._next]])
+
+    def _fill(self, bucket, p):
+        view = bucket.views[id(p)]
+        g = p.grad
+        if g is None:
+            view.fill(0)  # no gradient on this rank: it contributes zeros to the average
+        else:
+            np.multiply(g.data, view.dtype.type(1.0 / self._world), out=view)
+        bucket.done.add(id(p))
+
+    def _launch_full(self):
+        """Start the allreduce of every full bucket, in bucket order (the same on every rank)."""
+        MPI = pg._mpi()
+        buckets = self._buckets
+        while self._next < len(buckets) and \
+                len(buckets[self._next].done) == len(buckets[self._next].params):
+            b = buckets[self._next]
+            b.request = self._comm.Iallreduce(MPI.IN_PLACE, b.buffer, op=MPI.SUM)
+            self._next += 1
+
+    def _finish(self):
+        """End of backward: reduce what is left (parameters that got no gradient count as
+        zeros), wait for every request, and point each ``.grad`` at its averaged slice."""
+        try:
+            for b in self._buckets[self._next:]:
+                for p in b.params:
+                    if id(p) not in b.done:
+                        self._fill(b, p)
+            self._launch_full()
+            pg._mpi().Request.Waitall([b.request for b in self._buckets])
+            for b in self._buckets:
+                for p in b.params:
+                    p.grad = Tensor._make(b.views[id(p)])
+                b.done.clear()
+                b.request = None
+        finally:
+            self._running, self._next = False, 0
+
+    def _reduce_now(self):
+        """Average the current ``.grad`` of every parameter through the same buckets and
+        requests as a backward does (for benchmarks: no backward around it)."""
+        self._running = True
+        for b in self._buckets:
+            for p in b.params:
+                self._fill(b, p)
+            self._launch_full()
+        self._finish()
+
+    def extra_repr(self):
+        return f"world_size={self._world}, buckets={len(self._buckets)}"
