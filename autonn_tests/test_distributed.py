@@ -155,6 +155,17 @@ def test_exception_on_one_rank_ends_the_job(tmp_path):
     print(f"fault test: the job ended in {seconds:.2f} s")
 
 
+def test_ddp_digits_example_on_two_ranks_reaches_the_demos_accuracy():
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    result = subprocess.run([_mpiexec(), "-n", "2", sys.executable, "examples/ddp_digits.py"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(l for l in result.stdout.splitlines() if "held-out accuracy" in l)
+    assert line.startswith("2 rank(s)")
+    assert float(line.split("accuracy:")[1].split(";")[0]) >= 0.95  # `autonn demo`'s bar
+
+
 # ----------------------------------------------------------------- one process, world size 1
 def test_single_process_is_a_world_of_one():
     from autonn import distributed as dist

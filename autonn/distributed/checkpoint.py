@@ -34,7 +34,7 @@ def save_checkpoint(obj, path):
     comm = pg._comm("save_checkpoint")
     if comm.Get_rank() == 0:
         save(obj, path)  # (an error here aborts the job through the excepthook)
-    comm.Barrier()
+    pg.wait_all([comm.Ibarrier()])  # (the others yield their cores while rank 0 writes)
 
 
 def load_checkpoint(path, src=0):
@@ -62,5 +62,5 @@ def load_checkpoint(path, src=0):
         kind = FileNotFoundError if error[0] == "FileNotFoundError" else OSError
         raise kind(f"load_checkpoint: rank {src} could not read {path!r}: {error[1]}")
     buf = np.frombuffer(data, np.uint8).copy() if data is not None else np.empty(size, np.uint8)
-    comm.Bcast(buf, root=src)
+    pg.wait_all([comm.Ibcast(buf, root=src)])
     return load(io.BytesIO(buf.tobytes()))

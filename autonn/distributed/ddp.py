@@ -120,8 +120,7 @@ class DistributedDataParallel(Module):
             return  # nothing to agree on or to average: the module as it is
         _check_same_model(comm, [("parameter", n, p) for n, p in params]
                           + [("buffer", n, b) for n, b in module.named_buffers()])
-        for _, p in params:
-            pg._in_place(p.data, lambda buf: comm.Bcast(buf, root=0))
+        self._broadcast([p for _, p in params])
         self._broadcast_buffers()
         ordered = [p for _, p in reversed(params)]
         self._buckets = _assign_buckets(ordered, self.bucket_cap_mb * _MB,
@@ -151,9 +150,16 @@ class DistributedDataParallel(Module):
             self._sync = prev
 
     def _broadcast_buffers(self):
+        self._broadcast(self._buffers_to_sync)
+
+    def _broadcast(self, tensors):
+        """Rank 0's values of ``tensors`` to every rank, all transfers started at once."""
         comm = self._comm
-        for b in self._buffers_to_sync:
-            pg._in_place(b.data, lambda buf: comm.Bcast(buf, root=0))
+        requests = [comm.Ibcast(t.data, root=0) for t in tensors if t.data.flags.c_contiguous]
+        pg.wait_all(requests)
+        for t in tensors:
+            if not t.data.flags.c_contiguous:
+                pg._in_place(t.data, lambda buf: pg.wait_all([comm.Ibcast(buf, root=0)]))
 
     # ----- the reducer: hooks during backward, a callback at its end -----
     def _grad_ready(self, p):
@@ -197,7 +203,7 @@ class DistributedDataParallel(Module):
                     if id(p) not in b.done:
                         self._fill(b, p)
             self._launch_full()
-            pg._mpi().Request.Waitall([b.request for b in self._buckets])
+            pg.wait_all([b.request for b in self._buckets])
             for b in self._buckets:
                 for p in b.params:
                     p.grad = Tensor._make(b.views[id(p)])
