@@ -98,6 +98,43 @@ def _equivalence(rank, world):
     return out
 
 
+class _TwoHeads(an.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = an.nn.Linear(4, 6, dtype=np.float64)
+        self.a = an.nn.Linear(6, 2, dtype=np.float64)
+        self.b = an.nn.Linear(6, 3, dtype=np.float64)
+
+    def forward(self, x, use_b):
+        h = an.tanh(self.trunk(x))
+        out = (self.a(h) ** 2).sum()
+        return out + (self.b(h) ** 2).sum() if use_b else out
+
+
+def _unused(rank, world):
+    """Head b is used on rank 0 only: its gradient on rank 1 counts as zeros. Each rank also
+    computes its local gradients with a plain replica, for the test's average."""
+    an.manual_seed(rank)
+    model = _TwoHeads()
+    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=1e-4)  # b.weight: a bucket alone
+    replica = _TwoHeads()
+    replica.load_state_dict(model.state_dict())
+    x = an.tensor(np.random.default_rng(rank).standard_normal((5, 4)))
+    out = {}
+    for step in range(2):  # the second step reuses the buckets and the in-place gradients
+        for m in (model, replica):
+            for p in m.parameters():
+                p.grad = None
+        ddp(x, use_b=rank == 0).backward()
+        replica(x, use_b=rank == 0).backward()
+        for name, p in model.named_parameters():
+            out[f"{step}.ddp.{name}"] = p.grad.data.copy()
+        for name, p in replica.named_parameters():
+            out[f"{step}.local.{name}"] = (np.zeros_like(p.data) if p.grad is None
+                                           else p.grad.data.copy())
+    return out
+
+
 def _mismatch(rank, world):
     width = 7 if rank == 0 else 6
     model = an.nn.Sequential(an.nn.Linear(N_IN, width), an.nn.Tanh(), an.nn.Linear(width, 2))
@@ -176,7 +213,7 @@ def suite(outdir):
     rank, world = dist.get_rank(), dist.get_world_size()
     results = {"world": np.array(world)}
     for name, fn in (("c", _collectives), ("s", _sampler), ("e", _equivalence),
-                     ("m", _mismatch), ("o", _overlap)):
+                     ("m", _mismatch), ("o", _overlap), ("u", _unused)):
         results.update({f"{name}.{k}": v for k, v in fn(rank, world).items()})
     results.update({f"k.{k}": v for k, v in _checkpoint(rank, world, outdir).items()})
     np.savez(os.path.join(outdir, f"rank{rank}.npz"), **results)

@@ -119,7 +119,21 @@ def test_two_ranks_at_half_batch_take_the_steps_of_one_process(ranks):
             got = r[f"e.final_{i}"]
             assert np.max(np.abs(got - ref)) <= 1e-6 * np.max(np.abs(ref))
         assert not np.allclose(ref, ranks[0][f"e.before_{i}"])  # the steps did move it
-    assert int(ranks[0]["e.n_buckets"]) == 2
+    # 1e-4 MB buckets: each weight (168 and 280 bytes) alone, reduced in place; each bias shared
+    assert int(ranks[0]["e.n_buckets"]) == 4
+
+
+def test_gradients_are_the_average_and_an_unused_parameter_counts_as_zeros(ranks):
+    names = [k[len("u.0.ddp."):] for k in ranks[0] if k.startswith("u.0.ddp.")]
+    assert set(names) == {f"{m}.{w}" for m in ("trunk", "a", "b") for w in ("weight", "bias")}
+    for step in (0, 1):
+        for name in names:
+            mean = sum(r[f"u.{step}.local.{name}"] for r in ranks) / WORLD
+            for r in ranks:
+                np.testing.assert_allclose(r[f"u.{step}.ddp.{name}"], mean, rtol=1e-12,
+                                           atol=1e-15)
+    np.testing.assert_array_equal(ranks[1]["u.0.local.b.weight"], 0)  # unused on rank 1
+    assert np.abs(ranks[0]["u.0.local.b.weight"]).max() > 0
 
 
 def test_wrap_refuses_different_models_naming_parameter_and_ranks(ranks):

@@ -94,7 +94,11 @@ def _setting(comm, sizes, batch, rounds, min_time):
     ddp_step()  # warm: gradients exist, the buckets are filled once
     if rank == 0:
         single_step()
-    buffers = [b.buffer for b in ddp._buckets]
+    params = list(ddp_model.parameters())
+    grads = {id(p): Tensor(p.grad.data.copy()) for p in params}
+    # the arrays DDP reduces: a large gradient itself, or a shared bucket's buffer
+    buffers = [grads[id(b.params[0])].data.reshape(-1) if b.in_place else b.own
+               for b in ddp._buckets]
     scale = np.float32(1.0 / world)
 
     def raw():
@@ -106,12 +110,9 @@ def _setting(comm, sizes, batch, rounds, min_time):
         for buf in buffers:
             np.multiply(buf, scale, out=buf)
 
-    params = list(ddp_model.parameters())
-    grads = [Tensor(p.grad.data.copy()) for p in params]
-
-    def ddp_average():  # each call starts from separate gradient arrays, as after a backward
-        for p, g in zip(params, grads):
-            p.grad = g
+    def ddp_average():  # each call starts from the gradient arrays, as after a backward
+        for p in params:
+            p.grad = grads[id(p)]
         ddp._reduce_now()
 
     per = {k: [] for k in ("single", "ddp", "avg", "raw", "raw_div")}

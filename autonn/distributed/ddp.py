@@ -29,33 +29,55 @@ _FIRST_BUCKET_MB = 1.0
 
 
 class _Bucket:
-    """A flat buffer holding the gradients of ``params`` (one dtype), and its request."""
+    """The gradients of ``params`` (one dtype) as one flat array to allreduce, and its request.
 
-    def __init__(self, params):
-        dtype = params[0].data.dtype
+    A shared bucket copies each gradient, scaled by ``1 / world_size``, into its own buffer.
+    A bucket of one large parameter (``in_place``) reduces the gradient array itself when it
+    can (contiguous, writable, not a view; else a copy in its own buffer) and scales it after
+    the reduction: no copy."""
+
+    def __init__(self, params, in_place=False):
         self.params = params
-        self.buffer = np.empty(sum(p.data.size for p in params), dtype)
-        self.views, offset = {}, 0
-        for p in params:
-            self.views[id(p)] = self.buffer[offset:offset + p.data.size].reshape(p.data.shape)
-            offset += p.data.size
+        self.in_place = in_place
+        self.dtype = params[0].data.dtype
+        self.size = sum(p.data.size for p in params)
+        self.own = self.views = None  # the bucket's own buffer, made on first use
+        self.buffer = None  # the array being reduced this round (own, or a gradient's)
         self.done = set()  # ids of the parameters whose gradient is in the buffer
         self.request = None
 
+    def own_views(self):
+        if self.own is None:
+            self.own = np.empty(self.size, self.dtype)
+            self.views, offset = {}, 0
+            for p in self.params:
+                n = p.data.size
+                self.views[id(p)] = self.own[offset:offset + n].reshape(p.data.shape)
+                offset += n
+        self.buffer = self.own
+        return self.views
+
 
 def _assign_buckets(params, cap_bytes, first_cap_bytes):
-    """Split ``params`` (in gradient-ready order) into buckets of one dtype each, closing a
-    bucket once it holds ``cap_bytes`` (the first: ``first_cap_bytes``)."""
+    """Split ``params`` (in gradient-ready order) into buckets of one dtype each. A parameter
+    of ``first_cap_bytes`` or more gets a bucket of its own; the others share buckets, closed
+    once they hold ``cap_bytes`` (the first bucket: ``first_cap_bytes``)."""
     closed, open_ = [], {}  # open_: dtype -> [params, bytes]
     for p in params:
-        entry = open_.setdefault(p.data.dtype, [[], 0])
+        dtype = p.data.dtype
+        if p.data.nbytes >= first_cap_bytes:
+            if dtype in open_:  # keep the order: what came before goes first
+                closed.append(_Bucket(open_.pop(dtype)[0]))
+            closed.append(_Bucket([p], in_place=True))
+            continue
+        entry = open_.setdefault(dtype, [[], 0])
         entry[0].append(p)
         entry[1] += p.data.nbytes
         if entry[1] >= (first_cap_bytes if not closed else cap_bytes):
-            closed.append(entry[0])
-            del open_[p.data.dtype]
-    closed.extend(entry[0] for entry in open_.values())
-    return [_Bucket(ps) for ps in closed]
+            closed.append(_Bucket(entry[0]))
+            del open_[dtype]
+    closed.extend(_Bucket(entry[0]) for entry in open_.values())
+    return closed
 
 
 def _check_same_model(comm, named):
@@ -176,12 +198,23 @@ class DistributedDataParallel(Module):
             pg._mpi().Request.Testall([b.request for b in self._buckets[:self._next]])
 
     def _fill(self, bucket, p):
-        view = bucket.views[id(p)]
+        """Put ``p``'s gradient in its bucket. Shared buckets scale by ``1 / world_size`` in the
+        copy; one-parameter buckets after the reduction (the same way on every rank)."""
         g = p.grad
+        if bucket.in_place:
+            arr = None if g is None else g.data
+            if arr is not None and arr.flags.c_contiguous and arr.flags.writeable \
+                    and arr.base is None and arr.dtype == bucket.dtype:
+                bucket.buffer = arr.reshape(-1)  # reduce the gradient array itself: no copy
+                bucket.done.add(id(p))
+                return
+        view = bucket.own_views()[id(p)]
         if g is None:
             view.fill(0)  # no gradient on this rank: it contributes zeros to the average
+        elif bucket.in_place:
+            np.copyto(view, g.data)
         else:
-            np.multiply(g.data, view.dtype.type(1.0 / self._world), out=view)
+            np.multiply(g.data, bucket.dtype.type(1.0 / self._world), out=view)
         bucket.done.add(id(p))
 
     def _launch_full(self):
@@ -205,10 +238,13 @@ class DistributedDataParallel(Module):
             self._launch_full()
             pg.wait_all([b.request for b in self._buckets])
             for b in self._buckets:
-                for p in b.params:
-                    p.grad = Tensor._make(b.views[id(p)])
+                if b.in_place:
+                    np.multiply(b.buffer, b.dtype.type(1.0 / self._world), out=b.buffer)
+                if b.buffer is b.own:  # the gradients now live in the bucket's buffer
+                    for p in b.params:
+                        p.grad = Tensor._make(b.views[id(p)])
                 b.done.clear()
-                b.request = None
+                b.request = b.buffer = None
         finally:
             self._running, self._next = False, 0
 
