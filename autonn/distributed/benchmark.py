@@ -52,18 +52,43 @@ def _stepper(model, call, x, y):
 
 
 def _burst(fn, comm, min_time):
-    """Median seconds per call of ``fn`` over a burst of about ``min_time`` (3 calls or more).
-    Rank 0 sets the number of calls, so that every rank makes the same collective calls."""
+    """Median wall and CPU seconds per call of ``fn`` over a burst of about ``min_time`` (3
+    calls or more). Rank 0 sets the number of calls, so every rank makes the same collective
+    calls; the CPU time is the largest over the ranks."""
     comm.Barrier()
     t0 = time.perf_counter()
     fn()
     calls = comm.bcast(max(3, int(min_time / max(time.perf_counter() - t0, 1e-9))), root=0)
-    times = []
+    wall, cpu = [], []
     for _ in range(calls):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), comm.allreduce(statistics.median(cpu), op=_max())
+
+
+def _max():
+    from mpi4py import MPI
+    return MPI.MAX
+
+
+def _alternating(fns, comm, min_time):
+    """Per-call wall seconds of each of ``fns``, called in turn (a, b, c, a, b, c, ...) so that
+    a change of load hits them alike; the ranks start each call together."""
+    comm.Barrier()
+    t0 = time.perf_counter()
+    for fn in fns:
+        fn()
+    calls = comm.bcast(max(5, int(min_time / max(time.perf_counter() - t0, 1e-9))), root=0)
+    times = [[] for _ in fns]
+    for _ in range(calls):
+        for fn, ts in zip(fns, times):
+            comm.Barrier()
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return times
 
 
 def _idle_until_rank0(comm):
@@ -115,31 +140,40 @@ def _setting(comm, sizes, batch, rounds, min_time):
             p.grad = grads[id(p)]
         ddp._reduce_now()
 
-    per = {k: [] for k in ("single", "ddp", "avg", "raw", "raw_div")}
+    per = {k: [] for k in ("single", "ddp", "single_cpu", "ddp_cpu")}
+    avg, raw_, raw_div = [], [], []
     for _ in range(rounds):
         if rank == 0:
-            per["single"].append(_burst(single_step, MPI.COMM_SELF, min_time))
+            wall, cpu = _burst(single_step, MPI.COMM_SELF, min_time)
+            per["single"].append(wall)
+            per["single_cpu"].append(cpu)
             comm.Ibarrier().Wait()
         else:
             _idle_until_rank0(comm)
-        per["ddp"].append(_burst(ddp_step, comm, min_time))
-        per["avg"].append(_burst(ddp_average, comm, min_time / 4))
-        per["raw"].append(_burst(raw, comm, min_time / 4))
-        per["raw_div"].append(_burst(raw_and_divide, comm, min_time / 4))
+        wall, cpu = _burst(ddp_step, comm, min_time)
+        per["ddp"].append(wall)
+        per["ddp_cpu"].append(cpu)
+        a, r, rd = _alternating([ddp_average, raw, raw_and_divide], comm, min_time / 2)
+        avg += a
+        raw_ += r
+        raw_div += rd
         time.sleep(0.2)
     if rank != 0:
         return None
     med = {k: statistics.median(v) for k, v in per.items()}
     ratio = statistics.median(s / d for s, d in zip(per["single"], per["ddp"]))
+    cpu_ratio = statistics.median(s / d for s, d in zip(per["single_cpu"], per["ddp_cpu"]))
     return {"single_ms": med["single"] * 1e3, "ddp_ms": med["ddp"] * 1e3,
             "throughput_ratio": ratio, "efficiency": ratio / world,
-            "average_ms": med["avg"] * 1e3, "raw_allreduce_ms": med["raw"] * 1e3,
-            "raw_allreduce_divide_ms": med["raw_div"] * 1e3,
-            "overhead_vs_raw": statistics.median(a / r for a, r in zip(per["avg"], per["raw"])) - 1,
+            "cpu_ratio": cpu_ratio, "cpu_efficiency": cpu_ratio / world,
+            "average_ms": statistics.median(avg) * 1e3,
+            "raw_allreduce_ms": statistics.median(raw_) * 1e3,
+            "raw_allreduce_divide_ms": statistics.median(raw_div) * 1e3,
+            "overhead_vs_raw": statistics.median(a / r for a, r in zip(avg, raw_)) - 1,
             "overhead_vs_raw_divide": statistics.median(
-                a / r for a, r in zip(per["avg"], per["raw_div"])) - 1,
+                a / r for a, r in zip(avg, raw_div)) - 1,
             "buckets": len(buffers), "bucket_mb": [b.nbytes / 2 ** 20 for b in buffers],
-            "allreduce_share_of_step": med["avg"] / med["ddp"]}
+            "rounds": rounds, "comm_calls": len(avg)}
 
 
 def worker(quick, out):
@@ -164,13 +198,14 @@ def worker(quick, out):
 
 def _format(rows):
     head = (f"{'setting':<13} {'MLP, batch':<26} {'1 proc ms':>9} {'2 ranks ms':>10} "
-            f"{'ratio':>6} {'eff.':>5} {'avg ms':>7} {'raw ms':>7} {'+div ms':>7} "
+            f"{'ratio':>6} {'eff.':>5} {'cpu eff.':>8} {'avg ms':>7} {'raw ms':>7} {'+div ms':>7} "
             f"{'ovh/raw':>8} {'ovh/+div':>8}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['setting']:<13} {r['mlp'] + ', ' + str(r['batch']):<26} {r['single_ms']:>9.3f} "
             f"{r['ddp_ms']:>10.3f} {r['throughput_ratio']:>5.2f}x {r['efficiency']:>5.0%} "
+            f"{r['cpu_efficiency']:>8.0%} "
             f"{r['average_ms']:>7.3f} {r['raw_allreduce_ms']:>7.3f} "
             f"{r['raw_allreduce_divide_ms']:>7.3f} {r['overhead_vs_raw']:>+8.1%} "
             f"{r['overhead_vs_raw_divide']:>+8.1%}")
@@ -196,7 +231,9 @@ def run(args):
             rows = json.load(f)
     print()
     print(_format(rows))
-    print("ratio: 1-process time / 2-rank time per step of B samples (2.00x is perfect); "
+    print("ratio: 1-process time / 2-rank time per step of B samples (2.00x is perfect), eff.: "
+          "ratio / 2; cpu eff.: the same from CPU time per step (the busiest rank), what the "
+          "ranks would reach with a core each; "
           "avg: DDP's gradient averaging alone; raw: mpi4py Allreduce on the same buckets; "
           "+div: raw Allreduce then the division by the world size")
     path = getattr(args, "json", None)
