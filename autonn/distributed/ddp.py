@@ -2,16 +2,18 @@
 
 On wrap, every rank's parameter and buffer names, shapes and dtypes are compared (a difference is
 a RuntimeError naming the parameter and the ranks) and rank 0's values are broadcast. The
-parameters are then split into buckets (flat buffers, one dtype each) in the order backward makes
-their gradients: the reverse of ``module.parameters()``. A bucket is closed once it holds
-``bucket_cap_mb`` (25 MB, PyTorch's default), except the first, which closes at 1 MB so that
-communication starts early.
+parameters are then split into buckets (one dtype each) in the order backward makes their
+gradients: the reverse of ``module.parameters()``. A parameter of 1 MB or more gets a bucket of
+its own, reduced in place in its gradient array; the others share flat buffers, closed once they
+hold ``bucket_cap_mb`` (25 MB, PyTorch's default; the first at 1 MB so that communication starts
+early).
 
-During ``backward()`` a post-accumulate-grad hook on each parameter copies its gradient, scaled
-by ``1 / world_size``, into its bucket. A full bucket starts a non-blocking ``Iallreduce`` (in
-bucket order, the same on every rank, as MPI requires) while the walk goes on to the earlier
-layers; later hooks poll the requests so the transfers progress. When the walk ends, a callback
-waits for every request and points each ``.grad`` at its slice of the bucket (no copy back).
+During ``backward()`` a post-accumulate-grad hook on each parameter puts its gradient in its
+bucket (a shared bucket gets a copy scaled by ``1 / world_size``). A full bucket starts a
+non-blocking ``Iallreduce`` (in bucket order, the same on every rank, as MPI requires) while the
+walk goes on to the earlier layers; later hooks poll the requests so the transfers progress.
+When the walk ends, a callback waits for every request, divides the in-place gradients by the
+world size and points the other ``.grad`` at their slices of the shared buffers (no copy back).
 """
 import contextlib
 
@@ -151,7 +153,7 @@ class DistributedDataParallel(Module):
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in ordered]
 
     def forward(self, *args, **kwargs):
-        if self.broadcast_buffers and self._world > 1:
+        if self.broadcast_buffers and self._buffers_to_sync and self._world > 1:
             self._broadcast_buffers()
         return self.module(*args, **kwargs)
 
