@@ -92,8 +92,8 @@ def test_sampler_shards_are_disjoint_and_cover(ranks):
             assert {len(s) for s in dropped} == {n // WORLD}
             both = np.concatenate(dropped)
             assert len(set(both.tolist())) == len(both) == WORLD * (n // WORLD)
-        e0 = np.concatenate([r[f"s.shard_10_0_0"] for r in ranks])
-        e1 = np.concatenate([r[f"s.shard_10_0_1"] for r in ranks])
+        e0 = np.concatenate([r["s.shard_10_0_0"] for r in ranks])
+        e1 = np.concatenate([r["s.shard_10_0_1"] for r in ranks])
         assert e0.tolist() != e1.tolist()  # set_epoch reshuffles
 
 
@@ -219,3 +219,13 @@ def test_import_autonn_does_not_import_mpi():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env=dict(os.environ, PYTHONPATH=ROOT))
     assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.parametrize("name", ["autonn.grad_hooks", "autonn.distributed",
+                                  "autonn.distributed.process_group", "autonn.distributed.ddp",
+                                  "autonn.distributed.sampler", "autonn.distributed.checkpoint"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0
