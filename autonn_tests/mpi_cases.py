@@ -135,6 +135,19 @@ def _unused(rank, world):
     return out
 
 
+def _buffers(rank, world):
+    """A frozen parameter and BatchNorm's buffers differ per rank before the wrap."""
+    an.manual_seed(rank)
+    model = an.nn.Sequential(an.nn.Linear(3, 4), an.nn.BatchNorm1d(4))
+    model[0].bias.requires_grad_(False)
+    model[1].running_mean.data[...] = rank + 1.0
+    before = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy()}
+    dist.DistributedDataParallel(model)
+    after = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy()}
+    return {**{f"before.{k}": v for k, v in before.items()},
+            **{f"after.{k}": v for k, v in after.items()}}
+
+
 def _mismatch(rank, world):
     width = 7 if rank == 0 else 6
     model = an.nn.Sequential(an.nn.Linear(N_IN, width), an.nn.Tanh(), an.nn.Linear(width, 2))
@@ -213,7 +226,8 @@ def suite(outdir):
     rank, world = dist.get_rank(), dist.get_world_size()
     results = {"world": np.array(world)}
     for name, fn in (("c", _collectives), ("s", _sampler), ("e", _equivalence),
-                     ("m", _mismatch), ("o", _overlap), ("u", _unused)):
+                     ("m", _mismatch), ("o", _overlap), ("u", _unused),
+                     ("b", _buffers)):
         results.update({f"{name}.{k}": v for k, v in fn(rank, world).items()})
     results.update({f"k.{k}": v for k, v in _checkpoint(rank, world, outdir).items()})
     np.savez(os.path.join(outdir, f"rank{rank}.npz"), **results)

@@ -109,6 +109,13 @@ def test_wrap_broadcasts_rank_0s_parameters(ranks):
             np.testing.assert_array_equal(r[f"e.wrapped_{i}"], ranks[0][f"e.before_{i}"])
 
 
+def test_wrap_broadcasts_frozen_parameters_and_buffers(ranks):
+    for key in ("bias", "mean"):
+        assert not np.array_equal(ranks[0][f"b.before.{key}"], ranks[1][f"b.before.{key}"])
+        for r in ranks:
+            np.testing.assert_array_equal(r[f"b.after.{key}"], ranks[0][f"b.before.{key}"])
+
+
 def test_two_ranks_at_half_batch_take_the_steps_of_one_process(ranks):
     """20 SGD (momentum) steps, float64: 2 ranks with 8 rows each against one process with 16."""
     model = mpi_cases.equivalence_model(seed=0)

@@ -136,15 +136,16 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = bool(broadcast_buffers)
         self.bucket_cap_mb = float(bucket_cap_mb)
         self._comm, self._world = comm, comm.Get_size()
-        params = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        every = list(module.named_parameters())  # frozen ones too: checked and broadcast
+        params = [(n, p) for n, p in every if p.requires_grad]  # averaged
         self._buffers_to_sync = [b for _, b in module.named_buffers()]
         self._sync, self._running, self._next = True, False, 0
         self._buckets, self._where, self._handles = [], {}, []
         if self._world == 1:
             return  # nothing to agree on or to average: the module as it is
-        _check_same_model(comm, [("parameter", n, p) for n, p in params]
+        _check_same_model(comm, [("parameter", n, p) for n, p in every]
                           + [("buffer", n, b) for n, b in module.named_buffers()])
-        self._broadcast([p for _, p in params])
+        self._broadcast([p for _, p in every])
         self._broadcast_buffers()
         ordered = [p for _, p in reversed(params)]
         self._buckets = _assign_buckets(ordered, self.bucket_cap_mb * _MB,
