@@ -14,6 +14,7 @@ single-threaded; ~100 specialisations), so the whole file stays well under a
 minute; on a warm cache it takes a few seconds.
 """
 
+import contextlib
 import doctest
 import importlib
 import importlib.util
@@ -229,6 +230,13 @@ class _Exact:
                 fn = getattr(mpmath, f)
                 setattr(self, f, lambda a, fn=fn: np.frompyfunc(fn, 1, 1)(a))
 
+    def precision(self):
+        """context for the arithmetic: mpmath at 120 bits (its default is 53)"""
+        if self.kind != "mp":
+            return contextlib.nullcontext()
+        import mpmath
+        return mpmath.workprec(120)
+
     def arr(self, a):
         """dtype values (exact) as the working type."""
         a = np.asarray(a, self.dt)
@@ -296,7 +304,7 @@ def exact(name, x, g=None, params=()):
     E = _Exact(dt)
     X = E.arr(x)
     one = E.arr(1.0)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), E.precision():
         if name == "tanh_forward":
             e = E.tanh(X)
         elif name == "sigmoid_forward":
@@ -1276,18 +1284,19 @@ def exact_rows(name, a, g=None):
     backwards, g the incoming gradient), in the working type of `_Exact`."""
     E = _Exact(a.dtype)
     A = E.arr(a)
-    if name in ("softmax_forward", "log_softmax_forward"):
-        t = A - A.max(axis=-1, keepdims=True)
-        ex = E.exp(t)
-        s = ex.sum(axis=-1, keepdims=True)
-        e = ex / s if name == "softmax_forward" else t - E.log(s)
-    elif name == "softmax_backward":
-        G = E.arr(g)
-        e = A * (G - (G * A).sum(axis=-1, keepdims=True))
-    else:
-        G = E.arr(g)
-        e = G - E.exp(A) * G.sum(axis=-1, keepdims=True)
-    return E.split(e)
+    with E.precision():
+        if name in ("softmax_forward", "log_softmax_forward"):
+            t = A - A.max(axis=-1, keepdims=True)
+            ex = E.exp(t)
+            s = ex.sum(axis=-1, keepdims=True)
+            e = ex / s if name == "softmax_forward" else t - E.log(s)
+        elif name == "softmax_backward":
+            G = E.arr(g)
+            e = A * (G - (G * A).sum(axis=-1, keepdims=True))
+        else:
+            G = E.arr(g)
+            e = G - E.exp(A) * G.sum(axis=-1, keepdims=True)
+        return E.split(e)
 
 
 def row_scale(name, a, g, y_exact):
@@ -1356,7 +1365,8 @@ def test_softmax_family_parity(shape, dt, numba_backend):
         twin = R.cross_entropy_backward(lpr, labels, gl)
         onehot = np.eye(C)[labels]
         E = _Exact(dt)
-        hi, lo = E.split(E.arr(gl)[:, None] * (E.exp(E.arr(lpr)) - E.arr(onehot)))
+        with E.precision():
+            hi, lo = E.split(E.arr(gl)[:, None] * (E.exp(E.arr(lpr)) - E.arr(onehot)))
         S = np.maximum(np.abs(gl.astype(np.float64))[:, None]
                        * (np.exp(lpr.astype(np.float64)) + onehot), float(np.finfo(dt).tiny))
         for out, twin_side in ((got, False), (twin, True)):
