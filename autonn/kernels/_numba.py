@@ -507,13 +507,11 @@ def _gelu_grad32(v, t, R, q, E, P):
 
 @njit(inline="always", **_JOPT)
 def _gelu_d64(v, cdf, pdf):
-    """float64 gelu' = cdf + v*pdf, for v < 0 as -((-v)*pdf - cdf): the same
-    value (round to nearest is symmetric), except that where both terms
+    """float64 gelu' = cdf + v*pdf, as -((-v)*pdf - cdf): the same value
+    (negation commutes with rounding to nearest), except that where both terms
     underflow to 0 (v < -38.5) it is -0, the sign of the true derivative
     (negative for x < -0.7518), as in the float32 kernel and the twin."""
-    if v < 0.0:
-        return -((-v) * pdf - cdf)
-    return cdf + v * pdf
+    return -((-v) * pdf - cdf)
 
 
 @njit(inline="always", **_JOPT)

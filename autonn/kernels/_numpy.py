@@ -275,9 +275,10 @@ def gelu_backward(x, g):
     xd = _wide(x)
     phi_cdf = 0.5 * _erfc(-xd * _SQRT1_2)
     pdf = np.exp(-0.5 * xd * xd) * _INV_SQRT_2PI
-    # x < 0 as -(|x| phi - Phi): the same value, but -0 where both terms underflow (x < -38.5),
-    # the sign of the true derivative (negative below x = -0.7518)
-    d = np.where(xd < 0, -((-xd) * pdf - phi_cdf), phi_cdf + xd * pdf)
+    # Phi + x phi as -((-x) phi - Phi): the same value (negation commutes with rounding), but -0
+    # where both terms underflow (x < -38.5), the sign of the true derivative (negative below
+    # x = -0.7518), as the kernels
+    d = np.negative(np.subtract(np.negative(xd) * pdf, phi_cdf))
     return _out(g * d, x.dtype)
 
 
