@@ -1701,13 +1701,16 @@ def test_softmax_family_edges_agree_with_twins(dt, layout, numba_backend):
 
 
 def _numpy_simd_targets():
-    """NumPy's dispatched CPU features (its names: X86_V3, AVX512_ICL, ASIMDHP, ...) that this
-    CPU has: switched off, NumPy runs its baseline loops."""
+    """(NumPy's dispatch targets, those of them in use): its names (X86_V3, AVX512_ICL,
+    ASIMDHP, ...) for the SIMD loops it builds beyond its baseline, and those this CPU has and
+    the environment did not switch off. Switching all of them off (valid also for those the CPU
+    lacks) leaves NumPy its baseline loops."""
     try:
         from numpy._core import _multiarray_umath as mu
     except ImportError:  # pragma: no cover  (NumPy 1.x)
         from numpy.core import _multiarray_umath as mu
-    return [f for f in mu.__cpu_dispatch__ if mu.__cpu_features__.get(f)]
+    targets = list(mu.__cpu_dispatch__)
+    return targets, [f for f in targets if mu.__cpu_features__.get(f)]
 
 
 #: the tests that compare with NumPy's float functions (exp, expm1, log1p, tanh, log)
@@ -1719,14 +1722,14 @@ NUMPY_DEPENDENT = ("parity or accuracy or dense or twin or gelu_specials or sigm
 def test_kernels_hold_their_bounds_on_numpy_baseline_paths():
     """NumPy's SIMD exp/tanh/... differ by an ulp or so between its dispatch targets (AVX-512,
     AVX2, baseline), so the NumPy-dependent kernel tests run once more, in a fresh process, with
-    every dispatched feature this CPU has switched off (NPY_DISABLE_CPU_FEATURES, NumPy's names
-    from its own list, valid for any NumPy version and architecture): bounds that hold against
+    all of NumPy's dispatch targets switched off (NPY_DISABLE_CPU_FEATURES with the names from
+    NumPy's own list, valid for any NumPy version and architecture): bounds that hold against
     the exact values hold on both. The main run covers the CPU's own best paths."""
     if os.environ.get("AUTONN_KERNELS_BASELINE_RUN"):
         pytest.skip("this is the baseline run itself")
-    targets = _numpy_simd_targets()
-    if not targets:
-        pytest.skip("NumPy runs its baseline loops on this CPU already (no dispatched features)")
+    targets, in_use = _numpy_simd_targets()
+    if not in_use:
+        pytest.skip("NumPy runs its baseline loops here already (no dispatched features in use)")
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=" ".join(targets),
                AUTONN_KERNELS_BASELINE_RUN="1")
     env.pop("AUTONN_KERNELS", None)
