@@ -1660,7 +1660,7 @@ def test_edges_agree_with_twins(dt, numba_backend):
     for a in (1.0, 1.7):
         for y in (K.elu_forward(minus0, a), R.elu_forward(minus0, a)):
             assert (y == 0).all() and np.signbit(y).all()
-        pre, y = K.bias_act_forward(minus0.reshape(8, 8).copy(), None, "elu", a)
+        _, y = K.bias_act_forward(minus0.reshape(8, 8).copy(), None, "elu", a)
         assert np.signbit(y).all()
     tail = np.full(64, -88.0, dt)
     for f in (K, R):
