@@ -23,7 +23,7 @@ import uuid
 try:
     import fcntl
 except ImportError:  # Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # checked before use
 
 __all__ = ["atomic_write"]
 

@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 
+
 class _AnomalyState(threading.local):
     on = False
     in_backward = False

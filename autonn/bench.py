@@ -159,7 +159,7 @@ def bench_chain(n_ops, rounds, min_time, pause, torch_ok):
 
     def numpy_forward():
         y = x0
-        for i in range(n_ops // 2):
+        for _i in range(n_ops // 2):
             y = y * 1.0001
             y = y + 0.001
         return y
@@ -167,7 +167,7 @@ def bench_chain(n_ops, rounds, min_time, pause, torch_ok):
     def autonn_fb():
         x = an.tensor(x0, requires_grad=True)
         y = x
-        for i in range(n_ops // 2):
+        for _i in range(n_ops // 2):
             y = y * 1.0001
             y = y + 0.001
         y.sum().backward()
@@ -180,7 +180,7 @@ def bench_chain(n_ops, rounds, min_time, pause, torch_ok):
         def torch_fb():
             x = xt0.clone().requires_grad_()
             y = x
-            for i in range(n_ops // 2):
+            for _i in range(n_ops // 2):
                 y = y * 1.0001
                 y = y + 0.001
             y.sum().backward()

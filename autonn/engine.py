@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 
+
 class _GradState(threading.local):
     enabled = True  # class default: every new thread starts with grad enabled
 
@@ -437,7 +438,8 @@ def _as_grad_tensors(outputs, grad_outputs, fn_name):
         else:
             g = as_tensor(g, dtype=out.dtype)
             if g.shape != out.shape:
-                raise ValueError(f"{fn_name}: gradient has shape {g.shape} but the output has shape {out.shape}")
+                raise ValueError(
+                    f"{fn_name}: gradient has shape {g.shape} but the output has shape {out.shape}")
         result.append(g)
     return result
 
@@ -506,8 +508,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-from . import anomaly as _anomaly  # noqa: E402
-from . import grad_hooks as _grad_hooks  # noqa: E402
+from . import (  # noqa: E402
+    anomaly as _anomaly,
+    grad_hooks as _grad_hooks,
+)
 from .anomaly import check_backward  # noqa: E402
+
 _anomaly_state = _anomaly._state
 from . import tensor as _tensor  # noqa: E402  (tensor imports this module first)

@@ -6,8 +6,24 @@ gradients in HIPS autograd's and JAX's convention; see ``autonn.ops.fft``).
 >>> an.real(an.fft.fft(x)).sum().backward(); x.grad      # sum_k Re(X_k) = 4 x_0
 tensor([4., 0., 0., 0.])
 """
-from .ops.fft import (fft, ifft, fft2, ifft2, fftn, ifftn, rfft, irfft, rfft2, irfft2,  # noqa: F401
-                      rfftn, irfftn, fftshift, ifftshift, __all__)
 from numpy.fft import fftfreq, rfftfreq  # noqa: F401,E402  (plain arrays: no gradient to take)
+
+from .ops.fft import (  # noqa: F401
+                      __all__,
+                      fft,
+                      fft2,
+                      fftn,
+                      fftshift,
+                      ifft,
+                      ifft2,
+                      ifftn,
+                      ifftshift,
+                      irfft,
+                      irfft2,
+                      irfftn,
+                      rfft,
+                      rfft2,
+                      rfftn,
+)
 
 __all__ = list(__all__) + ["fftfreq", "rfftfreq"]

@@ -10,9 +10,9 @@ an op without one uses the double-vjp trick (the vjp is linear in its cotangent 
 import numpy as np
 
 from . import engine
+from ._tree import tree_flatten, tree_map, tree_unflatten
 from .ops.base import apply
 from .tensor import Tensor, as_tensor
-from ._tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "vjp", "jvp", "jacobian", "hessian",
            "hvp", "tree_flatten", "tree_unflatten", "tree_map"]

@@ -20,11 +20,13 @@ hooks registered, each backward first finds the hooked leaves in its graph (one 
 [[2.0, 2.0]]
 """
 import weakref
+from typing import Any
 
 __all__ = ["register_post_accumulate_grad_hook", "queue_callback", "RemovableHandle"]
 
-_hooks = {}      # id(leaf) -> {handle id: hook}; an entry leaves with its tensor (weakref.finalize)
-_running = []    # the plans of the backward passes under way (a hook may call backward again)
+# id(leaf) -> {handle id: hook}; an entry leaves with its tensor (weakref.finalize)
+_hooks: dict[int, dict[int, Any]] = {}
+_running: list[Any] = []  # the plans of the backward passes under way (a hook may call backward again)
 
 
 class RemovableHandle:

@@ -14,8 +14,7 @@ DTYPES = (np.float64, np.float32)
 def draw_cases(strategy, count, seed=0):
     """``count`` examples of a Hypothesis ``strategy``, reproducibly for a given ``seed``
     (generation only: no shrinking, no example database)."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hseed
+    from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
     found = []
 
@@ -43,7 +42,7 @@ def check_op(spec, dtype, examples, seed=0, **options):
     for case in cases:
         xs = tuple(an.tensor(a, requires_grad=True) for a in case.arrays)
         kwargs = case.kwargs
-        rep = gradcheck_report(lambda *ts: spec.fn(*ts, **kwargs), xs, **options)
+        rep = gradcheck_report(lambda *ts: spec.fn(*ts, **kwargs), xs, **options)  # noqa: B023 (called here)
         for r in rep.inputs:
             worst_abs = max(worst_abs, r.max_abs_error)
             worst_rel = max(worst_rel, r.max_rel_error)

@@ -40,8 +40,15 @@ import numpy as np
 from . import engine
 from .function import Function
 from .nn.module import Module
-from .simple_text import (ACTIVATION_NAMES, MAGIC, _is_text_format, _parse_text, read_text,
-                          read_text_layers, write_text)
+from .simple_text import (
+    ACTIVATION_NAMES,
+    MAGIC,
+    _is_text_format,
+    _parse_text,
+    read_text,
+    read_text_layers,
+    write_text,
+)
 from .tensor import Tensor, as_tensor
 
 __all__ = ["NNBuilder", "FullyConnectedLayer", "Network", "Activation", "read_text",

@@ -8,9 +8,9 @@ import itertools
 import numpy as np
 
 from . import engine
+from ._dtype import get_default_dtype
 
 _creation = itertools.count()  # a tensor is always created after its inputs: a topological order
-from ._dtype import get_default_dtype
 
 
 class Tensor:

@@ -194,7 +194,8 @@ FFT_CASES = [
     ("fftn", {"axes": (0, 2)}, (2, 3, 2), True), ("ifftn", {"norm": "ortho"}, (2, 3), True),
     ("rfft", {}, (6,), False), ("rfft", {}, (5,), False), ("rfft", {"n": 8, "norm": "ortho"}, (5,), False),
     ("rfft2", {}, (3, 5), False), ("rfftn", {"s": (4, 3), "axes": (0, 1)}, (3, 4), False),
-    ("irfft", {}, (4,), True), ("irfft", {"n": 7}, (4,), True), ("irfft", {"n": 4, "norm": "forward"}, (5,), True),
+    ("irfft", {}, (4,), True), ("irfft", {"n": 7}, (4,), True),
+    ("irfft", {"n": 4, "norm": "forward"}, (5,), True),
     ("irfft2", {}, (3, 4), True), ("irfftn", {"s": (2, 5), "axes": (0, 1), "norm": "ortho"}, (3, 4), True),
     ("fftshift", {}, (5,), True), ("ifftshift", {"axes": 1}, (2, 5), True),
 ]

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import autonn as an
-from autonn.checking import GradcheckWarning, TOLERANCES
-from autonn.checking import _tolerances
+from autonn.checking import TOLERANCES, GradcheckWarning, _tolerances
 from autonn.ops.base import Op, apply
 from autonn.testing import assert_gradients_close, strategies as ats
 

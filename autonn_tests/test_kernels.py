@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 REPO = Path(__file__).resolve().parents[1]
@@ -1069,7 +1068,7 @@ def test_dtype_preserved_params_do_not_upcast(dt, backend):
     try:
         x = make_x(50, dt)
         g = make_g(50, dt)
-        for name, (kind, params) in CASES.items():
+        for name, (_kind, params) in CASES.items():
             params = tuple(np.float64(p) for p in params)   # worst case
             out = getattr(K, name)(*call_args(name, x, g, params))
             assert out.dtype == dt, name
@@ -1088,7 +1087,7 @@ def test_other_dtypes_go_to_twins(dt, monkeypatch):
     try:
         x = make_x(40, dt, scale=3.0)
         g = make_g(40, dt)
-        for name, (kind, params) in CASES.items():
+        for name, (_kind, params) in CASES.items():
             args = call_args(name, x, g, params)
             got = getattr(K, name)(*args)
             assert got.dtype == dt, name
@@ -1108,7 +1107,7 @@ def test_longdouble_twin_is_accurate():
     """longdouble results agree with float64 ones (sanity of the twins)."""
     x = make_x(300, np.float64, scale=3.0)
     g = make_g(300, np.float64)
-    for name, (kind, params) in CASES.items():
+    for name, (_kind, params) in CASES.items():
         a64 = getattr(K, name)(*call_args(name, x, g, params))
         ald = getattr(K, name)(*call_args(name, x.astype(np.longdouble),
                                           g.astype(np.longdouble), params))
@@ -1648,7 +1647,7 @@ def test_edges_agree_with_twins(dt, numba_backend):
     x = np.tile(_edge_values(dt), 3)
     for gv in (1.0, -1.0, 0.5):
         g = np.full_like(x, gv)
-        for name, (kind, params) in CASES.items():
+        for name, (_kind, params) in CASES.items():
             args = call_args(name, x, g, params)
             with np.errstate(all="ignore"):
                 got, twin = getattr(K, name)(*args), getattr(R, name)(*args)
@@ -1764,7 +1763,7 @@ def test_hypothesis_elementwise(data):
         -100, 100, width=32 if dt == np.float32 else 64)))
     K.set_backend("numba")
     try:
-        for name, (kind, params) in CASES.items():
+        for name, (_kind, params) in CASES.items():
             args = call_args(name, x, g, params)
             got = getattr(K, name)(*args)
             assert got.dtype == dt

@@ -4,8 +4,7 @@ time, every option). The optimizers that call them are tested in test_optim.py."
 import numpy as np
 import pytest
 
-from autonn.kernels import _config, _optim_numpy as twin
-from autonn.kernels import optim as fused
+from autonn.kernels import _config, _optim_numpy as twin, optim as fused
 
 FLOATS = (np.float32, np.float64)
 N = 3001  # odd: no vector loop ends on a lane boundary
@@ -90,7 +89,8 @@ def test_serial_and_parallel_variants_identical(numba_always):
 
 def test_sgd_twin_is_pytorchs_formula():
     # torch.optim.SGD, momentum 0.9, dampening 0.1, weight decay 0.01, nesterov off, by hand
-    p = np.array([1.0, -2.0]); g = np.array([0.5, 0.25])
+    p = np.array([1.0, -2.0])
+    g = np.array([0.5, 0.25])
     buf = twin.sgd_step(p, g, 0.1, 0.01, 0.9, 0.1)
     d = g + 0.01 * np.array([1.0, -2.0])
     np.testing.assert_allclose(buf, d, rtol=0, atol=1e-15)
@@ -104,7 +104,8 @@ def test_sgd_twin_is_pytorchs_formula():
 
 def test_adam_twin_is_pytorchs_formula():
     # two steps of torch.optim.Adam(lr=0.1, betas=(0.9, 0.99), eps=1e-8), by hand
-    p0 = np.array([1.0, -3.0]); g = np.array([0.2, -4.0])
+    p0 = np.array([1.0, -3.0])
+    g = np.array([0.2, -4.0])
     p, m, v = p0.copy(), np.zeros(2), np.zeros(2)
     twin.adam_step(p, g, m, v, None, 1, 0.1, 0.9, 0.99, 1e-8)
     twin.adam_step(p, g, m, v, None, 2, 0.1, 0.9, 0.99, 1e-8)

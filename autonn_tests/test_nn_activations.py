@@ -7,7 +7,6 @@ import pytest
 import autonn as an
 from autonn import nn
 from autonn.nn import functional as F
-
 from autonn_tests._fd import check_grads, get_gradcheck
 
 RNG = np.random.default_rng(99)

@@ -5,7 +5,6 @@ import pytest
 import autonn as an
 from autonn import nn
 from autonn.nn import functional as F
-
 from autonn_tests._fd import check_grads
 
 RNG = np.random.default_rng(7)
@@ -205,7 +204,8 @@ def test_cross_entropy_common_case_matches_the_formula(reduction, label_dtype):
 
 @pytest.mark.parametrize("bad", [4, -1])
 def test_cross_entropy_label_out_of_range_names_the_module(bad):
-    with pytest.raises(ValueError, match=rf"CrossEntropyLoss: .*label {bad} at index 1 is out of range for C=4"):
+    msg = rf"CrossEntropyLoss: .*label {bad} at index 1 is out of range for C=4"
+    with pytest.raises(ValueError, match=msg):
         nn.CrossEntropyLoss()(an.ones((2, 4)), an.tensor([0, bad]))
 
 

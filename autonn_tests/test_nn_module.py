@@ -52,7 +52,7 @@ def test_registration_by_attribute():
     del m.fc
     assert not hasattr(m, "fc")
     with pytest.raises(AttributeError, match="nope"):
-        m.nope
+        _ = m.nope
 
 
 def test_assigning_before_init_is_a_clear_error():

@@ -27,7 +27,7 @@ def test_mlp_learns_xor_with_cross_entropy():
     loss_fn = nn.CrossEntropyLoss()
     x, t = an.tensor(X), an.tensor(y)
     first = None
-    for step in range(600):
+    for _step in range(600):
         loss = loss_fn(net(x), t)
         first = first if first is not None else loss.item()
         loss.backward()
@@ -48,7 +48,7 @@ def test_float32_regression_with_batchnorm_and_dropout():
                         nn.ReLU(), nn.Dropout(0.05), nn.Linear(32, 1, dtype=np.float32))
     loss_fn = nn.MSELoss()
     x, target = an.tensor(X), an.tensor(Y)
-    for step in range(400):
+    for _step in range(400):
         loss = loss_fn(net(x), target)
         assert loss.dtype == np.float32
         loss.backward()

@@ -37,7 +37,7 @@ def first_grads(fn, arrays, v, create_graph=False, tensors=None):
     out = fn(*ts)
     loss = (out * an.tensor(v)).sum()
     gs = an.grad(loss, ts, create_graph=create_graph, allow_unused=True)
-    return ts, [np.zeros(t.shape) if g is None else g for g in gs]
+    return ts, [np.zeros(t.shape) if g is None else g for t, g in zip(ts, gs)]
 
 
 def check_grads(fn, arrays, wrt=None, atol=1e-6, rtol=1e-5):

@@ -158,7 +158,7 @@ def bench(rounds, sizes, pause, reps):
             cases.append((name, n, kf, nf, (x, g)))
         cases.append(("softmax (rows of 1000)", n, k_softmax_fb, np_softmax_fb, (xr, gr)))
         cases.append(("cross_entropy (1000)", n, k_ce_fb, np_ce_fb, (xr, labels)))
-    for name, n, kf, nf, args in cases:      # warm-up: compile / load cache
+    for _name, _n, kf, nf, args in cases:    # warm-up: compile / load cache
         kf(*args)
         nf(*args)
     res = {(c[0], c[1]): ([], [], []) for c in cases}
@@ -187,7 +187,7 @@ def print_table(cases, res, rounds, reps):
     print(f"{'kernel':<24}{'n':>6}{'fused ms':>11}{'numpy ms':>11}{'speedup':>9}")
     for name, n, *_ in cases:
         tks, tns, ratios = res[(name, n)]
-        print(f"{name:<24}{'1e%d' % round(math.log10(n)):>6}"
+        print(f"{name:<24}{f'1e{round(math.log10(n))}':>6}"
               f"{statistics.median(tks) * 1e3:>11.2f}"
               f"{statistics.median(tns) * 1e3:>11.2f}"
               f"{statistics.median(ratios):>8.1f}x")

@@ -19,7 +19,7 @@ opt = an.optim.Adam(model.parameters(), lr=3e-3)
 loss_fn = an.nn.CrossEntropyLoss()
 loader = an.data.DataLoader(an.data.TensorDataset(an.tensor(X[train]), an.tensor(y[train])),
                             batch_size=64, shuffle=True, seed=0)
-for epoch in range(15):
+for _epoch in range(15):
     for xb, yb in loader:
         opt.zero_grad()
         loss = loss_fn(model(xb), yb)

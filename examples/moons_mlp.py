@@ -14,7 +14,7 @@ model = an.nn.Sequential(an.nn.Linear(2, 16), an.nn.Tanh(), an.nn.Linear(16, 16)
                          an.nn.Linear(16, 1))
 opt = an.optim.Adam(model.parameters(), lr=0.02)
 loss_fn = an.nn.BCEWithLogitsLoss()
-for step in range(300):
+for _step in range(300):
     opt.zero_grad()
     loss = loss_fn(model(Xt), yt)
     loss.backward()

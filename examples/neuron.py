@@ -14,7 +14,7 @@ y = true_w * x + true_b + an.tensor(rng.normal(0, 0.05, size=50))
 w = an.tensor(0.0, requires_grad=True)
 b = an.tensor(0.0, requires_grad=True)
 lr = 0.1
-for step in range(200):
+for _step in range(200):
     loss = ((w * x + b - y) ** 2).mean()
     w.grad = b.grad = None
     loss.backward()

@@ -10,8 +10,15 @@ from ._compare import Block
 from ._culprit import find_culprit
 from ._numeric import Differ
 from ._problem import AsLeaves, Problem, Swapped, as_outputs
-from ._report import (DomainEdge, GradcheckError, GradcheckReport, GradcheckWarning,
-                      InputReport, Kink, PairReport)
+from ._report import (
+    DomainEdge,
+    GradcheckError,
+    GradcheckReport,
+    GradcheckWarning,
+    InputReport,
+    Kink,
+    PairReport,
+)
 
 _WIDE = np.dtype(np.longdouble)
 

@@ -20,13 +20,12 @@ from ._problem import as_outputs
 from ._report import Culprit
 
 
-
-
 class SiteRecorder:
     """Context manager: ``sites[id(t)]`` (file:line of user code) and ``order[id(t)]`` for every
     graph node made inside it."""
 
-    _codes = frozenset({_base.apply.__code__, Function.apply.__func__.__code__})
+    _codes = frozenset({_base.apply.__code__,
+                        Function.apply.__func__.__code__})  # type: ignore[attr-defined]  # classmethod
 
     def __init__(self):
         self.sites, self.order, self._keep = {}, {}, []

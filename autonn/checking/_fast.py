@@ -62,7 +62,7 @@ def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_f
         u = _directions(rng, x.shape) * scale
         x0 = w.copy()
 
-        def quotient(h):
+        def quotient(h, x0=x0, u=u, w=w):  # this iteration's point, direction and buffer
             xp = (x0 + h * u).astype(w.dtype)
             xm = (x0 - h * u).astype(w.dtype)
             try:

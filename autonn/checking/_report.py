@@ -1,6 +1,5 @@
 """What a check found, as data (``GradcheckReport``) and as the message of ``GradcheckError``."""
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -47,16 +46,16 @@ class PairReport:
     passed: bool
     max_abs_error: float
     max_rel_error: float
-    worst_index: Optional[tuple]          # 0-based multi-index into the input
-    worst_output_index: Optional[tuple]   # 0-based multi-index into the output
-    analytic: Optional[float]
-    numeric: Optional[float]
-    allowed: Optional[float]              # atol + rtol * |numeric| at the worst element
+    worst_index: tuple | None          # 0-based multi-index into the input
+    worst_output_index: tuple | None   # 0-based multi-index into the output
+    analytic: float | None
+    numeric: float | None
+    allowed: float | None              # atol + rtol * |numeric| at the worst element
     mismatches: int = 0
     size: int = 0
     projected: bool = False               # fast mode: values are v^T J u, not elements
-    analytic_jacobian: Optional[np.ndarray] = field(default=None, repr=False)
-    numeric_jacobian: Optional[np.ndarray] = field(default=None, repr=False)
+    analytic_jacobian: np.ndarray | None = field(default=None, repr=False)
+    numeric_jacobian: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -68,18 +67,18 @@ class InputReport:
     """
     position: int
     name: str
-    shape: Optional[tuple]
-    dtype: Optional[np.dtype]
+    shape: tuple | None
+    dtype: np.dtype | None
     checked: bool                          # False: not a Tensor, or does not require grad
     passed: bool = True
     max_abs_error: float = 0.0
     max_rel_error: float = 0.0
-    worst_index: Optional[tuple] = None
-    worst_output: Optional[int] = None
-    worst_output_index: Optional[tuple] = None
-    analytic: Optional[float] = None
-    numeric: Optional[float] = None
-    allowed: Optional[float] = None
+    worst_index: tuple | None = None
+    worst_output: int | None = None
+    worst_output_index: tuple | None = None
+    analytic: float | None = None
+    numeric: float | None = None
+    allowed: float | None = None
     projected: bool = False
     nondifferentiable: list = field(default_factory=list)   # multi-indices into this input
     pairs: list = field(default_factory=list, repr=False)
@@ -101,7 +100,7 @@ class Kink:
     def __str__(self):
         name = self.input_name or f"input {self.input}"
         return (f"non-differentiable at index {_idx(self.index)} of {name} "
-                f"(d {_at(self.output_name or 'output %d' % self.output, self.output_index)}: "
+                f"(d {_at(self.output_name or f'output {self.output}', self.output_index)}: "
                 f"left derivative {_num(self.left)}, right derivative {_num(self.right)}, "
                 f"analytic {_num(self.analytic)})")
 
@@ -114,7 +113,7 @@ class DomainEdge:
     other side never got inside), 'none' (no finite value on either side; left out of the
     comparison). ``index`` is None for fast mode's random direction."""
     input: int
-    index: Optional[tuple]
+    index: tuple | None
     method: str
     step: float
     first_step: float
@@ -182,9 +181,9 @@ class GradcheckReport:
     asked); ``problems`` (other reasons for failure, e.g. nondeterminism); the tolerances used."""
     passed: bool
     inputs: list
-    culprit: Optional[Culprit] = None
+    culprit: Culprit | None = None
     nondifferentiable: list = field(default_factory=list)
-    forward: Optional[list] = None
+    forward: list | None = None
     problems: list = field(default_factory=list)
     atol: float = 0.0
     rtol: float = 0.0

@@ -48,8 +48,7 @@ import warnings
 
 import numpy as np
 
-from . import _config
-from . import _numpy as _ref
+from . import _config, _numpy as _ref
 from ._numpy import ACTIVATIONS
 
 __all__ = [
@@ -152,7 +151,7 @@ def set_backend(name=None):
 # lock. Blocks are matched by dtype and byte size and reshaped in place. The pool holds at most
 # ``_config.POOL_BYTES`` (in use or free); free blocks are dropped to make room, and past the cap
 # outputs are plain np.empty. :func:`empty_cache` drops the free blocks.
-_pool = []
+_pool: list[np.ndarray] = []
 _pool_lock = threading.Lock()
 _pool_state = {"bytes": 0}
 

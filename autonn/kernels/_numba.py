@@ -76,8 +76,7 @@ import math
 import types as _pytypes
 
 import numpy as np
-from llvmlite import binding as llvm_binding
-from llvmlite import ir
+from llvmlite import binding as llvm_binding, ir
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic

@@ -132,7 +132,7 @@ def check_labels(labels, n, C):
 _I64 = np.dtype(np.int64)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
-_ARANGE = {}
+_ARANGE: dict[object, np.ndarray] = {}  # keyed by n or (n, C)
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 _SAME_INT = {_F32: np.dtype(np.int32), _F64: np.dtype(np.int64)}
 

@@ -8,8 +8,7 @@ everything else runs the NumPy twin in ``_optim_numpy``, with the same bits.
 """
 import numpy as np
 
-from . import _numba_for
-from . import _optim_numpy as _ref
+from . import _numba_for, _optim_numpy as _ref
 
 
 def _fusable(p, *arrays):

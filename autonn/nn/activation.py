@@ -5,8 +5,7 @@ The activations that ``autonn.ops.nn.linear`` can fuse report it through ``_fuse
 """
 from ..engine import is_grad_enabled
 from ..tensor import Tensor, as_tensor
-from . import _ops
-from . import functional as F
+from . import _ops, functional as F
 from .module import Module
 
 __all__ = ["ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax",

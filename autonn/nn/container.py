@@ -1,6 +1,5 @@
 """``Sequential`` (which fuses ``Linear`` + activation into one kernel call) and ``ModuleList``."""
 from collections import OrderedDict
-
 from operator import is_ as _is
 
 from ..ops.nn import _linear_fused

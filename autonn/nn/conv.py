@@ -3,8 +3,7 @@ the kernels are ``autonn.ops.nn.conv2d`` and ``max_pool2d``."""
 import math
 
 from .._validate import check_pair, check_size
-from . import functional as F
-from . import init
+from . import functional as F, init
 from .linear import _dtype
 from .module import Module
 from .parameter import Parameter

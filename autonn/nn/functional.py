@@ -10,11 +10,9 @@ import math
 import numpy as np
 
 from .. import creation
-from ..ops import activation as _act
-from ..ops import nn as _nnops
-from ..ops import reduce as _red
-from ..ops.base import apply, const
+from ..ops import activation as _act, nn as _nnops, reduce as _red
 from ..ops.activation import tanh as _tanh
+from ..ops.base import apply, const
 from ..ops.elementwise import abs as _abs, sqrt
 from ..ops.index import getitem
 from ..ops.reduce import mean as _mean

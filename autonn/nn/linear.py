@@ -8,8 +8,7 @@ import numpy as np
 from .._dtype import get_default_dtype
 from .._validate import check_size
 from ..ops.shape import flatten
-from . import functional as F
-from . import init
+from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
 

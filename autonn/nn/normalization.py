@@ -3,8 +3,7 @@ import numpy as np
 
 from .._validate import check_size, check_sizes
 from ..tensor import Tensor, as_tensor
-from . import functional as F
-from . import init
+from . import functional as F, init
 from .linear import _dtype
 from .module import Module
 from .parameter import Parameter

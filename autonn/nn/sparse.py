@@ -1,7 +1,6 @@
 """``Embedding``: a lookup table of learnable vectors."""
 from .._validate import check_size
-from . import functional as F
-from . import init
+from . import functional as F, init
 from .linear import _dtype
 from .module import Module
 from .parameter import Parameter

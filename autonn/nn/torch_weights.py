@@ -106,7 +106,8 @@ def load_torch_state_dict(model, state_dict_or_path, strict=True):
     """Copy a PyTorch model's weights into the matching autonn ``model``, in place.
 
     ``state_dict_or_path`` is a dict of NumPy arrays or torch tensors
-    (``torch_model.state_dict()``), a torch module, or the path of a safetensors file. ``Linear`` weights are transposed from
+    (``torch_model.state_dict()``), a torch module, or the path of a safetensors file.
+    ``Linear`` weights are transposed from
     PyTorch's ``(out_features, in_features)`` to autonn's ``(in_features, out_features)``; all
     other entries (Conv2d, Embedding, BatchNorm1d, LayerNorm...) share PyTorch's layout and are
     copied as they are, cast to the model's dtypes. Missing or unexpected keys (with

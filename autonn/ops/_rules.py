@@ -17,6 +17,7 @@ Broadcasting is not the rule's business: the engine sums broadcast axes back.
 (12.0, 12.0)
 """
 import sys
+from typing import Any
 
 from ..tensor import Tensor, as_tensor
 from .base import Op, apply, lift
@@ -45,7 +46,8 @@ def operand_pair(x, y):
     return lift(x, y), y
 
 
-def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, complex=False):
+def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = None, module: str | None = None,
+                complex: bool = False) -> Any:
     """Declare an elementwise op from its NumPy ``forward`` and one partial-derivative rule per
     input, and return its public function (one shared Op instance: the op has no state).
 
@@ -73,8 +75,8 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, co
         raise ValueError(f"elementwise {name!r}: give one partial-derivative rule per input")
     if arrays is not None and len(arrays) != nin:
         raise ValueError(f"elementwise {name!r}: {len(arrays)} array rules for {nin} inputs")
-    body = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin, "complex": complex,
-            "forward": staticmethod(forward), "partials": partials}
+    body: dict[str, Any] = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin,
+                            "complex": complex, "forward": staticmethod(forward), "partials": partials}
     if nin == 1:
         (d,) = partials
         body["vjp"] = staticmethod(d)  # called as vjp(g, out, x): no wrapper frame
@@ -90,6 +92,7 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, co
     cls = type("".join(w[:1].upper() + w[1:] for w in name.split("_")), (Op,), body)
     op = cls()
 
+    fn: Any  # a function carrying .op and .elementwise
     if nin == 1:
         def fn(x):
             return apply(op, as_tensor(x))
@@ -108,7 +111,7 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, co
             return apply(op, *[as_tensor(v) for v in xs])
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    fn.__module__ = cls.__module__ = module or sys._getframe(1).f_globals.get("__name__")
+    fn.__module__ = cls.__module__ = module or sys._getframe(1).f_globals["__name__"]
     fn.op = cls
     fn.elementwise = True
     return fn

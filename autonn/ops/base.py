@@ -13,6 +13,9 @@ An op is a small class:
 Ops that are linear in their tensor inputs set ``linear = True`` and get ``jvp`` for free:
 the op applied to the tangents.
 """
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .. import engine
@@ -35,8 +38,8 @@ class Op:
     def vjp(self, g, out, *inputs):
         raise NotImplementedError(f"{self.name} has no gradient rule")
 
-    vjp_arrays = None  # ops without one get their array gradient wrapped for vjp
-    jvp = None
+    vjp_arrays: Callable[..., Any] | None = None  # ops without one get their array gradient wrapped for vjp
+    jvp: Callable[..., Any] | None = None
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -98,5 +101,6 @@ def const(arr):
 
 
 from .. import anomaly as _anomaly  # noqa: E402
+
 _anomaly_state = _anomaly._state
 _grad_state = engine._state

@@ -6,8 +6,7 @@ from ..tensor import Tensor, as_tensor
 from ._rules import sum_terms
 from .base import Op, apply, const, lift, linear_jvp
 from .elementary import abs, cos, exp, log, sin, sqrt  # noqa: F401  (their old home)
-from .scalar import (AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar,
-                     RSubScalar)
+from .scalar import AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar, RSubScalar
 
 
 def _binary(op, x, y):  # operand_pair, inlined: this is the hot path of x + y

@@ -145,7 +145,9 @@ class SolveTriangular(Op):
             term = matmul(dm, x2)
             term = reshape(term, out.shape) if out.ndim == 1 else term
             rhs = -term if rhs is None else rhs - term
-        return None if rhs is None else apply(SolveTriangular(self.trans, self.lower, self.unit_diagonal), a, rhs)
+        if rhs is None:
+            return None
+        return apply(SolveTriangular(self.trans, self.lower, self.unit_diagonal), a, rhs)
 
 
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False):
@@ -254,7 +256,8 @@ def solve_banded(l_and_u, ab, b):
     try:
         l, u = (int(v) for v in l_and_u)
     except (TypeError, ValueError):
-        raise ValueError(f"linalg.solve_banded: l_and_u must be a pair of integers, got {l_and_u!r}") from None
+        raise ValueError(
+            f"linalg.solve_banded: l_and_u must be a pair of integers, got {l_and_u!r}") from None
     if l < 0 or u < 0:
         raise ValueError(f"linalg.solve_banded: l and u must be >= 0, got {(l, u)}")
     ab = _float2d("solve_banded", ab, "ab")

@@ -102,7 +102,8 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every ``step_size`` epochs: ``lr = base * gamma ** (epoch // step_size)``.
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs:
+    ``lr = base * gamma ** (epoch // step_size)``.
 
     >>> import autonn as an
     >>> opt = an.optim.SGD([an.ones(1, requires_grad=True)], lr=1.0)

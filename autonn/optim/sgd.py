@@ -1,9 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's)."""
 from ..engine import no_grad
-from ..kernels import _config
-from ..kernels import optim as fused
+from ..kernels import _config, optim as fused
 from .optimizer import Optimizer, _check_nonneg, required
-
 
 _SMALL = _config.NUMBA_MIN_SIZE  # smaller parameters always take the NumPy twin
 

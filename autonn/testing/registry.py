@@ -8,16 +8,17 @@ takes to have it tested; a test checks that every name in ``autonn.ops.__all__``
 >>> "matmul" in REGISTRY
 True
 """
-import math
 import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autonn as an
+
 from .strategies import arrays, axes, broadcastable_shapes, shapes
 
 
@@ -44,7 +45,7 @@ class OpSpec:
     differentiable: bool = True  # False: integer output, only the forward is tested
 
 
-REGISTRY = {}
+REGISTRY: dict[str, OpSpec] = {}
 
 
 def register(name, fn, ref, cases=None, covers=None, *, elementwise=None, linear=False,
@@ -436,7 +437,7 @@ register("getitem", lambda x, index: x[index], lambda a, index: a[index], _index
 
 
 # ----- fused network ops (autonn.ops.nn) -----
-_ACTS = {
+_ACTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda z: z,
     "relu": lambda z: np.maximum(z, 0),
     "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
@@ -481,7 +482,8 @@ def _ce_cases(dtype):
         n, c = draw(st.integers(1, 4)), draw(st.integers(2, 5))
         logits = draw(arrays((n, c), dtype))
         labels = np.asarray(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
-        return Case((logits,), {"target": labels, "reduction": draw(st.sampled_from(["mean", "sum", "none"]))})
+        reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+        return Case((logits,), {"target": labels, "reduction": reduction})
     return draw()
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import autonn as an
+
 from .registry import Case, register
 from .strategies import arrays
 

@@ -4,9 +4,8 @@ import numpy as np
 
 from ... import engine, kernels
 from ...tensor import Tensor, as_tensor
-from ..activation import (EluGrad, GeluGrad, LeakyReluGrad, ReluGrad, SigmoidGrad,
-                          SoftplusGrad, TanhGrad)
 from .._rules import sum_terms
+from ..activation import EluGrad, GeluGrad, LeakyReluGrad, ReluGrad, SigmoidGrad, SoftplusGrad, TanhGrad
 from ..base import Op, apply, const
 from ..linalg import MatMul
 from ..shape import Reshape, Sum, Transpose, reshape
