@@ -3,12 +3,19 @@
 Operators and methods delegate to the functions in ``autonn.ops``; the graph walk
 lives in ``autonn.engine``.
 """
+from __future__ import annotations
+
 import itertools
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import engine
 from ._dtype import get_default_dtype
+
+Axis = int | tuple[int, ...] | None  # an axis argument: one axis, several, or all (None)
 
 _creation = itertools.count()  # a tensor is always created after its inputs: a topological order
 
@@ -243,7 +250,16 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # ----- operators (the forward ones are the ops themselves, set below the class) -----
+    # ----- operators -----
+    # x + y calls autonn.ops.add(x, y) directly: the forward operators are the ops functions, bound at the
+    # end of this module (autonn.ops imports this one), so the per-op hot path has no wrapper frame.
+    __add__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __sub__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __mul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __truediv__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __pow__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __matmul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __neg__: ClassVar[Callable[[Tensor], Tensor]]
     def __radd__(self, o): return _ops.add(o, self)
     def __rsub__(self, o): return _ops.sub(o, self)
     def __rmul__(self, o): return _ops.mul(o, self)
@@ -266,6 +282,209 @@ class Tensor:
     def __ge__(self, o): return _ops.compare(np.greater_equal, self, o)
     def __eq__(self, o): return _ops.compare(np.equal, self, o)
     def __ne__(self, o): return _ops.compare(np.not_equal, self, o)
+
+    # ----- methods: each is the autonn function of the same name applied to this tensor -----
+    def exp(self) -> Tensor:
+        """``autonn.exp(self)``."""
+        return _ops.exp(self)
+
+    def log(self) -> Tensor:
+        """``autonn.log(self)``."""
+        return _ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        """``autonn.sqrt(self)``."""
+        return _ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        """``autonn.abs(self)``."""
+        return _ops.abs(self)
+
+    def sin(self) -> Tensor:
+        """``autonn.sin(self)``."""
+        return _ops.sin(self)
+
+    def cos(self) -> Tensor:
+        """``autonn.cos(self)``."""
+        return _ops.cos(self)
+
+    def tanh(self) -> Tensor:
+        """``autonn.tanh(self)``."""
+        return _ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        """``autonn.sigmoid(self)``."""
+        return _ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        """``autonn.relu(self)``."""
+        return _ops.relu(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        """``autonn.leaky_relu(self, negative_slope)``."""
+        return _ops.leaky_relu(self, negative_slope)
+
+    def elu(self, alpha: float = 1.0) -> Tensor:
+        """``autonn.elu(self, alpha)``."""
+        return _ops.elu(self, alpha)
+
+    def gelu(self) -> Tensor:
+        """``autonn.gelu(self)``."""
+        return _ops.gelu(self)
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+        """``autonn.softplus(self, beta, threshold)``."""
+        return _ops.softplus(self, beta, threshold)
+
+    def clip(self, a_min: Any = None, a_max: Any = None) -> Tensor:
+        """``autonn.clip(self, a_min, a_max)``."""
+        return _ops.clip(self, a_min, a_max)
+
+    def sum(self, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+            keepdim: bool = False) -> Tensor:
+        """``autonn.sum(self, ...)``; ``dim``/``keepdim`` are PyTorch's spellings of ``axis``/``keepdims``."""
+        return _ops.sum(self, axis, keepdims, dim, keepdim)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+             keepdim: bool = False) -> Tensor:
+        """``autonn.mean(self, ...)``."""
+        return _ops.mean(self, axis, keepdims, dim, keepdim)
+
+    def max(self, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+            keepdim: bool = False) -> Tensor:
+        """``autonn.max(self, ...)``."""
+        return _ops.max(self, axis, keepdims, dim, keepdim)
+
+    def min(self, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+            keepdim: bool = False) -> Tensor:
+        """``autonn.min(self, ...)``."""
+        return _ops.min(self, axis, keepdims, dim, keepdim)
+
+    def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, dim: Axis = None,
+            keepdim: bool = False, correction: int | None = None) -> Tensor:
+        """``autonn.var(self, ...)``."""
+        return _ops.var(self, axis, ddof, keepdims, dim, keepdim, correction)
+
+    def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, dim: Axis = None,
+            keepdim: bool = False, correction: int | None = None) -> Tensor:
+        """``autonn.std(self, ...)``."""
+        return _ops.std(self, axis, ddof, keepdims, dim, keepdim, correction)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+                  keepdim: bool = False) -> Tensor:
+        """``autonn.logsumexp(self, ...)``."""
+        return _ops.logsumexp(self, axis, keepdims, dim, keepdim)
+
+    def softmax(self, axis: int = -1, dim: int | None = None) -> Tensor:
+        """``autonn.softmax(self, axis)``."""
+        return _ops.softmax(self, axis, dim)
+
+    def log_softmax(self, axis: int = -1, dim: int | None = None) -> Tensor:
+        """``autonn.log_softmax(self, axis)``."""
+        return _ops.log_softmax(self, axis, dim)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False, dim: int | None = None,
+               keepdim: bool = False) -> Tensor:
+        """``autonn.argmax(self, ...)``."""
+        return _ops.argmax(self, axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False, dim: int | None = None,
+               keepdim: bool = False) -> Tensor:
+        """``autonn.argmin(self, ...)``."""
+        return _ops.argmin(self, axis, keepdims, dim, keepdim)
+
+    def matmul(self, b: Any) -> Tensor:
+        """``autonn.matmul(self, b)``, i.e. ``self @ b``."""
+        return _ops.matmul(self, b)
+
+    def maximum(self, y: Any) -> Tensor:
+        """``autonn.maximum(self, y)``."""
+        return _ops.maximum(self, y)
+
+    def minimum(self, y: Any) -> Tensor:
+        """``autonn.minimum(self, y)``."""
+        return _ops.minimum(self, y)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        """``autonn.reshape(self, *shape)``: ``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+        return _ops.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for :meth:`reshape`."""
+        return _ops.reshape(self, *shape)
+
+    def permute(self, *axes: Any) -> Tensor:
+        """``autonn.permute(self, *axes)``."""
+        return _ops.permute(self, *axes)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        """NumPy's ``a.transpose(*axes)``; two axes on a tensor of other rank swap them, as PyTorch.
+
+        >>> import autonn as an
+        >>> an.zeros((2, 3, 4)).transpose(0, 2).shape, an.zeros((2, 3)).transpose().shape
+        ((4, 3, 2), (3, 2))
+        """
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            return _ops.transpose(self)
+        if len(axes) == 2 and self.ndim != 2:
+            return _ops.swapaxes(self, *axes)
+        return _ops.transpose(self, axes)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """``autonn.swapaxes(self, axis1, axis2)``."""
+        return _ops.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis: Axis = None, dim: Axis = None) -> Tensor:
+        """``autonn.squeeze(self, axis)``."""
+        return _ops.squeeze(self, axis, dim)
+
+    def unsqueeze(self, axis: int | None = None, dim: int | None = None) -> Tensor:
+        """``autonn.unsqueeze(self, axis)``."""
+        return _ops.unsqueeze(self, axis, dim)
+
+    def expand(self, *shape: Any) -> Tensor:
+        """``autonn.expand(self, *shape)``."""
+        return _ops.expand(self, *shape)
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """``autonn.broadcast_to(self, shape)``."""
+        return _ops.broadcast_to(self, shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """``autonn.flatten(self, start_dim, end_dim)``."""
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def astype(self, dtype: DTypeLike) -> Tensor:
+        """A copy cast to ``dtype`` (differentiable between float and complex dtypes), as NumPy's."""
+        return _ops.cast(self, dtype)
+
+    def float(self) -> Tensor:
+        """Cast to float32, as PyTorch's ``.float()``."""
+        return _ops.cast(self, np.float32)
+
+    def double(self) -> Tensor:
+        """Cast to float64, as PyTorch's ``.double()``."""
+        return _ops.cast(self, np.float64)
+
+    def dim(self) -> int:
+        """The number of dimensions, PyTorch's name for ``ndim``."""
+        return self.data.ndim
+
+    @property
+    def real(self) -> Tensor:
+        """The real part, as NumPy's ``.real``."""
+        return _ops.real(self)
+
+    @property
+    def imag(self) -> Tensor:
+        """The imaginary part, as NumPy's ``.imag``."""
+        return _ops.imag(self)
+
+    def conj(self) -> Tensor:
+        """The complex conjugate, ``autonn.conj(self)``."""
+        return _ops.conj(self)
 
 
 def _to_array(data, dtype=None):
@@ -314,34 +533,7 @@ def tensor(data, dtype=None, requires_grad=False):
 
 from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)
 
-_METHODS = """exp log sqrt abs sin cos tanh sigmoid relu leaky_relu elu gelu softplus clip sum mean
-max min var std logsumexp softmax log_softmax argmax argmin matmul reshape permute swapaxes
-squeeze unsqueeze expand broadcast_to flatten maximum minimum""".split()
-for _name in _METHODS:
-    setattr(Tensor, _name, getattr(_ops, _name))
-Tensor.view = _ops.reshape
-# x + y calls ops.add(x, y) directly: no wrapper frame on the per-op hot path
+# The forward operators are the ops themselves (declared in the class): no wrapper frame per op
 Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
 Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.div, _ops.pow, _ops.matmul
 Tensor.__neg__ = _ops.neg
-
-
-def _transpose_method(self, *axes):
-    """NumPy's ``a.transpose(*axes)``; two axes on a tensor of other rank swap them, as PyTorch."""
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
-    if not axes:
-        return _ops.transpose(self)
-    if len(axes) == 2 and self.ndim != 2:
-        return _ops.swapaxes(self, *axes)
-    return _ops.transpose(self, axes)
-
-
-Tensor.transpose = _transpose_method
-Tensor.astype = lambda self, dtype: _ops.cast(self, dtype)
-Tensor.float = lambda self: _ops.cast(self, np.float32)
-Tensor.double = lambda self: _ops.cast(self, np.float64)
-Tensor.dim = lambda self: self.ndim
-Tensor.real = property(lambda self: _ops.real(self), doc="The real part, as NumPy's ``.real``.")
-Tensor.imag = property(lambda self: _ops.imag(self), doc="The imaginary part, as NumPy's ``.imag``.")
-Tensor.conj = lambda self: _ops.conj(self)
