@@ -5,17 +5,16 @@
 >>> (x * x).sum().backward(); x.grad
 tensor([2., 4.])
 """
-from . import (
-    func,  # noqa: F401
-    ops,  # noqa: F401
-)
-from ._dtype import get_default_dtype, set_default_dtype  # noqa: F401
+from ._dtype import set_default_dtype, get_default_dtype  # noqa: F401
+from .tensor import Tensor, tensor, as_tensor  # noqa: F401
+from .engine import no_grad, enable_grad, is_grad_enabled, grad  # noqa: F401
 from .anomaly import detect_anomaly  # noqa: F401
-from .creation import arange, empty, eye, full, manual_seed, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: F401
-from .engine import enable_grad, grad, is_grad_enabled, no_grad  # noqa: F401
-from .function import Function  # noqa: F401
+from .creation import (zeros, ones, full, empty, zeros_like, ones_like, arange, eye,  # noqa: F401
+                       rand, randn, manual_seed)
 from .ops import *  # noqa: F401,F403  (every op: autonn.ops.__all__)
-from .tensor import Tensor, as_tensor, tensor  # noqa: F401
+from .function import Function  # noqa: F401
+from . import func  # noqa: F401
+from . import ops  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -35,16 +35,8 @@ created it. See docs/gradcheck.md.
 True
 """
 from ._check import gradcheck, gradcheck_report, gradgradcheck
-from ._report import (  # noqa: F401
-                      Culprit,
-                      DomainEdge,
-                      GradcheckError,
-                      GradcheckReport,
-                      GradcheckWarning,
-                      InputReport,
-                      Kink,
-                      PairReport,
-)
+from ._report import (Culprit, DomainEdge, GradcheckError, GradcheckReport,  # noqa: F401
+                      GradcheckWarning, InputReport, Kink, PairReport)
 from ._tolerances import TOLERANCES, WIDENED  # noqa: F401
 
 __all__ = ["gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError", "GradcheckReport",

@@ -17,17 +17,8 @@ wheel, which provides ``mpiexec``). ``import autonn`` never imports this package
 """
 from .checkpoint import load_checkpoint, save_checkpoint
 from .ddp import DistributedDataParallel
-from .process_group import (
-                            ReduceOp,
-                            all_reduce,
-                            barrier,
-                            broadcast,
-                            destroy_process_group,
-                            get_rank,
-                            get_world_size,
-                            init_process_group,
-                            is_initialized,
-)
+from .process_group import (ReduceOp, all_reduce, barrier, broadcast, destroy_process_group,
+                            get_rank, get_world_size, init_process_group, is_initialized)
 from .sampler import DistributedSampler
 
 __all__ = ["init_process_group", "destroy_process_group", "is_initialized", "get_rank",

@@ -9,13 +9,15 @@ with PyTorch's names and semantics, in autonn's row-vector convention (``Linear.
 (4, 8)
 """
 from . import functional, init  # noqa: F401
-from .activation import ELU, GELU, Lambda, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh  # noqa: F401
+from .activation import (ELU, GELU, Lambda, LeakyReLU, LogSoftmax, ReLU, Sigmoid,  # noqa: F401
+                         Softmax, Softplus, Tanh)
 from .compress import compress  # noqa: F401
 from .container import ModuleList, Sequential  # noqa: F401
 from .conv import Conv2d, MaxPool2d  # noqa: F401
 from .dropout import Dropout  # noqa: F401
 from .linear import Flatten, Identity, Linear  # noqa: F401
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: F401
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss,  # noqa: F401
+                   NLLLoss)
 from .module import Module  # noqa: F401
 from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
 from .parameter import Parameter  # noqa: F401

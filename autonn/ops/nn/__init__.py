@@ -12,8 +12,8 @@ Conventions: PyTorch's semantics with autonn's row-vector layout for ``linear``
 (``weight`` is ``(in_features, out_features)``); NCHW and ``weight (out, in, kh, kw)`` for conv.
 """
 from .conv import conv2d
-from .linear_act import ACTIVATIONS, _linear_fused, linear  # noqa: F401
-from .losses import _cross_entropy_labels, cross_entropy, nll_loss  # noqa: F401
+from .linear_act import ACTIVATIONS, linear, _linear_fused  # noqa: F401
+from .losses import cross_entropy, nll_loss, _cross_entropy_labels  # noqa: F401
 from .pooling import max_pool2d
 
 __all__ = ["linear", "cross_entropy", "nll_loss", "conv2d", "max_pool2d", "ACTIVATIONS"]
