@@ -1,10 +1,11 @@
 """The default floating dtype and the dtype rules shared by tensor creation and ops."""
 import numpy as np
+from numpy.typing import DTypeLike
 
-_default = np.dtype(np.float64)
+_default: np.dtype = np.dtype(np.float64)
 
 
-def set_default_dtype(dtype):
+def set_default_dtype(dtype: DTypeLike) -> None:
     """Set the dtype that float data and new layers get by default.
 
     >>> import autonn as an, numpy as np
@@ -19,7 +20,7 @@ def set_default_dtype(dtype):
     _default = dtype
 
 
-def get_default_dtype():
+def get_default_dtype() -> np.dtype:
     """The current default float dtype (NumPy's float64 unless changed).
 
     >>> import autonn as an; an.get_default_dtype()

@@ -1,8 +1,11 @@
 """Tensor creation: zeros, ones, full, arange, eye, random numbers and the global seed."""
 import math
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._dtype import get_default_dtype
 from ._validate import MAX_SIZE, check_size, check_sizes
@@ -11,7 +14,7 @@ from .tensor import Tensor
 _rng = np.random.default_rng()
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> None:
     """Seed autonn's random generator (``rand``, ``randn``, layer init, Dropout, DataLoader).
 
     >>> import autonn as an
@@ -22,7 +25,7 @@ def manual_seed(seed):
     _rng = np.random.default_rng(int(seed))
 
 
-def generator():
+def generator() -> np.random.Generator:
     """The global ``numpy.random.Generator`` that ``manual_seed`` seeds."""
     return _rng
 
@@ -45,7 +48,7 @@ def _float(dtype):
     return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def zeros(*shape, dtype=None, requires_grad=False):
+def zeros(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros.
 
     >>> import autonn as an
@@ -55,7 +58,7 @@ def zeros(*shape, dtype=None, requires_grad=False):
     return _leaf(np.zeros(_shape(shape, "zeros"), dtype=_float(dtype)), requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad=False):
+def ones(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones.
 
     >>> import autonn as an
@@ -65,7 +68,7 @@ def ones(*shape, dtype=None, requires_grad=False):
     return _leaf(np.ones(_shape(shape, "ones"), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*shape, dtype=None, requires_grad=False):
+def empty(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor.
 
     >>> import autonn as an
@@ -75,7 +78,8 @@ def empty(*shape, dtype=None, requires_grad=False):
     return _leaf(np.empty(_shape(shape, "empty"), dtype=_float(dtype)), requires_grad)
 
 
-def full(shape, fill_value, dtype=None, requires_grad=False):
+def full(shape: int | Sequence[int], fill_value: Any, dtype: DTypeLike | None = None,
+         requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value``.
 
     >>> import autonn as an
@@ -88,7 +92,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     return _leaf(data, requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Zeros with ``t``'s shape and dtype.
 
     >>> import autonn as an
@@ -99,7 +103,7 @@ def zeros_like(t, dtype=None, requires_grad=False):
     return _leaf(np.zeros(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Ones with ``t``'s shape and dtype.
 
     >>> import autonn as an
@@ -110,7 +114,8 @@ def ones_like(t, dtype=None, requires_grad=False):
     return _leaf(np.ones(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: DTypeLike | None = None,
+           requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in ``[start, stop)``, as ``numpy.arange``.
 
     >>> import autonn as an
@@ -148,7 +153,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     return _leaf(data, requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """The identity matrix (``n`` by ``m``).
 
     >>> import autonn as an
@@ -161,7 +166,7 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     return _leaf(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad=False):
+def rand(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform random numbers in [0, 1).
 
     >>> import autonn as an
@@ -172,7 +177,7 @@ def rand(*shape, dtype=None, requires_grad=False):
     return _leaf(data, requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad=False):
+def randn(*shape: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal random numbers.
 
     >>> import autonn as an

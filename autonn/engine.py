@@ -9,6 +9,7 @@ import functools
 import heapq
 import operator
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class _GradState(threading.local):
 _state = _GradState()
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """True when new ops record the graph (the default; thread-local).
 
     >>> import autonn as an
@@ -453,7 +454,8 @@ def _check_differentiable(outputs, fn_name):
                 "without requires_grad=True?")
 
 
-def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
+def backward(tensor: Any, gradient: Any = None, retain_graph: bool = False,
+             create_graph: bool = False) -> None:
     """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad``.
 
     >>> import autonn as an
@@ -472,8 +474,8 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
     run_backward([tensor], [g], retain_graph or create_graph, create_graph)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Any, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, as a tuple; ``.grad`` is left alone.
 
     >>> import autonn as an

@@ -7,12 +7,17 @@ Forward mode (``jvp``) pushes tangents along the recorded graph with each op's `
 an op without one uses the double-vjp trick (the vjp is linear in its cotangent u, so
 ``jvp(t) = d/du <vjp(u), t>``).
 """
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from . import engine
 from ._tree import tree_flatten, tree_map, tree_unflatten
 from .ops.base import apply
 from .tensor import Tensor, as_tensor
+
+Argnums = int | tuple[int, ...]  # which positional arguments to differentiate
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "vjp", "jvp", "jacobian", "hessian",
            "hvp", "tree_flatten", "tree_unflatten", "tree_map"]
@@ -126,7 +131,7 @@ def _tensor_leaves(out, name):
     return leaves, spec
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
+def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """``f`` -> function returning ``(f(*args), df/dargs[argnums])``; ``f`` returns a scalar.
 
     Arguments may be nested lists, tuples and dicts of Tensors or arrays; the gradient has the
@@ -155,7 +160,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
     return wrapped
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """``f`` -> function returning the gradient of scalar ``f`` w.r.t. ``args[argnums]``
     (with ``has_aux=True``: ``(grad, aux)``).
 
@@ -173,7 +178,7 @@ def grad(f, argnums=0, has_aux=False):
     return wrapped
 
 
-def elementwise_grad(f, argnums=0):
+def elementwise_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
     """``f`` -> function giving the gradient of ``sum(f(*args))``, as HIPS autograd's
     ``elementwise_grad``: for an elementwise ``f`` it is the derivative at every element.
 
@@ -190,7 +195,7 @@ def elementwise_grad(f, argnums=0):
     return grad(summed, argnums)
 
 
-def vjp(f, *primals, has_aux=False):
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(v)`` gives ``v^T J`` per primal, as a tuple.
 
     Primals and the output may be nested lists, tuples and dicts; ``v`` has the output's
@@ -282,7 +287,7 @@ def _broadcast_op(shape):
     return BroadcastTo(shape)
 
 
-def jvp(f, primals, tangents, has_aux=False):
+def jvp(f: Callable[..., Any], primals: Any, tangents: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """Forward mode: ``(f(*primals), J @ tangents)``; ``primals`` and ``tangents`` are tuples.
 
     Each primal may be a nested list, tuple or dict, with its tangent of the same structure;
@@ -338,7 +343,7 @@ def _jacobian_of(out, xs):
     return tuple(jacs)
 
 
-def jacobian(f, argnums=0, has_aux=False):
+def jacobian(f: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Callable[..., Any]:
     """``f`` -> function giving the Jacobian, shaped ``out.shape + in.shape``. As torch.func:
     a tuple per input for tuple ``argnums``, and a tuple per output when ``f`` returns a tuple.
     Nested lists, tuples and dicts of inputs and outputs give Jacobians of the same nesting
@@ -362,7 +367,7 @@ def jacobian(f, argnums=0, has_aux=False):
     return wrapped
 
 
-def hessian(f, argnums=0):
+def hessian(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
     """``f`` -> function giving the Hessian of scalar ``f`` (``jacobian(jacobian(f))``).
 
     >>> import autonn as an
@@ -373,7 +378,7 @@ def hessian(f, argnums=0):
     return jacobian(jacobian(f, argnums), argnums)
 
 
-def hvp(f, primals, tangents):
+def hvp(f: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Any, ...]:
     """``(f(*primals), H @ tangents)`` for scalar ``f``, as ``torch.autograd.functional.hvp``:
     the result has the structure of ``primals`` (a Tensor for a Tensor, a tuple for a tuple;
     a list or dict is one nested argument).

@@ -16,6 +16,7 @@ from . import engine
 from ._dtype import get_default_dtype
 
 Axis = int | tuple[int, ...] | None  # an axis argument: one axis, several, or all (None)
+Scalar = int | float | complex | bool  # what item() gives (named before Tensor shadows float)
 
 _creation = itertools.count()  # a tensor is always created after its inputs: a topological order
 
@@ -31,8 +32,17 @@ class Tensor:
     __slots__ = ("data", "_grad", "_grad_owned", "_requires_grad", "_op", "_parents",
                  "_retains_grad", "_trace", "_seq", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+    data: np.ndarray
+    _grad: Tensor | None
+    _grad_owned: bool
+    _requires_grad: bool
+    _op: Any  # the Op that made this tensor (None for a leaf)
+    _parents: tuple[Tensor, ...]
+    _retains_grad: bool
+    _trace: Any
+    _seq: int
 
-    def __init__(self, data, requires_grad=False, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None) -> None:
         if isinstance(data, Tensor):
             data = data.data
         self.data = _to_array(data, dtype)
@@ -63,21 +73,21 @@ class Tensor:
 
     # ----- autograd attributes -----
     @property
-    def grad(self):
+    def grad(self) -> Tensor | None:
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: Tensor | None) -> None:
         # an assigned gradient belongs to the caller: backward will not accumulate into it in place
         self._grad = value
         self._grad_owned = False
 
     @property
-    def requires_grad(self):
+    def requires_grad(self) -> bool:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, flag):
+    def requires_grad(self, flag: bool) -> None:
         flag = bool(flag)
         if flag and self.data.dtype.kind not in "fc":
             raise TypeError(
@@ -89,7 +99,7 @@ class Tensor:
                 "tensor cut from the graph")
         self._requires_grad = flag
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self.
 
         >>> import autonn as an
@@ -100,14 +110,14 @@ class Tensor:
         return self
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self._op is None
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> Any:
         return self._op
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor during backward.
 
         >>> import autonn as an
@@ -117,7 +127,7 @@ class Tensor:
         """
         self._retains_grad = True
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], Any]) -> Any:
         """Call ``hook(self)`` in each ``backward()`` once this leaf's ``.grad`` is complete
         (see ``autonn.grad_hooks``); returns a handle with ``remove()``.
 
@@ -130,7 +140,7 @@ class Tensor:
         from .grad_hooks import register_post_accumulate_grad_hook
         return register_post_accumulate_grad_hook(self, hook)
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False):
+    def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Backpropagate from this tensor into the ``.grad`` of the leaves.
 
         >>> import autonn as an
@@ -140,7 +150,7 @@ class Tensor:
         """
         engine.backward(self, gradient, retain_graph, create_graph)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph.
 
         >>> import autonn as an
@@ -149,7 +159,7 @@ class Tensor:
         """
         return Tensor._make(self.data)
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         """Fill with zeros in place and return self.
 
         >>> import autonn as an
@@ -161,26 +171,26 @@ class Tensor:
 
     # ----- array attributes -----
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self.data.ndim
 
     @property
-    def size(self):
+    def size(self) -> int:
         return self.data.size
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.data.dtype
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return _ops.transpose(self)
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The data as an ndarray (shared, not copied); raises if the tensor requires grad, as PyTorch.
 
         >>> import autonn as an
@@ -192,7 +202,7 @@ class Tensor:
                                "use tensor.detach().numpy()")
         return self.data
 
-    def item(self):
+    def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number.
 
         >>> import autonn as an
@@ -204,7 +214,7 @@ class Tensor:
                              f"scalars, this one has shape {self.shape}")
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -506,7 +516,7 @@ def _to_array(data, dtype=None):
     return arr
 
 
-def as_tensor(x, dtype=None):
+def as_tensor(x: Any, dtype: DTypeLike | None = None) -> Tensor:
     """``x`` as a Tensor: Tensors pass through, anything array-like is wrapped (no copy when possible)."""
     if isinstance(x, Tensor):
         if dtype is not None and x.dtype != dtype:
@@ -515,7 +525,7 @@ def as_tensor(x, dtype=None):
     return Tensor._make(_to_array(x, dtype))
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data``.
 
     >>> import autonn as an

@@ -3,9 +3,14 @@
 Assigning a ``Parameter`` or a ``Module`` to an attribute registers it; ``register_buffer`` adds
 non-trainable state (such as BatchNorm's running statistics) that ``state_dict`` saves.
 """
+from __future__ import annotations
+
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..engine import no_grad
 from ..tensor import Tensor
@@ -58,7 +63,7 @@ class Module:
     (4, 2)
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = OrderedDict()
@@ -66,11 +71,11 @@ class Module:
         d["_non_persistent_buffers"] = set()
         d["_modules"] = OrderedDict()
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   '"forward" function')
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # ----- registration -----
@@ -78,7 +83,7 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {what} before Module.__init__() call")
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (a ``Parameter`` or None) under ``name``.
 
         >>> import autonn as an
@@ -93,7 +98,7 @@ class Module:
                             "(an.nn.Parameter or None required)")
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add a buffer: state saved in ``state_dict`` (when ``persistent``) but not trained.
 
         >>> import autonn as an
@@ -115,7 +120,7 @@ class Module:
         else:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (or None) under ``name``.
 
         >>> import autonn as an
@@ -139,13 +144,13 @@ class Module:
         if name not in table and name in self.__dict__:
             raise KeyError(f"attribute '{name}' already exists")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
             self._check_init("parameters")
             self._remove_from(name, d, d["_buffers"], d["_modules"])
-            params[name] = value
+            d["_parameters"][name] = value
         elif params is not None and name in params:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
@@ -173,7 +178,7 @@ class Module:
         for table in tables:
             table.pop(name, None)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         d = self.__dict__
         for table in ("_parameters", "_buffers", "_modules"):
             t = d.get(table)
@@ -181,7 +186,7 @@ class Module:
                 return t[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for table in (self._parameters, self._buffers, self._modules):
             if name in table:
                 del table[name]
@@ -194,7 +199,8 @@ class Module:
                       | set(self._modules))
 
     # ----- traversal -----
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[int] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """Every module of the tree (this one first) with its dotted name.
 
         >>> import autonn as an
@@ -215,7 +221,7 @@ class Module:
             sub = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         """Every module of the tree, this one first.
 
         >>> import autonn as an
@@ -225,7 +231,7 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """The direct children with their names.
 
         >>> import autonn as an
@@ -238,7 +244,7 @@ class Module:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         """The direct children.
 
         >>> import autonn as an
@@ -263,7 +269,8 @@ class Module:
                     seen.add(id(value))
                 yield mod_prefix + ("." if mod_prefix else "") + name, value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Parameters with dotted names (``"0.weight"``); a shared parameter appears once.
 
         >>> import autonn as an
@@ -272,7 +279,7 @@ class Module:
         """
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """The parameters of this module and (by default) its descendants.
 
         >>> import autonn as an
@@ -282,7 +289,8 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """Buffers with dotted names.
 
         >>> import autonn as an
@@ -291,7 +299,7 @@ class Module:
         """
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """The buffers of this module and (by default) its descendants.
 
         >>> import autonn as an
@@ -301,7 +309,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The descendant named by a dotted path (``""`` is this module).
 
         >>> import autonn as an
@@ -321,7 +329,8 @@ class Module:
         return mod
 
     # ----- state -----
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Any]:
         """An ordered dict from dotted names to Tensors (detached, sharing the data) of every
         parameter and persistent buffer.
 
@@ -343,7 +352,7 @@ class Module:
                 m.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
         """Copy values (Tensors or ndarrays) into the existing parameters and buffers, in place.
 
         Missing or unexpected keys (with ``strict=True``) and wrong shapes raise a RuntimeError that
@@ -397,7 +406,7 @@ class Module:
         return _IncompatibleKeys(missing, unexpected)
 
     # ----- modes and gradients -----
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=True``) or evaluation mode on this module and its descendants.
 
         >>> import autonn as an
@@ -410,7 +419,7 @@ class Module:
             m.__dict__["training"] = mode
         return self
 
-    def eval(self):
+    def eval(self) -> Module:
         """Evaluation mode: ``train(False)``; Dropout becomes the identity, BatchNorm uses its
         running statistics.
 
@@ -420,7 +429,7 @@ class Module:
         """
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` of every parameter (e.g. to freeze a layer).
 
         >>> import autonn as an
@@ -432,7 +441,7 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter: to None (the default, as PyTorch) or to zeros.
 
         >>> import autonn as an
@@ -448,7 +457,7 @@ class Module:
             else:
                 p.grad = Tensor(np.zeros_like(p.grad.data))
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every descendant (children first) and on this module; return self.
 
         >>> import autonn as an
@@ -465,7 +474,7 @@ class Module:
         fn(self)
         return self
 
-    def to(self, *args, dtype=None):
+    def to(self, *args: Any, dtype: DTypeLike | None = None) -> Module:
         """Cast floating parameters and buffers (and their gradients) to ``dtype``, in place.
         Device names such as ``"cpu"`` are accepted and ignored.
 
@@ -491,16 +500,16 @@ class Module:
                     t.grad = Tensor(t.grad.data.astype(dtype))
         return self
 
-    def float(self):
+    def float(self) -> Module:
         """Cast floating parameters and buffers to float32 (``to(np.float32)``)."""
         return self.to(np.float32)
 
-    def double(self):
+    def double(self) -> Module:
         """Cast floating parameters and buffers to float64 (``to(np.float64)``)."""
         return self.to(np.float64)
 
     # ----- repr -----
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The layer's own settings inside its repr; override in subclasses."""
         return ""
 
