@@ -1,9 +1,12 @@
 """Adam and AdamW (PyTorch's algorithms, including AMSGrad)."""
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..engine import no_grad
 from ..kernels import optim as fused
-from .optimizer import Optimizer, _check_nonneg, _step_count
+from .optimizer import Optimizer, Params, _check_nonneg, _step_count
 
 
 def _check_adam(lr, betas, eps, weight_decay):
@@ -28,15 +31,16 @@ class Adam(Optimizer):
     """
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         _check_adam(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 
     @no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a ``.grad``; returns ``closure()`` if given.
 
         >>> import autonn as an
@@ -75,7 +79,8 @@ class AdamW(Adam):
     """
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)

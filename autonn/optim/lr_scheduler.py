@@ -5,6 +5,7 @@ an ``'initial_lr'`` entry, and ``get_lr`` is the chainable (recursive) form, so 
 of learning rates is PyTorch's to the last bit.
 """
 import math
+from typing import Any
 
 from .optimizer import Optimizer
 
@@ -19,7 +20,7 @@ class LRScheduler:
     [0.5]
     """
 
-    def __init__(self, optimizer, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
@@ -36,7 +37,7 @@ class LRScheduler:
         self._step_count = 0
         self.step()
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         """The rates for the current ``last_epoch`` (``step`` calls it; subclasses define it).
 
         >>> import autonn as an
@@ -47,7 +48,7 @@ class LRScheduler:
         """
         raise NotImplementedError
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> list[float]:
         """The rates the last ``step()`` set, one per parameter group.
 
         >>> import autonn as an
@@ -57,7 +58,7 @@ class LRScheduler:
         """
         return self._last_lr
 
-    def step(self, epoch=None):
+    def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, using the closed form) and set the rates.
 
         >>> import autonn as an
@@ -79,7 +80,7 @@ class LRScheduler:
     def _get_closed_form_lr(self):
         return self.get_lr()
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Everything but the optimizer, as PyTorch's.
 
         >>> import autonn as an
@@ -90,7 +91,7 @@ class LRScheduler:
         return {k: (list(v) if isinstance(v, list) else v)
                 for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a state from ``state_dict()``.
 
         >>> import autonn as an
@@ -114,14 +115,15 @@ class StepLR(LRScheduler):
     [1.0, 1.0, 0.1, 0.1, 0.01]
     """
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
         if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size <= 0:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
@@ -144,14 +146,14 @@ class CosineAnnealingLR(LRScheduler):
     [1.0, 0.8536, 0.5, 0.1464, 0.0]
     """
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [group["lr"] for group in groups]

@@ -5,10 +5,14 @@ parameter keeps its dtype (state arrays take the parameter's dtype too).
 """
 import collections
 import copy
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from ..tensor import Tensor
+
+Params = Iterable[Any]  # the tensors to optimize, or dicts of parameter groups ({'params': [...], 'lr': ...})
 
 
 class _RequiredParameter:
@@ -34,10 +38,10 @@ class Optimizer:
     [0.1, 0.5]
     """
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.state = collections.defaultdict(dict)
-        self.param_groups = []
+        self.state: collections.defaultdict[Any, dict[str, Any]] = collections.defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}")
@@ -49,7 +53,7 @@ class Optimizer:
         for group in param_groups:
             self.add_param_group(group)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters (a dict with ``'params'`` and optional per-group options).
 
         >>> import autonn as an
@@ -92,7 +96,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (the default), or to zeros.
 
         >>> import autonn as an
@@ -110,7 +114,7 @@ class Optimizer:
                 else:  # a fresh array: the old gradient may be a read-only broadcast view
                     p.grad = Tensor._make(np.zeros_like(p._grad.data))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update the parameters once from their ``.grad`` (each subclass implements it).
 
         >>> import autonn as an
@@ -132,7 +136,7 @@ class Optimizer:
             if p.grad is not None:
                 yield p, np.asarray(p.grad.data)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The optimizer's state as PyTorch lays it out: ``{'state': {index: {...}},
         'param_groups': [{...options..., 'params': [indices]}]}``. Arrays are copies.
 
@@ -142,7 +146,7 @@ class Optimizer:
         >>> sd = opt.state_dict(); sd['param_groups'][0]['params'], list(sd['state'][0])
         ([0], ['momentum_buffer'])
         """
-        index = {}
+        index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
             packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
@@ -159,7 +163,7 @@ class Optimizer:
                     state[index[id(p)]] = {k: _copy_value(v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state from ``state_dict()`` (possibly via ``an.save``/``an.load``).
 
         >>> import autonn as an

@@ -1,9 +1,12 @@
 """RMSprop (PyTorch's algorithm, with momentum and the centered variant)."""
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..engine import no_grad
 from ..kernels._optim_numpy import _lerp_
-from .optimizer import Optimizer, _check_nonneg, _step_count
+from .optimizer import Optimizer, Params, _check_nonneg, _step_count
 
 
 class RMSprop(Optimizer):
@@ -17,8 +20,9 @@ class RMSprop(Optimizer):
     0.9
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
         _check_nonneg("lr", "learning rate", lr)
         _check_nonneg("eps", "epsilon value", eps)
         _check_nonneg("momentum", "momentum value", momentum)
@@ -29,7 +33,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     @no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a ``.grad``; returns ``closure()`` if given.
 
         >>> import autonn as an

@@ -1,7 +1,10 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's)."""
+from collections.abc import Callable
+from typing import Any
+
 from ..engine import no_grad
 from ..kernels import _config, optim as fused
-from .optimizer import Optimizer, _check_nonneg, required
+from .optimizer import Optimizer, Params, _check_nonneg, required
 
 _SMALL = _config.NUMBA_MIN_SIZE  # smaller parameters always take the NumPy twin
 
@@ -18,8 +21,8 @@ class SGD(Optimizer):
     tensor([0.8, 1.6], requires_grad=True)
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
-                 *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
         if lr is not required:
             _check_nonneg("lr", "learning rate", lr)
         _check_nonneg("momentum", "momentum value", momentum)
@@ -31,7 +34,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     @no_grad()
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a ``.grad``; returns ``closure()`` if given.
 
         >>> import autonn as an
