@@ -17,19 +17,49 @@ from .ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, abs, sin, cos, t
                   matmul, reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand,
                   broadcast_to, flatten, concatenate, stack, split, pad, cast)
 from .function import Function  # noqa: F401
+from .dlpack import from_dlpack  # noqa: F401
 from . import func  # noqa: F401
 from . import ops  # noqa: F401
 
 __version__ = "0.1.0"
 
+# Heavier parts load on first use, so `import autonn` stays fast: submodules by name, and
+# names that live in a submodule.
+_LAZY_MODULES = ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io", "viz")
+_LAZY_NAMES = {"gradcheck": "checking", "gradgradcheck": "checking",
+               "gradcheck_report": "checking", "GradcheckError": "checking",
+               "save": "io", "load": "io"}
+
 
 def __getattr__(name):
-    # Heavier subpackages load on first use, so `import autonn` stays fast.
     import importlib
-    if name in ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io"):
+    if name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
-    if name in ("gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError"):
-        return getattr(importlib.import_module(".checking", __name__), name)
-    if name in ("save", "load"):
-        return getattr(importlib.import_module(".io", __name__), name)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'autonn' has no attribute {name!r}")
+
+
+def __dir__():
+    # tab completion offers the lazily loaded names too
+    return sorted(set(globals()) | set(__all__) | set(_LAZY_MODULES))
+
+
+__all__ = [
+    # tensors and the graph
+    "Tensor", "tensor", "as_tensor", "from_dlpack", "set_default_dtype", "get_default_dtype",
+    "no_grad", "enable_grad", "is_grad_enabled", "grad", "detect_anomaly", "Function",
+    # creation
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "arange", "eye", "rand", "randn",
+    "manual_seed",
+    # ops
+    "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh",
+    "sigmoid", "relu", "leaky_relu", "elu", "gelu", "softplus", "maximum", "minimum", "clip",
+    "where", "sum", "mean", "max", "min", "var", "std", "logsumexp", "softmax", "log_softmax",
+    "argmax", "argmin", "matmul", "reshape", "transpose", "permute", "swapaxes", "squeeze",
+    "unsqueeze", "expand", "broadcast_to", "flatten", "concatenate", "stack", "split", "pad",
+    "cast",
+    # submodules and lazily loaded names (autonn.testing needs Hypothesis, the test extra, so
+    # `from autonn import *` leaves it out; dir() lists it)
+    "func", "ops", *(m for m in _LAZY_MODULES if m != "testing"), *_LAZY_NAMES,
+]
