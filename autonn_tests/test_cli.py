@@ -181,3 +181,14 @@ def test_one_line_when_numba_compiles_for_the_first_time(tmp_path):
                         r"\(first run only: they are cached on disk\)", lines[0])
     again = _python(_COMPILE, env)                    # the cache is warm: nothing compiles
     assert again.returncode == 0 and "Numba compiled" not in again.stderr, again.stderr
+
+
+def test_the_docs_list_every_command_and_option():
+    text = open(os.path.join(ROOT, "docs", "cli.md"), encoding="utf-8").read()
+    parser = cli._parser()
+    for name, sub in parser._subparsers._group_actions[0].choices.items():
+        assert f"`autonn {name}" in text, name
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert f"`{option}" in text, f"autonn {name} {option} is not in docs/cli.md"

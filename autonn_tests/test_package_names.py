@@ -32,3 +32,8 @@ def test_star_import_and_a_fast_plain_import():
                             "sys.modules, 'autonn.nn' in sys.modules)"],
                            capture_output=True, text=True, check=True, env=ENV)
     assert plain.stdout.split() == ["False", "False"]   # lazily loaded
+
+
+def test_all_covers_the_lazy_names():
+    assert set(an._LAZY_NAMES) <= set(an.__all__)
+    assert set(an._LAZY_MODULES) - set(an.__all__) == {"testing"}
