@@ -204,6 +204,7 @@ class Tensor:
         return self.data.__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
+        """The DLPack device of the data: ``(1, 0)``, the CPU."""
         return self.data.__dlpack_device__()
 
     def __len__(self):
