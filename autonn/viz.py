@@ -55,7 +55,7 @@ def op_label(op):
         return f"{base} ({expr})"
     label = _FUNCTION_NAMES.get(cls) or _snake(cls)
     act = getattr(op, "act", None)
-    if cls == "LinearAct" and act:
+    if cls == "LinearAct" and act and act != "identity":   # the fused x @ W + b and activation
         label += f" + {act}"
     return label
 

@@ -79,6 +79,10 @@ def test_op_names_are_autonns_function_names():
     assert viz.op_label(x[0].grad_fn) == "getitem"
     assert viz.op_label(an.log_softmax(x, axis=1).grad_fn) == "log_softmax"
     assert viz.op_label(an.leaky_relu(x).grad_fn) == "leaky_relu"
+    net = an.nn.Sequential(an.nn.Linear(2, 3), an.nn.ReLU(), an.nn.Linear(3, 1))
+    out = net(x)                       # Sequential fuses each Linear with its activation
+    assert viz.op_label(out.grad_fn) == "linear"
+    assert viz.op_label(out._parents[0].grad_fn) == "linear + relu"
 
     class Cube(an.Function):
         @staticmethod
