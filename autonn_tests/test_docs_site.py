@@ -143,3 +143,11 @@ def test_rst_habits_become_markdown():
         "Intro `autonn.exp`:", "", "```text", "literal", "block", "```", "",
         "after", "", "```pycon", ">>> 1 + 1", "2", "```", "",
         "```text", "=== ===", "a   b", "=== ===", "1   2", "=== ===", "```", "end"]
+
+
+def test_the_numpy_page_lists_every_op():
+    import autonn as an
+    text = open(os.path.join(DOCS, "numpy.md"), encoding="utf-8").read()
+    table = text[text.index("## What is differentiable today"):text.index("This table lists")]
+    listed = set(re.findall(r"\w+", " ".join(re.findall(r"`([^`]+)`", table))))
+    assert set(an.ops.__all__) - listed == set()
