@@ -13,14 +13,10 @@ import importlib
 import os
 import platform
 import sys
+import typing
 
 DESCRIPTION = "autonn: a NumPy autograd engine and neural-network framework."
 EPILOG = "Run 'autonn COMMAND --help' for a command's options. 'python -m autonn' is the same program."
-
-#: exceptions that mean the user asked for something impossible (a missing, unreadable or
-#: corrupt file, a bad value): one line, exit status 2. Anything else is a bug: a traceback.
-USER_ERRORS = (OSError, ValueError, EOFError)
-
 
 class UserError(Exception):
     """A mistake in what the user asked for; the command prints its message and exits with 2."""
@@ -97,23 +93,35 @@ def _add_bench(p):
     p.add_argument("--json", metavar="FILE", help="also write the rows to this JSON file")
 
 
+class Command(typing.NamedTuple):
+    add_options: typing.Callable    # adds the command's options to its parser
+    module: str                     # the module whose run(args) does the work
+    help: str                       # one line, for 'autonn --help'
+    description: str                # for 'autonn COMMAND --help'
+    user_errors: tuple = (OSError,)  # exceptions that mean a mistake of the user's, not a bug
+
+
+#: a file that cannot be read as a network is a ValueError (or EOFError) naming the file
+_FILE_ERRORS = (OSError, ValueError, EOFError)
+
 COMMANDS = {
-    # name: (add its options, module with run(args), one-line help, description)
-    "demo": (_add_demo, "autonn.demo", "train an MLP on the bundled 8x8 digits and report accuracy",
-             "Train an MLP on the bundled 8x8 handwritten digits with a progress bar, report the "
-             "held-out accuracy, and save the model and (with matplotlib) a plot."),
-    "gradcheck": (_add_gradcheck, "autonn.gradcheck_cli",
-                  "check every registered op against finite differences",
-                  "Check every registered op (float64 and float32) against finite differences "
-                  "and print a table; the exit status is 1 if a check fails."),
-    "compress": (_add_compress, "autonn.compress_cli",
-                 "fold runs of affine layers of a saved network into one",
-                 "Load a saved network, fold every run of affine layers (Linear, Identity, "
-                 "eval-mode BatchNorm1d) with no non-linearity between them into one Linear, check "
-                 "that the predictions agree, and save the smaller network."),
-    "bench": (_add_bench, "autonn.bench", "benchmark autonn against plain NumPy (and PyTorch)",
-              "Time training steps, an op chain and activations against a plain NumPy version of "
-              "the same work (and PyTorch when installed), and print one row per workload."),
+    "demo": Command(
+        _add_demo, "autonn.demo", "train an MLP on the bundled 8x8 digits and report accuracy",
+        "Train an MLP on the bundled 8x8 handwritten digits with a progress bar, report the "
+        "held-out accuracy, and save the model and (with matplotlib) a plot."),
+    "gradcheck": Command(
+        _add_gradcheck, "autonn.gradcheck_cli", "check every registered op against finite differences",
+        "Check every registered op (float64 and float32) against finite differences and print a "
+        "table; the exit status is 1 if a check fails."),
+    "compress": Command(
+        _add_compress, "autonn.compress_cli", "fold runs of affine layers of a saved network into one",
+        "Load a saved network, fold every run of affine layers (Linear, Identity, eval-mode "
+        "BatchNorm1d) with no non-linearity between them into one Linear, check that the "
+        "predictions agree, and save the smaller network.", _FILE_ERRORS),
+    "bench": Command(
+        _add_bench, "autonn.bench", "benchmark autonn against plain NumPy (and PyTorch)",
+        "Time training steps, an op chain and activations against a plain NumPy version of the "
+        "same work (and PyTorch when installed), and print one row per workload."),
 }
 
 
@@ -128,8 +136,8 @@ def _parser():
     p.add_argument("--version", action="version", version=_version())
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True,
                            parser_class=_Parser, title="commands", help="one of:")
-    for name, (add_options, _module, help_line, description) in COMMANDS.items():
-        add_options(sub.add_parser(name, help=help_line, description=description))
+    for name, command in COMMANDS.items():
+        command.add_options(sub.add_parser(name, help=command.help, description=command.description))
     return p
 
 
@@ -143,31 +151,36 @@ def _one_line(e):
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
+def _mistake(e, command):
+    """Print a user's mistake as one line; the exit status 2 (AUTONN_TRACEBACK=1: raise it)."""
+    if os.environ.get("AUTONN_TRACEBACK", "") not in ("", "0"):
+        raise e  # the whole story, for a bug report
+    print(f"{command}: error: {_one_line(e)}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None):
     """Run the ``autonn`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     from ._progress import NumbaCompiles
-    command = "autonn"
     try:
         args = _parser().parse_args(argv)
-        command = f"autonn {args.command}"
-        run = importlib.import_module(COMMANDS[args.command][1]).run
-        compiles = NumbaCompiles().install()
-        try:
-            return run(args) or 0
-        finally:
-            compiles.uninstall()
-            if compiles.line():
-                print(compiles.line(), file=sys.stderr)
     except SystemExit as e:  # --help and --version
         return e.code or 0
+    except UserError as e:   # a bad option
+        return _mistake(e, e.command or "autonn")
+    name, command = f"autonn {args.command}", COMMANDS[args.command]
+    compiles = NumbaCompiles().install()
+    try:
+        return importlib.import_module(command.module).run(args) or 0
     except KeyboardInterrupt:
-        print(f"{command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return 130
-    except (UserError, *USER_ERRORS) as e:
-        if os.environ.get("AUTONN_TRACEBACK", "") not in ("", "0"):
-            raise  # the whole story, for a bug report
-        print(f"{getattr(e, 'command', None) or command}: error: {_one_line(e)}", file=sys.stderr)
-        return 2
+    except (UserError, *command.user_errors) as e:   # anything else is a bug: its traceback
+        return _mistake(e, name)
+    finally:
+        compiles.uninstall()
+        if compiles.line():
+            print(compiles.line(), file=sys.stderr)
 
 
 if __name__ == "__main__":

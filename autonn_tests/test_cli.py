@@ -111,6 +111,23 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
         cli.main(["compress", "a", "b"])
 
 
+def test_a_value_error_outside_reading_a_file_is_a_bug(monkeypatch):
+    import autonn.demo
+
+    def broken(args):
+        raise ValueError("matmul: shapes (3, 4) and (5, 6) do not match")
+    monkeypatch.setattr(autonn.demo, "run", broken)
+    with pytest.raises(ValueError, match="matmul"):
+        cli.main(["demo"])
+
+
+def test_an_unwritable_output_folder_is_a_mistake(capsys, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    status, _, err = _main(capsys, "demo", "--epochs", "1", "--no-progress", "--out",
+                           str(tmp_path / "a_file" / "out"))
+    assert status == 2 and err.count("\n") == 1 and "a_file" in err, err
+
+
 def test_the_traceback_of_a_user_error_on_request(monkeypatch, tmp_path):
     monkeypatch.setenv("AUTONN_TRACEBACK", "1")
     with pytest.raises(FileNotFoundError):
