@@ -18,6 +18,7 @@ import typing
 DESCRIPTION = "autonn: a NumPy autograd engine and neural-network framework."
 EPILOG = "Run 'autonn COMMAND --help' for a command's options. 'python -m autonn' is the same program."
 
+
 class UserError(Exception):
     """A mistake in what the user asked for; the command prints its message and exits with 2."""
 
@@ -127,6 +128,7 @@ COMMANDS = {
 
 def _version():
     import numpy
+
     from . import __version__
     return f"autonn {__version__} (python {platform.python_version()}, numpy {numpy.__version__})"
 

@@ -1,8 +1,10 @@
 """The documentation site builds with `mkdocs build --strict`, its API reference covers every
 public name, the tutorial's pictures are the graphs its code draws, and nothing in the docs
 points outside the repository."""
+import functools
 import importlib
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -14,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 CONFIG = os.path.join(DOCS, "mkdocs", "mkdocs.yml")
 sys.path.insert(0, os.path.join(DOCS, "mkdocs"))
-import render_graphs  # noqa: E402
+import render_graphs  # noqa: E402 (from docs/mkdocs)
 from rst_to_markdown import rst_to_markdown  # noqa: E402
 
 sys.path.pop(0)
@@ -34,13 +36,13 @@ def site(tmp_path_factory):
                NO_MKDOCS_2_WARNING="1")
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", CONFIG,
                              "-d", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+                            timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
 
 def _ids(site, page):
-    html = open(os.path.join(site, "api", page, "index.html"), encoding="utf-8").read()
+    html = pathlib.Path(os.path.join(site, "api", page, "index.html")).read_text(encoding="utf-8")
     return set(re.findall(r'id="([\w.]+)"', html))
 
 
@@ -81,7 +83,7 @@ def test_the_site_builds_and_documents_every_public_name(site):
 
 def _nav_pages(entries):
     for entry in entries:
-        value = list(entry.values())[0] if isinstance(entry, dict) else entry
+        value = next(iter(entry.values())) if isinstance(entry, dict) else entry
         if isinstance(value, list):
             yield from _nav_pages(value)
         else:
@@ -90,7 +92,7 @@ def _nav_pages(entries):
 
 def test_every_page_is_in_the_navigation_and_the_site(site):
     import yaml
-    config = yaml.load(open(CONFIG, encoding="utf-8"), Loader=yaml.BaseLoader)
+    config = yaml.load(pathlib.Path(CONFIG).read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
     nav = set(_nav_pages(config["nav"]))
     pages = {os.path.relpath(p, DOCS).replace(os.sep, "/") for p in _markdown_files()}
     pages = {p for p in pages if not p.startswith("mkdocs/")}
@@ -103,7 +105,7 @@ def test_every_page_is_in_the_navigation_and_the_site(site):
 
 def test_nothing_points_outside_the_repository():
     for path in _markdown_files():
-        text = open(path, encoding="utf-8").read()
+        text = pathlib.Path(path).read_text(encoding="utf-8")
         name = os.path.relpath(path, ROOT)
         assert "shared/" not in text and "API.md" not in text, name
         assert "/work/" not in text, name
@@ -119,16 +121,20 @@ def _split_numbers(dot):
     return re.sub(r"-?\d+\.\d*(?:e[-+]?\d+)?|-?\d+(?:e[-+]?\d+)?", "#", dot), numbers
 
 
+@functools.lru_cache(maxsize=1)
+def _tutorial_graphs():
+    return render_graphs.tutorial_graphs()
+
+
 @pytest.mark.parametrize("name", render_graphs.PICTURES)
-def test_the_tutorials_pictures_are_the_graphs_its_code_draws(name, _graphs={}):
-    if not _graphs:
-        _graphs.update(render_graphs.tutorial_graphs())
-    committed = open(os.path.join(DOCS, "images", name + ".dot"), encoding="utf-8").read()
+def test_the_tutorials_pictures_are_the_graphs_its_code_draws(name):
+    _graphs = _tutorial_graphs()
+    committed = pathlib.Path(os.path.join(DOCS, "images", name + ".dot")).read_text(encoding="utf-8")
     text, numbers = _split_numbers(_graphs[name])
     text0, numbers0 = _split_numbers(committed)
     assert text == text0, f"run python docs/mkdocs/render_graphs.py to redraw {name}"
     np.testing.assert_allclose(numbers, numbers0, rtol=2e-3, atol=1e-4)   # 4 digits printed
-    svg = open(os.path.join(DOCS, "images", name + ".svg"), encoding="utf-8").read()
+    svg = pathlib.Path(os.path.join(DOCS, "images", name + ".svg")).read_text(encoding="utf-8")
     assert "<svg" in svg
     for op in re.findall(r'_op \[shape=ellipse, label="([^"\\]+)', committed):
         assert f">{op.replace('*', '*')}<" in svg.replace("&#45;", "-").replace("&gt;", ">"), op
@@ -147,7 +153,7 @@ def test_rst_habits_become_markdown():
 
 def test_the_numpy_page_lists_every_op():
     import autonn as an
-    text = open(os.path.join(DOCS, "numpy.md"), encoding="utf-8").read()
+    text = pathlib.Path(os.path.join(DOCS, "numpy.md")).read_text(encoding="utf-8")
     table = text[text.index("## What is differentiable today"):text.index("This table lists")]
     listed = set(re.findall(r"\w+", " ".join(re.findall(r"`([^`]+)`", table))))
     assert set(an.ops.__all__) - listed == set()

@@ -1,5 +1,6 @@
 """an.viz.draw_graph: the DOT text names autonn's ops, shapes, dtypes and gradients; rendering
 needs graphviz + dot and says what to install without them."""
+import pathlib
 import re
 import shutil
 import sys
@@ -12,8 +13,8 @@ from autonn import viz
 
 
 def _nodes_and_edges(dot):
-    nodes = dict(re.findall(r'^\s*(\w+) \[.*?label="((?:[^"\\]|\\.)*)"', dot, flags=re.M))
-    edges = re.findall(r"^\s*(\w+) -> (\w+);", dot, flags=re.M)
+    nodes = dict(re.findall(r'^\s*(\w+) \[.*?label="((?:[^"\\]|\\.)*)"', dot, flags=re.MULTILINE))
+    edges = re.findall(r"^\s*(\w+) -> (\w+);", dot, flags=re.MULTILINE)
     return nodes, edges
 
 
@@ -122,11 +123,11 @@ def test_renders_svg_and_png(tmp_path):
     W = an.ones((2, 2), requires_grad=True)
     y = an.tanh(an.ones((1, 2)) @ W).sum()
     svg = an.viz.draw_graph(y, path=tmp_path / "g.svg")
-    text = open(svg, encoding="utf-8").read()
+    text = pathlib.Path(svg).read_text(encoding="utf-8")
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     assert ">matmul<" in text and ">tanh<" in text and ">sum<" in text
     png = an.viz.draw_graph(y, path=str(tmp_path / "g.png"), format="png")
-    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert pathlib.Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="draw_graph: .*nosuchformat"):
         an.viz.draw_graph(y, path=tmp_path / "g.x", format="nosuchformat")
 

@@ -5,6 +5,7 @@ docs/images/NAME.dot and NAME.svg. Needs the viz extra and Graphviz's dot.
     python docs/mkdocs/render_graphs.py
 """
 import os
+import pathlib
 import re
 
 DOCS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -13,9 +14,9 @@ PICTURES = ("neuron_before", "neuron_after", "net_before", "net_after")
 
 def tutorial_graphs():
     """The DOT text of each picture, from running the tutorial's code blocks in order."""
-    text = open(os.path.join(DOCS, "tutorial.md"), encoding="utf-8").read()
+    text = pathlib.Path(os.path.join(DOCS, "tutorial.md")).read_text(encoding="utf-8")
     namespace = {"__name__": "tutorial"}
-    for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
         exec(compile(block, "tutorial.md", "exec"), namespace)
     return {name: namespace[name] for name in PICTURES}
 

@@ -69,5 +69,5 @@ class RstToMarkdown(griffe.Extension):
 def _has_doc(member):
     try:
         return member.docstring is not None
-    except Exception:  # an alias that does not resolve
+    except (griffe.AliasResolutionError, griffe.CyclicAliasError):  # an alias that does not resolve
         return False
