@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 # Heavier parts load on first use, so `import autonn` stays fast: submodules by name, and
 # names that live in a submodule.
 _LAZY_MODULES = ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io", "viz",
-                 "fft")
+                 "fft", "linalg")
 _LAZY_NAMES = {"gradcheck": "checking", "gradgradcheck": "checking",
                "gradcheck_report": "checking", "GradcheckError": "checking",
                "save": "io", "load": "io"}
@@ -54,4 +54,5 @@ __all__ = [  # (lists the API reference's static reader can follow)
     "gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError", "save", "load",
     # submodules
     "func", "ops", "nn", "optim", "data", "kernels", "datasets", "simple", "io", "viz", "fft",
+    "linalg",
 ] + ops.__all__  # every op

@@ -92,6 +92,9 @@ def _add_compress(p):
 def _add_bench(p):
     p.add_argument("--quick", action="store_true", help="fewer rounds and sizes; under a minute")
     p.add_argument("--json", metavar="FILE", help="also write the rows to this JSON file")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel scaling over MPI instead (2 ranks x 1 thread against 1 "
+                        "process x 1 thread; needs the distributed extra)")
 
 
 class Command(typing.NamedTuple):
