@@ -6,24 +6,25 @@ gradients in HIPS autograd's and JAX's convention; see ``autonn.ops.fft``).
 >>> an.real(an.fft.fft(x)).sum().backward(); x.grad      # sum_k Re(X_k) = 4 x_0
 tensor([4., 0., 0., 0.])
 """
-from numpy.fft import fftfreq, rfftfreq  # noqa: F401,E402  (plain arrays: no gradient to take)
+from numpy.fft import fftfreq, rfftfreq  # noqa: F401  (plain arrays: no gradient to take)
 
+from .ops import fft as _ops_fft
 from .ops.fft import (  # noqa: F401
-                      __all__,
-                      fft,
-                      fft2,
-                      fftn,
-                      fftshift,
-                      ifft,
-                      ifft2,
-                      ifftn,
-                      ifftshift,
-                      irfft,
-                      irfft2,
-                      irfftn,
-                      rfft,
-                      rfft2,
-                      rfftn,
+    fft,
+    fft2,
+    fftn,
+    fftshift,
+    ifft,
+    ifft2,
+    ifftn,
+    ifftshift,
+    irfft,
+    irfft2,
+    irfftn,
+    rfft,
+    rfft2,
+    rfftn,
 )
 
-__all__ = list(__all__) + ["fftfreq", "rfftfreq"]
+# (a sum of lists, which the API reference's static reader can follow)
+__all__ = _ops_fft.__all__ + ["fftfreq", "rfftfreq"]
