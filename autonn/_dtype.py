@@ -1,4 +1,6 @@
 """The default floating dtype and the dtype rules shared by tensor creation and ops."""
+from __future__ import annotations
+
 import numpy as np
 from numpy.typing import DTypeLike
 

@@ -4,7 +4,11 @@ Lists, tuples (named tuples included), dicts and None are containers; everything
 arrays, numbers) is a leaf. The function transforms of ``autonn.func`` use these to differentiate
 with respect to nested parameters, and optimisers over such structures can use them too.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def _is_namedtuple(x):
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
 
-def tree_flatten(tree):
+def tree_flatten(tree: Any) -> tuple[list[Any], Any]:
     """``(leaves, treedef)``: the leaves of a nested list/tuple/dict in order, and its structure.
 
     Dict entries are visited in insertion order.
@@ -59,7 +63,7 @@ def tree_flatten(tree):
     >>> an.func.tree_unflatten(spec, [10, 20, 30])
     {'w': 10, 'layers': [20, (30, None)]}
     """
-    leaves = []
+    leaves: list[Any] = []
     return leaves, _flatten_into(tree, leaves)
 
 
@@ -78,7 +82,7 @@ def _flatten_into(tree, leaves):
     return _LEAF
 
 
-def tree_unflatten(treedef, leaves):
+def tree_unflatten(treedef: Any, leaves: Any) -> Any:
     """The tree of structure ``treedef`` holding ``leaves`` (the inverse of ``tree_flatten``).
 
     >>> import autonn as an
@@ -109,7 +113,7 @@ def _build(spec, it):
     return tuple(children)
 
 
-def tree_map(fn, tree, *rest):
+def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """Apply ``fn`` to every leaf (and the matching leaves of ``rest``, trees of the same
     structure); the result has ``tree``'s structure. An SGD step over a dict of parameters:
 

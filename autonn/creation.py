@@ -1,4 +1,6 @@
 """Tensor creation: zeros, ones, full, arange, eye, random numbers and the global seed."""
+from __future__ import annotations
+
 import math
 import numbers
 from collections.abc import Sequence

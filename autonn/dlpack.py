@@ -1,10 +1,14 @@
 """``an.from_dlpack``: another library's array as a Tensor, sharing its memory (no copy)."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .tensor import Tensor, _to_array
 
 
-def from_dlpack(obj):
+def from_dlpack(obj: Any) -> Tensor:
     """A Tensor viewing the memory of ``obj``, any object with ``__dlpack__`` (a NumPy array, a
     CPU ``torch.Tensor``, ...); writes through either side are seen by the other.
 

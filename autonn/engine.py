@@ -5,6 +5,8 @@ its inputs. The walk visits nodes children-first, asks each op for the
 vector-Jacobian product of its inputs, and sums broadcast axes back here, once,
 so that no op rule has to.
 """
+from __future__ import annotations
+
 import functools
 import heapq
 import operator

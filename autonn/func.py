@@ -7,6 +7,8 @@ Forward mode (``jvp``) pushes tangents along the recorded graph with each op's `
 an op without one uses the double-vjp trick (the vjp is linear in its cotangent u, so
 ``jvp(t) = d/du <vjp(u), t>``).
 """
+from __future__ import annotations
+
 from collections.abc import Callable
 from typing import Any
 

@@ -1,6 +1,9 @@
 """``an.Function``: user-defined ops with a hand-written forward, backward and (optionally) jvp,
 as PyTorch's ``torch.autograd.Function``."""
+from __future__ import annotations
+
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -176,19 +179,19 @@ class Function:
     """
 
     @staticmethod
-    def forward(ctx, *args):
+    def forward(ctx: Any, *args: Any) -> Any:
         raise NotImplementedError("Function subclasses define a static forward(ctx, *arrays)")
 
     @staticmethod
-    def backward(ctx, *grads):
+    def backward(ctx: Any, *grads: Any) -> Any:
         raise NotImplementedError("Function subclasses define a static backward(ctx, *grads)")
 
     @staticmethod
-    def jvp(ctx, *tangents):
+    def jvp(ctx: Any, *tangents: Any) -> Any:
         raise NotImplementedError("Function subclasses may define a static jvp(ctx, *tangents)")
 
     @classmethod
-    def apply(cls, *args):
+    def apply(cls, *args: Any) -> Any:
         ctx = FunctionCtx(args)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         with engine.no_grad():

@@ -31,10 +31,13 @@ rename (``kill -9``) leaves its temporary file behind: the next save to the same
 it. A temporary file is locked (``flock``) while it is written, so a save running at the same
 time in another process keeps its own.
 """
+from __future__ import annotations
+
 import collections
 import json
 import numbers
 import os
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +129,7 @@ def _name(path):
     return getattr(path, "name", None) or repr(path)
 
 
-def save(obj, path):
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
     """Save a Tensor, an ndarray, or a nested dict/list/tuple of them (with numbers, strings and
     None) to ``path`` as a pickle-free ``.npz`` file, atomically. ``path`` may also be a
     writable binary file object.
@@ -259,7 +262,7 @@ def _read_entries(path, name, max_inflated_bytes):
     raise ValueError(f"an.load: {name} is not an autonn file: {kind}")
 
 
-def load(path, *, max_inflated_bytes=None):
+def load(path: str | os.PathLike[str], *, max_inflated_bytes: int | None = None) -> Any:
     """Load what ``an.save`` wrote; Tensors come back as Tensors with their ``requires_grad``.
     A safetensors file loads as a dict of names to Tensors. Never executes code from the file;
     a truncated, corrupted, foreign or special (FIFO, device) file raises a ``ValueError``

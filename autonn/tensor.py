@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import engine
 from ._dtype import get_default_dtype
@@ -512,6 +512,9 @@ class Tensor:
     def conj(self) -> Tensor:
         """The complex conjugate, ``autonn.conj(self)``."""
         return _ops.conj(self)
+
+
+TensorLike = Tensor | ArrayLike  # what the functions accept: a Tensor, or anything NumPy makes an array of
 
 
 def _to_array(data, dtype=None):

@@ -1,7 +1,12 @@
 """The checks: ``gradcheck_report`` (and the raising ``gradcheck``), and ``gradgradcheck``."""
+from __future__ import annotations
+
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .. import engine
 from ..tensor import Tensor
@@ -246,9 +251,11 @@ def _check(problem, eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad, nu
     return report
 
 
-def gradcheck_report(fn, inputs, eps=None, atol=None, rtol=None, raise_exception=True,
-                     fast_mode=False, nondet_tol=0.0, check_forward_ad=False, *,
-                     numeric_dtype=None, richardson=False, seed=0, culprit=True):
+def gradcheck_report(fn: Callable[..., Any], inputs: Any, eps: float | None = None, atol: float | None = None,
+                     rtol: float | None = None, raise_exception: bool = True, fast_mode: bool = False,
+                     nondet_tol: float = 0.0, check_forward_ad: bool = False, *,
+                     numeric_dtype: DTypeLike | None = None, richardson: bool = False, seed: int = 0,
+                     culprit: bool = True) -> GradcheckReport:
     """Compare analytic derivatives of ``fn(*inputs)`` with finite differences; return a
     ``GradcheckReport`` (never raises for a mismatch; ``raise_exception`` is accepted for symmetry
     with ``gradcheck`` and ignored).
@@ -284,8 +291,9 @@ def _finish(report, raise_exception):
     return False
 
 
-def gradcheck(fn, inputs, eps=None, atol=None, rtol=None, raise_exception=True, fast_mode=False,
-              nondet_tol=0.0, check_forward_ad=False, **options):
+def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float | None = None, atol: float | None = None,
+              rtol: float | None = None, raise_exception: bool = True, fast_mode: bool = False,
+              nondet_tol: float = 0.0, check_forward_ad: bool = False, **options: Any) -> bool:
     """Check the analytic gradients of ``fn(*inputs)`` against finite differences: True, or raise
     ``GradcheckError`` (False with ``raise_exception=False``). Same arguments as
     ``gradcheck_report``; the error message names the input, the output, the worst element's
@@ -339,9 +347,10 @@ def _second_order_problem(fn, inputs, grad_outputs, seed):
     return problem
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps=None, atol=None, rtol=None,
-                  raise_exception=True, fast_mode=False, nondet_tol=0.0,
-                  check_forward_ad=False, *, report=False, **options):
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None, eps: float | None = None,
+                  atol: float | None = None, rtol: float | None = None, raise_exception: bool = True,
+                  fast_mode: bool = False, nondet_tol: float = 0.0, check_forward_ad: bool = False, *,
+                  report: bool = False, **options: Any) -> Any:
     """Check second derivatives: ``gradcheck`` of ``(inputs, v) -> d(sum(fn(inputs) * v))/d inputs``
     where the gradient is taken with ``create_graph=True``. ``grad_outputs`` (the ``v``) default to
     seeded random Tensors that require grad, so derivatives w.r.t. them are checked too. With

@@ -1,4 +1,6 @@
 """What a check found, as data (``GradcheckReport``) and as the message of ``GradcheckError``."""
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -8,7 +10,7 @@ class GradcheckError(RuntimeError):
     """Raised by ``gradcheck``/``gradgradcheck`` when analytic and numeric derivatives disagree;
     ``.report`` holds the ``GradcheckReport``."""
 
-    def __init__(self, message, report=None):
+    def __init__(self, message: str, report: GradcheckReport | None = None) -> None:
         super().__init__(message)
         self.report = report
 

@@ -3,6 +3,11 @@
 The activations that ``autonn.ops.nn.linear`` can fuse report it through ``_fused()``: a
 ``Sequential`` then runs ``Linear`` + activation as one kernel call.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 from ..engine import is_grad_enabled
 from ..tensor import Tensor, as_tensor
 from . import _ops, functional as F
@@ -20,7 +25,7 @@ class ReLU(Module):
     tensor([0., 2.])
     """
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
     def _fused(self):
@@ -38,7 +43,7 @@ class Sigmoid(Module):
     tensor([0.5])
     """
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
     def _fused(self):
@@ -56,7 +61,7 @@ class Tanh(Module):
     tensor([0.])
     """
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
     def _fused(self):
@@ -74,17 +79,17 @@ class LeakyReLU(Module):
     tensor([-0.1,  2. ])
     """
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope)
 
     def _fused(self):
         return "leaky_relu", self.negative_slope
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
     def _config(self):
@@ -99,17 +104,17 @@ class ELU(Module):
     tensor([0., 1.])
     """
 
-    def __init__(self, alpha=1.0):
+    def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = float(alpha)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.elu(input, self.alpha)
 
     def _fused(self):
         return "elu", self.alpha
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
     def _config(self):
@@ -124,19 +129,19 @@ class GELU(Module):
     tensor([0.])
     """
 
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.gelu(input, self.approximate)
 
     def _fused(self):
         return ("gelu", 0.0) if self.approximate == "none" else None
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate='{self.approximate}'"
 
     def _config(self):
@@ -151,18 +156,18 @@ class Softplus(Module):
     0.6931
     """
 
-    def __init__(self, beta=1.0, threshold=20.0):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta = float(beta)
         self.threshold = float(threshold)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.softplus(input, self.beta, self.threshold)
 
     def _fused(self):
         return ("softplus", 0.0) if (self.beta, self.threshold) == (1.0, 20.0) else None
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
 
     def _config(self):
@@ -177,14 +182,14 @@ class Softmax(Module):
     tensor([[0.25, 0.25, 0.25, 0.25]])
     """
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = -1 if dim is None else int(dim)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
     def _config(self):
@@ -199,14 +204,14 @@ class LogSoftmax(Module):
     -0.6931
     """
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = -1 if dim is None else int(dim)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
     def _config(self):
@@ -243,7 +248,7 @@ class Lambda(Module):
     0.6931
     """
 
-    def __init__(self, fn, derivative=None):
+    def __init__(self, fn: Callable[..., Any], derivative: Any = None) -> None:
         super().__init__()
         if not callable(fn):
             raise TypeError(f"Lambda: fn must be callable, got {type(fn).__name__}")
@@ -253,7 +258,7 @@ class Lambda(Module):
         self.fn = fn
         self.derivative = derivative
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = as_tensor(input)
         if self.derivative is not None:
             return _ops.LambdaFunction.apply(x, self.fn, self.derivative)
@@ -267,7 +272,7 @@ class Lambda(Module):
             y = as_tensor(y)
         return y
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"fn={_fn_name(self.fn)}"
         if self.derivative is not None:
             s += f", derivative={_fn_name(self.derivative)}"

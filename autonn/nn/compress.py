@@ -8,7 +8,10 @@ is the single affine map with ``W = W1 W2 ... Wk`` and
 an eval-mode BatchNorm1d is the affine map ``diag(s)``, ``beta - running_mean * s`` with
 ``s = gamma / sqrt(running_var + eps)``.
 """
+from __future__ import annotations
+
 import copy
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +74,7 @@ def _fold(run):
     return Linear._from_arrays(W, b)
 
 
-def compress(model):
+def compress(model: Any) -> Any:
     """A smaller model with the same predictions: every run of affine layers with no
     non-linearity between them (Linear, Identity, eval-mode Dropout and eval-mode BatchNorm1d;
     nested Sequentials are flattened) becomes one ``Linear`` with ``W = W1 W2 ... Wk`` and
@@ -102,7 +105,8 @@ def compress(model):
             return Network.from_module(compress(model.to_module()))
         raise TypeError(f"compress: expected an an.nn.Module or an autonn.simple.Network, got "
                         f"{type(model).__name__}")
-    out, run = [], []
+    out: list[Any] = []
+    run: list[Any] = []
 
     def flush():
         if any(type(m) is Linear for m in run):

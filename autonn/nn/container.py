@@ -1,8 +1,13 @@
 """``Sequential`` (which fuses ``Linear`` + activation into one kernel call) and ``ModuleList``."""
+from __future__ import annotations
+
 from collections import OrderedDict
+from collections.abc import Iterable
 from operator import is_ as _is
+from typing import Any
 
 from ..ops.nn import _linear_fused
+from ..tensor import Tensor
 from .linear import Linear
 from .module import Module
 
@@ -40,7 +45,7 @@ class Sequential(Module):
     )
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, module in args[0].items():
@@ -76,7 +81,7 @@ class Sequential(Module):
         self.__dict__["_plan_cache"] = (mods, steps)
         return steps
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = input
         for m, act in self._plan():
             if act is None:
@@ -125,7 +130,7 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def append(self, module):
+    def append(self, module: Module) -> Sequential:
         """Add a module at the end; returns self.
 
         >>> import autonn as an
@@ -135,13 +140,13 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> Sequential:
         """Append every module of an iterable; returns self."""
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> Sequential:
         """Insert a module before ``index``; returns self."""
         mods = list(self._modules.values())
         n = len(mods)
@@ -163,7 +168,7 @@ class ModuleList(Module):
     (3, 6)
     """
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Any = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
@@ -184,12 +189,12 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def append(self, module):
+    def append(self, module: Module) -> ModuleList:
         """Add a module at the end; returns self."""
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Append every module of an iterable; returns self."""
         for m in modules:
             self.append(m)

@@ -1,8 +1,13 @@
 """``Conv2d`` and ``MaxPool2d`` on NCHW inputs, with PyTorch's weight layout and initialisation;
 the kernels are ``autonn.ops.nn.conv2d`` and ``max_pool2d``."""
+from __future__ import annotations
+
 import math
 
+from numpy.typing import DTypeLike
+
 from .._validate import check_pair, check_size
+from ..tensor import Tensor
 from . import functional as F, init
 from .linear import _dtype
 from .module import Module
@@ -28,8 +33,11 @@ class Conv2d(Module):
     Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 bias=True, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1,
+                 padding: int | tuple[int, int] | str = 0,
+                 dilation: int | tuple[int, int] = 1, bias: bool = True,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         dtype = _dtype(dtype)
         self.in_channels = check_size(in_channels, "in_channels", "Conv2d")
@@ -44,7 +52,7 @@ class Conv2d(Module):
             if padding == "same" and self.stride != (1, 1):
                 raise ValueError("Conv2d: padding='same' is not supported for strided "
                                  "convolutions")
-            self.padding = padding
+            self.padding: str | tuple[int, int] = padding
         else:
             self.padding = check_pair(padding, "padding", "Conv2d")
         self.weight = Parameter(init._storage((self.out_channels, self.in_channels)
@@ -55,7 +63,7 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's initialisation: kaiming_uniform_(a=sqrt(5)) for the weight and
         U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -64,10 +72,10 @@ class Conv2d(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0, 0):
@@ -99,8 +107,9 @@ class MaxPool2d(Module):
     MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.return_indices = bool(return_indices)
         self.ceil_mode = bool(ceil_mode)
@@ -109,11 +118,11 @@ class MaxPool2d(Module):
         self.padding = _int_or_pair(padding, "padding", 0)
         self.dilation = _int_or_pair(dilation, "dilation", 1)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 

@@ -1,4 +1,7 @@
 """``Dropout``: inverted dropout in training mode, the identity in evaluation mode."""
+from __future__ import annotations
+
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
@@ -19,16 +22,16 @@ class Dropout(Module):
     tensor([1., 1., 1.])
     """
 
-    def __init__(self, p=0.5):
+    def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = float(p)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"p={self.p}"
 
     def _config(self):

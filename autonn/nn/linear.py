@@ -1,13 +1,18 @@
 """``Linear`` (row-vector convention: ``x @ W + b`` with ``W`` of shape ``(in, out)``),
 ``Identity`` and ``Flatten``."""
+from __future__ import annotations
+
 import math
 import operator
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._dtype import get_default_dtype
 from .._validate import check_size
 from ..ops.shape import flatten
+from ..tensor import Tensor
 from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
@@ -38,7 +43,8 @@ class Linear(Module):
     Linear(in_features=3, out_features=2, bias=True)
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         dtype = _dtype(dtype)
         self.in_features = check_size(in_features, "in_features", "Linear")
@@ -50,7 +56,7 @@ class Linear(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's initialisation: kaiming_uniform_(a=sqrt(5)) for the weight, which is
         U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -72,10 +78,10 @@ class Linear(Module):
             lin.bias = Parameter(np.array(bias, dtype=weight.dtype, copy=True))
         return lin
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
@@ -92,10 +98,10 @@ class Identity(Module):
     tensor([1., 1.])
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input
 
     def _config(self):
@@ -110,15 +116,15 @@ class Flatten(Module):
     (2, 12)
     """
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = operator.index(start_dim)
         self.end_dim = operator.index(end_dim)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return flatten(input, self.start_dim, self.end_dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def _config(self):

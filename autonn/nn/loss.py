@@ -2,6 +2,11 @@
 
 An input/target shape mismatch is a ValueError naming the loss and both shapes.
 """
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
@@ -9,12 +14,12 @@ __all__ = ["MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWi
 
 
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         F._check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction='{self.reduction}'"
 
     def _config(self):
@@ -29,7 +34,7 @@ class MSELoss(_Loss):
     tensor(2.)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F._mse(input, target, self.reduction, "MSELoss")
 
 
@@ -41,7 +46,7 @@ class L1Loss(_Loss):
     tensor(3.)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F._l1(input, target, self.reduction, "L1Loss")
 
 
@@ -58,18 +63,18 @@ class CrossEntropyLoss(_Loss):
     0.6931
     """
 
-    def __init__(self, reduction="mean", label_smoothing=0.0):
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
         self.label_smoothing = float(label_smoothing)
         if not 0.0 <= self.label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be between 0.0 and 1.0, got "
                              f"{label_smoothing}")
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F._cross_entropy(input, target, self.reduction, self.label_smoothing,
                                 "CrossEntropyLoss")
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         parts = [super().extra_repr()]
         if self.label_smoothing:
             parts.append(f"label_smoothing={self.label_smoothing}")
@@ -87,7 +92,7 @@ class NLLLoss(_Loss):
     tensor(2.5)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F._nll(input, target, self.reduction, "NLLLoss")
 
 
@@ -100,7 +105,7 @@ class BCELoss(_Loss):
     tensor(100.)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F._bce(input, target, self.reduction, "BCELoss")
 
 
@@ -112,5 +117,5 @@ class BCEWithLogitsLoss(_Loss):
     tensor(1000.)
     """
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Any) -> Tensor:
         return F._bce_logits(input, target, self.reduction, "BCEWithLogitsLoss")

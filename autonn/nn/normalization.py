@@ -1,5 +1,10 @@
 """``BatchNorm1d`` and ``LayerNorm``, as PyTorch's."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._validate import check_size, check_sizes
 from ..tensor import Tensor, as_tensor
@@ -30,8 +35,8 @@ class BatchNorm1d(Module):
     BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         dtype = _dtype(dtype)
         self.num_features = check_size(num_features, "num_features", "BatchNorm1d")
@@ -54,21 +59,21 @@ class BatchNorm1d(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
         if self.track_running_stats:
             self.running_mean.data[...] = 0
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Reset the running statistics and the affine parameters (weight 1, bias 0)."""
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         x = as_tensor(input)
         if x.ndim not in (2, 3):
             raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {x.ndim}D input of shape "
@@ -87,7 +92,7 @@ class BatchNorm1d(Module):
                             self.running_var if update or not use_batch else None,
                             self.weight, self.bias, use_batch, factor, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
@@ -113,7 +118,8 @@ class LayerNorm(Module):
     LayerNorm((3,), eps=1e-05, elementwise_affine=True)
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         dtype = _dtype(dtype)
         self.normalized_shape = check_sizes(normalized_shape, "normalized_shape", "LayerNorm")
@@ -130,17 +136,17 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
         self._dtype = dtype
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Weight 1, bias 0."""
         if self.weight is not None:
             init.ones_(self.weight)
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
 

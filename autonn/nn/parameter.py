@@ -1,4 +1,8 @@
 """``Parameter``: a Tensor that a Module registers as one of its weights."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -20,7 +24,7 @@ class Parameter(Tensor):
     """
     __slots__ = ()
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0)
         super().__init__(data, requires_grad=requires_grad)

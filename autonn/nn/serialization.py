@@ -12,6 +12,10 @@ The format is recognised by its magic bytes on load. A SHA-256 over the architec
 array's name, dtype, shape and bytes detects corruption. Writes go to a temporary file in the same
 directory that replaces the target atomically, so a failed save never leaves a half-written file.
 Loading only parses JSON and arrays and builds the known layer classes: it never executes code
+from __future__ import annotations
+
+import os
+from typing import Any
 from the file.
 """
 import hashlib
@@ -122,7 +126,7 @@ def _atomic_write(path, payload):
     atomic_write(path, lambda f: f.write(payload))
 
 
-def save_network(model, path):
+def save_network(model: Module, path: str | os.PathLike[str]) -> None:
     """Write ``model``'s architecture (JSON) and weights to one file at ``path``, atomically.
 
     safetensors is used when the dtypes allow it, else NumPy ``.npz`` (``np.longdouble``). A
@@ -148,7 +152,7 @@ def save_network(model, path):
     else:
         buf = BytesIO()
         blob = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        np.savez(buf, **{_NPZ_META: blob}, **arrays)
+        np.savez(buf, **{_NPZ_META: blob}, **arrays)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
         payload = _seal_zip(buf.getvalue())
     _atomic_write(path, payload)
 
@@ -260,7 +264,7 @@ def _network_from_bytes(data, name, max_inflated_bytes=None):
     return model
 
 
-def load_network(path, *, max_inflated_bytes=None):
+def load_network(path: str | os.PathLike[str], *, max_inflated_bytes: int | None = None) -> Module:
     """Read a file written by ``save_network`` and return the model, in the mode it was saved in.
 
     A truncated, corrupted, foreign or special (FIFO, device) file is a ValueError naming the

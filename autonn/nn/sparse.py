@@ -1,5 +1,12 @@
 """``Embedding``: a lookup table of learnable vectors."""
+from __future__ import annotations
+
+from typing import Any
+
+from numpy.typing import DTypeLike
+
 from .._validate import check_size
+from ..tensor import Tensor
 from . import functional as F, init
 from .linear import _dtype
 from .module import Module
@@ -21,7 +28,7 @@ class Embedding(Module):
     Embedding(10, 3)
     """
 
-    def __init__(self, num_embeddings, embedding_dim, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         dtype = _dtype(dtype)
         self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
@@ -29,14 +36,14 @@ class Embedding(Module):
         self.weight = Parameter(init._storage((self.num_embeddings, self.embedding_dim), dtype))
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """Draw the weight from N(0, 1), as PyTorch."""
         init.normal_(self.weight)
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Tensor:
         return F.embedding(input, self.weight)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
 
     def _config(self):

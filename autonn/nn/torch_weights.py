@@ -9,8 +9,11 @@ NumPy arrays, of torch tensors, a torch ``nn.Module`` (its ``state_dict()``), or
 file (as ``safetensors.torch.save_file`` writes). A ``.pt``/``.pth`` file is a pickle, which
 autonn never loads.
 """
+from __future__ import annotations
+
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +105,7 @@ def _convert(key, value, target, linear):
     return None, msg
 
 
-def load_torch_state_dict(model, state_dict_or_path, strict=True):
+def load_torch_state_dict(model: Module, state_dict_or_path: Any, strict: bool = True) -> Any:
     """Copy a PyTorch model's weights into the matching autonn ``model``, in place.
 
     ``state_dict_or_path`` is a dict of NumPy arrays or torch tensors

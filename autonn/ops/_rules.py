@@ -16,11 +16,21 @@ Broadcasting is not the rule's business: the engine sums broadcast axes back.
 >>> (dx,) = an.grad(cube(x), x, create_graph=True); dx.item(), an.grad(dx, x)[0].item()
 (12.0, 12.0)
 """
-import sys
-from typing import Any
+from __future__ import annotations
 
-from ..tensor import Tensor, as_tensor
+import sys
+from typing import Any, Protocol
+
+from ..tensor import Tensor, TensorLike, as_tensor
 from .base import Op, apply, lift
+
+
+class ElementwiseFn(Protocol):
+    """The type of the functions ``elementwise`` makes: ``f(x)`` (or ``f(x, y)``) gives a Tensor."""
+    op: type[Op]  # the Op class
+    elementwise: bool
+
+    def __call__(self, *xs: TensorLike) -> Tensor: ...
 
 
 def sum_terms(*terms):
@@ -47,7 +57,7 @@ def operand_pair(x, y):
 
 
 def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = None, module: str | None = None,
-                complex: bool = False) -> Any:
+                complex: bool = False) -> ElementwiseFn:
     """Declare an elementwise op from its NumPy ``forward`` and one partial-derivative rule per
     input, and return its public function (one shared Op instance: the op has no state).
 
@@ -110,6 +120,7 @@ def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = No
                 raise TypeError(f"{name}() takes {nin} arguments ({len(xs)} given)")
             return apply(op, *[as_tensor(v) for v in xs])
     fn.__name__ = fn.__qualname__ = name
+    fn.__annotations__ = {**{p: "TensorLike" for p in fn.__code__.co_varnames[:nin]}, "return": "Tensor"}
     fn.__doc__ = doc
     fn.__module__ = cls.__module__ = module or sys._getframe(1).f_globals["__name__"]
     fn.op = cls

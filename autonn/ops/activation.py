@@ -2,12 +2,15 @@
 ``autonn.kernels``; each backward is itself an op (``TanhGrad``, ``ReluGrad``...) whose own rule
 is written in autonn ops, so second derivatives work.
 """
+
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
 from .. import kernels
-from ..tensor import as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from ._rules import sum_terms
 from .base import Op, _grad_state, apply, const
 from .elementwise import exp
@@ -216,7 +219,7 @@ class Softplus(_Activation):
         return self.alpha
 
 
-def relu(x):
+def relu(x: TensorLike) -> Tensor:
     """max(x, 0) elementwise; the gradient at 0 is 0, as PyTorch.
 
     >>> import autonn as an
@@ -226,7 +229,7 @@ def relu(x):
     return apply(Relu(), as_tensor(x))
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x: TensorLike, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else ``negative_slope * x``.
 
     >>> import autonn as an
@@ -236,7 +239,7 @@ def leaky_relu(x, negative_slope=0.01):
     return apply(LeakyRelu(float(negative_slope)), as_tensor(x))
 
 
-def elu(x, alpha=1.0):
+def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else ``alpha * (exp(x) - 1)``.
 
     >>> import autonn as an
@@ -246,7 +249,7 @@ def elu(x, alpha=1.0):
     return apply(Elu(float(alpha)), as_tensor(x))
 
 
-def gelu(x):
+def gelu(x: TensorLike) -> Tensor:
     """Gaussian error linear unit ``x * Phi(x)`` (exact, with erf; PyTorch's default).
 
     >>> import autonn as an
@@ -257,7 +260,7 @@ def gelu(x):
     return apply(Gelu(_grad_state.enabled and x._requires_grad), x)
 
 
-def sigmoid(x):
+def sigmoid(x: TensorLike) -> Tensor:
     """Logistic function ``1 / (1 + exp(-x))``, stable for large |x|.
 
     >>> import autonn as an
@@ -267,7 +270,7 @@ def sigmoid(x):
     return apply(Sigmoid(), as_tensor(x))
 
 
-def tanh(x):
+def tanh(x: TensorLike) -> Tensor:
     """Hyperbolic tangent.
 
     >>> import autonn as an
@@ -277,7 +280,7 @@ def tanh(x):
     return apply(Tanh(), as_tensor(x))
 
 
-def softplus(x, beta=1.0, threshold=20.0):
+def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold`` (PyTorch's Softplus).
 
     >>> import autonn as an

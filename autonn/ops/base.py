@@ -82,7 +82,7 @@ def _complex_error(op, inputs):
                      "the ops that differentiate complex numbers are listed in the docs")
 
 
-def lift(x, like):
+def lift(x: Any, like: Tensor) -> Tensor:
     """``x`` as a Tensor; Python scalars take ``like``'s dtype as NumPy's weak scalar rule says."""
     if isinstance(x, Tensor):
         return x

@@ -5,9 +5,12 @@ through the Jacobian without conjugation, so for a real-valued loss ``L`` of a c
 the gradient is ``dL/dx - i dL/dy`` (PyTorch reports its conjugate, ``dL/dx + i dL/dy``). A real
 input that receives a complex gradient keeps its real part (the engine does that once).
 """
+
+from __future__ import annotations
+
 import numpy as np
 
-from ..tensor import as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from .base import Op, apply, linear_jvp
 from .elementwise import cast, where
 
@@ -80,7 +83,7 @@ class Angle(Op):
         return real(dx * self._dz(x))
 
 
-def real(x):
+def real(x: TensorLike) -> Tensor:
     """The real part (a copy, as a new Tensor); real inputs come back unchanged in value.
 
     >>> import autonn as an
@@ -90,7 +93,7 @@ def real(x):
     return apply(Real(), as_tensor(x))
 
 
-def imag(x):
+def imag(x: TensorLike) -> Tensor:
     """The imaginary part (zeros for a real input).
 
     >>> import autonn as an
@@ -100,7 +103,7 @@ def imag(x):
     return apply(Imag(), as_tensor(x))
 
 
-def conj(x):
+def conj(x: TensorLike) -> Tensor:
     """The complex conjugate (a real input comes back unchanged in value).
 
     >>> import autonn as an
@@ -113,7 +116,7 @@ def conj(x):
 conjugate = conj
 
 
-def angle(x):
+def angle(x: TensorLike) -> Tensor:
     """The argument of each element, in radians in ``(-pi, pi]`` (NumPy's ``angle``).
 
     >>> import autonn as an

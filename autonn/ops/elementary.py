@@ -6,15 +6,14 @@ again; the optional array rule (``arrays=``) is the same formula on NumPy arrays
 ``backward()``. Adding an op here and one ``register`` line in ``autonn/testing/registry.py``
 is all it takes (see docs/adding_ops.md).
 """
-from typing import Any
 
 import numpy as np
 
-from ._rules import elementwise
+from ._rules import ElementwiseFn, elementwise
 from .base import const
 
-cos: Any   # declared ahead: sin's rule uses cos, defined below
-cosh: Any  # likewise for sinh's rule
+cos: ElementwiseFn   # declared ahead: sin's rule uses cos, defined below
+cosh: ElementwiseFn  # likewise for sinh's rule
 
 exp = elementwise(
     "exp", np.exp, lambda g, out, x: g * out, arrays=(lambda g, out, x: g * out,),

@@ -1,8 +1,13 @@
 """Elementwise arithmetic, ``maximum``/``minimum``, ``clip`` and ``where``, with NumPy
 broadcasting. (The elementary functions, ``exp``, ``sin``..., are in ``elementary``.)"""
-import numpy as np
+from __future__ import annotations
 
-from ..tensor import Tensor, as_tensor
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..tensor import Tensor, TensorLike, as_tensor
 from ._rules import sum_terms
 from .base import Op, apply, const, lift, linear_jvp
 from .elementary import abs, cos, exp, log, sin, sqrt  # noqa: F401  (their old home)
@@ -224,7 +229,7 @@ class Clip(Op):
 
 
 # ----- public functions -----
-def add(x, y):
+def add(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise ``x + y`` with broadcasting.
 
     >>> import autonn as an
@@ -238,7 +243,7 @@ def add(x, y):
     return _binary(Add(), x, y)
 
 
-def sub(x, y):
+def sub(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise ``x - y``.
 
     >>> import autonn as an
@@ -252,7 +257,7 @@ def sub(x, y):
     return _binary(Sub(), x, y)
 
 
-def mul(x, y):
+def mul(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise ``x * y``.
 
     >>> import autonn as an
@@ -266,7 +271,7 @@ def mul(x, y):
     return _binary(Mul(), x, y)
 
 
-def div(x, y):
+def div(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise ``x / y``.
 
     >>> import autonn as an
@@ -280,7 +285,7 @@ def div(x, y):
     return _binary(Div(), x, y)
 
 
-def pow(x, y):
+def pow(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise ``x ** y``.
 
     >>> import autonn as an
@@ -294,7 +299,7 @@ def pow(x, y):
     return _binary(Pow(), x, y)
 
 
-def neg(x):
+def neg(x: TensorLike) -> Tensor:
     """Elementwise ``-x``.
 
     >>> import autonn as an
@@ -304,7 +309,7 @@ def neg(x):
     return apply(Neg(), as_tensor(x))
 
 
-def cast(x, dtype):
+def cast(x: TensorLike, dtype: DTypeLike) -> Tensor:
     """``x`` converted to ``dtype``, differentiably (the gradient is cast back).
 
     >>> import autonn as an, numpy as np
@@ -320,7 +325,7 @@ def cast(x, dtype):
     return apply(Cast(dtype), x)
 
 
-def maximum(x, y):
+def maximum(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise maximum; at ties each side gets half the gradient.
 
     >>> import autonn as an
@@ -330,7 +335,7 @@ def maximum(x, y):
     return _binary(Maximum(), x, y)
 
 
-def minimum(x, y):
+def minimum(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise minimum; at ties each side gets half the gradient.
 
     >>> import autonn as an
@@ -340,7 +345,7 @@ def minimum(x, y):
     return _binary(Minimum(), x, y)
 
 
-def clip(x, a_min=None, a_max=None):
+def clip(x: TensorLike, a_min: Any = None, a_max: Any = None) -> Tensor:
     """Limit values to ``[a_min, a_max]`` (NumPy's ``clip``); the gradient passes where
     ``a_min <= x <= a_max``.
 
@@ -374,7 +379,7 @@ def _bound(v, x, name):
     return arr
 
 
-def where(condition, x, y):
+def where(condition: TensorLike, x: TensorLike, y: TensorLike) -> Tensor:
     """Elements of ``x`` where ``condition`` holds, else of ``y`` (broadcasting all three).
 
     >>> import autonn as an

@@ -1,7 +1,11 @@
 """Indexing ``t[...]``, basic and advanced; the gradient scatter-adds, so repeated indices accumulate."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, TensorLike
 from .base import Op, apply, linear_jvp
 
 
@@ -60,7 +64,7 @@ class ScatterAdd(Op):
         return apply(GetItem(self.index), gg)
 
 
-def getitem(x, index):
+def getitem(x: TensorLike, index: Any) -> Tensor:
     """``x[index]`` with NumPy's basic and advanced indexing.
 
     >>> import autonn as an

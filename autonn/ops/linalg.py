@@ -1,7 +1,10 @@
 """``matmul`` with NumPy's rules for 1-D, 2-D and batched N-D operands (matmul runs on BLAS)."""
+
+from __future__ import annotations
+
 import numpy as np
 
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from ._rules import sum_terms
 from .base import Op, apply
 from .shape import reshape, sum_to, swapaxes
@@ -37,7 +40,7 @@ def _out_shape(a2, b2):
     return batch + (a2.shape[-2], b2.shape[-1])
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """Matrix product with NumPy's ``matmul`` rules (1-D operands are promoted, batches broadcast).
 
     >>> import autonn as an

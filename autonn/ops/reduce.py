@@ -3,17 +3,22 @@
 ``max``/``min`` split the gradient evenly between tied maxima (as NumPy-based engines such as
 MyGrad and HIPS autograd do); PyTorch's ``amax`` does the same.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .. import kernels
-from ..tensor import Tensor, as_tensor
+from ..tensor import Axis, Tensor, TensorLike, as_tensor
 from ._axes import keepdims_shape, normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply
 from .elementwise import _MaskedLinear, exp, sqrt
 from .shape import BroadcastTo, Reshape, Sum
 
 
-def _reduce_args(x, axis, dim, keepdims, keepdim, op_name):
+def _reduce_args(x, axis, dim, keepdims, keepdim, op_name) -> tuple[Tensor, Any, bool]:
     x = as_tensor(x)
     axes = normalize_axes(pick_axis(axis, dim, op_name), x.ndim, op_name)
     return x, axes, bool(keepdims or keepdim)
@@ -26,7 +31,8 @@ def _expand_back(g, axes, keepdims, shape):
     return apply(BroadcastTo(shape), g)
 
 
-def sum(x, axis=None, keepdims=False, dim=None, keepdim=False):
+def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+        keepdim: bool = False) -> Tensor:
     """Sum over ``axis`` (all axes by default).
 
     >>> import autonn as an
@@ -37,7 +43,8 @@ def sum(x, axis=None, keepdims=False, dim=None, keepdim=False):
     return apply(Sum(axes, keep), x)
 
 
-def mean(x, axis=None, keepdims=False, dim=None, keepdim=False):
+def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+         keepdim: bool = False) -> Tensor:
     """Arithmetic mean over ``axis``.
 
     >>> import autonn as an
@@ -89,7 +96,8 @@ class Min(_Extreme):
     reducer = staticmethod(np.min)
 
 
-def max(x, axis=None, keepdims=False, dim=None, keepdim=False):
+def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+        keepdim: bool = False) -> Tensor:
     """Largest value over ``axis`` (values only, as NumPy; see ``argmax``).
 
     >>> import autonn as an
@@ -100,7 +108,8 @@ def max(x, axis=None, keepdims=False, dim=None, keepdim=False):
     return apply(Max(axes, keep), x)
 
 
-def min(x, axis=None, keepdims=False, dim=None, keepdim=False):
+def min(x: TensorLike, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+        keepdim: bool = False) -> Tensor:
     """Smallest value over ``axis``.
 
     >>> import autonn as an
@@ -111,7 +120,8 @@ def min(x, axis=None, keepdims=False, dim=None, keepdim=False):
     return apply(Min(axes, keep), x)
 
 
-def var(x, axis=None, ddof=0, keepdims=False, dim=None, keepdim=False, correction=None):
+def var(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False, dim: Axis = None,
+        keepdim: bool = False, correction: int | None = None) -> Tensor:
     """Variance with NumPy's ``ddof`` (0 by default; PyTorch's ``correction`` is an alias).
 
     >>> import autonn as an
@@ -129,7 +139,8 @@ def var(x, axis=None, ddof=0, keepdims=False, dim=None, keepdim=False, correctio
     return apply(Sum(axes, keep), d * d) / (n - ddof)
 
 
-def std(x, axis=None, ddof=0, keepdims=False, dim=None, keepdim=False, correction=None):
+def std(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False, dim: Axis = None,
+        keepdim: bool = False, correction: int | None = None) -> Tensor:
     """Standard deviation, ``sqrt(var)``, with NumPy's ``ddof``.
 
     >>> import autonn as an
@@ -166,7 +177,8 @@ class LogSumExp(Op):
         return apply(Sum(self.axes, self.keepdims), soft * dx)
 
 
-def logsumexp(x, axis=None, keepdims=False, dim=None, keepdim=False):
+def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+              keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``axis``, computed stably.
 
     >>> import autonn as an
@@ -222,7 +234,7 @@ class LogSoftmax(Op):
         return dx - apply(Sum((self.axis,), True), exp(out) * dx)
 
 
-def softmax(x, axis=-1, dim=None):
+def softmax(x: TensorLike, axis: int = -1, dim: int | None = None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``axis`` (last by default), stable for large inputs.
 
     >>> import autonn as an
@@ -234,7 +246,7 @@ def softmax(x, axis=-1, dim=None):
     return apply(Softmax(axis), x)
 
 
-def log_softmax(x, axis=-1, dim=None):
+def log_softmax(x: TensorLike, axis: int = -1, dim: int | None = None) -> Tensor:
     """``x - logsumexp(x)`` along ``axis``, stable for large inputs.
 
     >>> import autonn as an
@@ -256,7 +268,8 @@ def _arg(fn, x, axis, keepdims, dim, keepdim, op_name):
     return Tensor._make(np.asarray(fn(x.data, axis=axis, keepdims=bool(keepdims or keepdim))))
 
 
-def argmax(x, axis=None, keepdims=False, dim=None, keepdim=False):
+def argmax(x: TensorLike, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+           keepdim: bool = False) -> Tensor:
     """Index of the largest value (flattened when ``axis`` is None); no gradient.
 
     >>> import autonn as an
@@ -266,7 +279,8 @@ def argmax(x, axis=None, keepdims=False, dim=None, keepdim=False):
     return _arg(np.argmax, x, axis, keepdims, dim, keepdim, "argmax")
 
 
-def argmin(x, axis=None, keepdims=False, dim=None, keepdim=False):
+def argmin(x: TensorLike, axis: Axis = None, keepdims: bool = False, dim: Axis = None,
+           keepdim: bool = False) -> Tensor:
     """Index of the smallest value; no gradient.
 
     >>> import autonn as an

@@ -1,9 +1,13 @@
 """Shape ops: reshape, transpose, squeeze, broadcast, concatenate, split, pad... All linear."""
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from ..tensor import as_tensor
+from ..tensor import Axis, Tensor, TensorLike, as_tensor
 from ._axes import normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply, linear_jvp
 
@@ -151,7 +155,7 @@ def _shape_arg(shape, op_name):
         raise TypeError(f"{op_name}: shape must be ints, got {shape!r}") from None
 
 
-def reshape(x, *shape):
+def reshape(x: TensorLike, *shape: Any) -> Tensor:
     """Same data in a new shape (one entry may be -1).
 
     >>> import autonn as an
@@ -186,7 +190,7 @@ def _resolve_reshape(old, shape):
     return shape
 
 
-def transpose(x, axes=None):
+def transpose(x: TensorLike, axes: Any = None) -> Tensor:
     """Reverse the axes, or permute them as ``axes`` says (NumPy's ``transpose``).
 
     >>> import autonn as an
@@ -206,7 +210,7 @@ def transpose(x, axes=None):
     return apply(Transpose(axes), x)
 
 
-def permute(x, *axes):
+def permute(x: TensorLike, *axes: Any) -> Tensor:
     """Permute the axes (``permute(x, (1, 0))`` or ``x.permute(1, 0)``).
 
     >>> import autonn as an
@@ -218,7 +222,7 @@ def permute(x, *axes):
     return transpose(x, axes)
 
 
-def swapaxes(x, axis1, axis2):
+def swapaxes(x: TensorLike, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes.
 
     >>> import autonn as an
@@ -233,7 +237,7 @@ def swapaxes(x, axis1, axis2):
     return transpose(x, tuple(axes))
 
 
-def squeeze(x, axis=None, dim=None):
+def squeeze(x: TensorLike, axis: Axis = None, dim: Axis = None) -> Tensor:
     """Remove axes of length one (all of them, or those in ``axis``).
 
     >>> import autonn as an
@@ -254,7 +258,7 @@ def squeeze(x, axis=None, dim=None):
     return reshape(x, shape)
 
 
-def unsqueeze(x, axis=None, dim=None):
+def unsqueeze(x: TensorLike, axis: int | None = None, dim: int | None = None) -> Tensor:
     """Insert a length-one axis at ``axis`` (NumPy's ``expand_dims``).
 
     >>> import autonn as an
@@ -270,7 +274,7 @@ def unsqueeze(x, axis=None, dim=None):
     return reshape(x, shape)
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: TensorLike, shape: Any) -> Tensor:
     """View ``x`` broadcast to ``shape`` (NumPy rules); the gradient sums back.
 
     >>> import autonn as an
@@ -291,7 +295,7 @@ def broadcast_to(x, shape):
     return apply(BroadcastTo(shape), x)
 
 
-def expand(x, *shape):
+def expand(x: TensorLike, *shape: Any) -> Tensor:
     """PyTorch's ``expand``: broadcast to ``shape``, where -1 keeps that axis's size.
 
     >>> import autonn as an
@@ -307,7 +311,7 @@ def expand(x, *shape):
     return broadcast_to(x, shape)
 
 
-def flatten(x, start_dim=0, end_dim=-1):
+def flatten(x: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge axes ``start_dim..end_dim`` into one (all of them by default).
 
     >>> import autonn as an
@@ -334,7 +338,7 @@ def _tensors(seq, op_name):
     return [cast(t, dtype) for t in ts]
 
 
-def concatenate(seq, axis=0, dim=None):
+def concatenate(seq: Sequence[TensorLike], axis: int = 0, dim: int | None = None) -> Tensor:
     """Join tensors along an existing axis.
 
     >>> import autonn as an
@@ -354,7 +358,7 @@ def concatenate(seq, axis=0, dim=None):
     return apply(Concatenate(axis), *ts)
 
 
-def stack(seq, axis=0, dim=None):
+def stack(seq: Sequence[TensorLike], axis: int = 0, dim: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new axis.
 
     >>> import autonn as an
@@ -369,7 +373,8 @@ def stack(seq, axis=0, dim=None):
     return apply(Stack(axis), *ts)
 
 
-def split(x, indices_or_sections, axis=0, dim=None):
+def split(x: TensorLike, indices_or_sections: Any, axis: int = 0,
+          dim: int | None = None) -> list[Tensor]:
     """NumPy's ``split``: ``n`` equal parts, or cut before each index in a list.
 
     >>> import autonn as an
@@ -394,7 +399,7 @@ def split(x, indices_or_sections, axis=0, dim=None):
 _GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")  # each output copies one input element
 
 
-def pad(x, pad_width, mode="constant", constant_values=0):
+def pad(x: TensorLike, pad_width: Any, mode: Any = "constant", constant_values: Any = 0) -> Tensor:
     """NumPy's ``pad``; every mode is differentiable (constant by slicing, the others by an
     index gather whose gradient scatter-adds).
 

@@ -1,4 +1,6 @@
 """Adam and AdamW (PyTorch's algorithms, including AMSGrad)."""
+from __future__ import annotations
+
 from collections.abc import Callable
 from typing import Any
 

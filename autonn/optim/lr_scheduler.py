@@ -4,6 +4,8 @@ As in PyTorch, building a scheduler performs its first ``step()`` (epoch 0), eac
 an ``'initial_lr'`` entry, and ``get_lr`` is the chainable (recursive) form, so the sequence
 of learning rates is PyTorch's to the last bit.
 """
+from __future__ import annotations
+
 import math
 from typing import Any
 

@@ -3,6 +3,8 @@
 Updates run in place on ``p.data`` with NumPy arithmetic: no graph is built, and a
 parameter keeps its dtype (state arrays take the parameter's dtype too).
 """
+from __future__ import annotations
+
 import collections
 import copy
 from collections.abc import Callable, Iterable

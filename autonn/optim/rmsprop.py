@@ -1,4 +1,6 @@
 """RMSprop (PyTorch's algorithm, with momentum and the centered variant)."""
+from __future__ import annotations
+
 from collections.abc import Callable
 from typing import Any
 

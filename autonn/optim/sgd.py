@@ -1,4 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's)."""
+from __future__ import annotations
+
 from collections.abc import Callable
 from typing import Any
 

@@ -1,8 +1,13 @@
 """``assert_gradients_close``: gradcheck as an assertion, for your own (Hypothesis) tests."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 from ..tensor import Tensor
 
 
-def assert_gradients_close(fn, *tensors, order=1, **tolerances):
+def assert_gradients_close(fn: Callable[..., Any], *tensors: Any, order: int = 1, **tolerances: Any) -> Any:
     """Assert that the analytic derivatives of ``fn(*tensors)`` match finite differences.
 
     Raises ``AssertionError`` carrying gradcheck's message (input, output, worst index, both

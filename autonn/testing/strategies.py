@@ -8,14 +8,20 @@
 ...     assert ((x * 2).data == (x + x).data).all()
 >>> test_double()
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from numpy.typing import DTypeLike
 
 from ..tensor import Tensor
 
 
-def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
+def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy:
     """Array shapes (tuples of ints), as ``hypothesis.extra.numpy.array_shapes``.
 
     >>> from autonn.testing.strategies import shapes
@@ -25,7 +31,8 @@ def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
                             max_side=max_side)
 
 
-def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_side=4):
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
+                         max_side: int = 4) -> st.SearchStrategy:
     """Tuples of ``num_shapes`` shapes that broadcast together.
 
     >>> from autonn.testing.strategies import broadcastable_shapes
@@ -36,7 +43,8 @@ def broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1, max_s
                                              max_side=max_side).map(lambda r: r.input_shapes)
 
 
-def floats_away_from(low, high, avoid=(), margin=0.05, width=64):
+def floats_away_from(low: float, high: float, avoid: Sequence[float] = (), margin: float = 0.05,
+                     width: Literal[16, 32, 64] = 64) -> st.SearchStrategy:
     """Floats in ``[low, high]`` at least ``margin`` away from each point in ``avoid`` (kinks).
 
     >>> from autonn.testing.strategies import floats_away_from
@@ -48,7 +56,9 @@ def floats_away_from(low, high, avoid=(), margin=0.05, width=64):
     return base.filter(lambda v: all(abs(v - p) > margin for p in avoid))
 
 
-def arrays(shape, dtype=np.float64, low=-3.0, high=3.0, avoid=(), margin=0.05, elements=None):
+def arrays(shape: Any, dtype: DTypeLike = np.float64, low: float = -3.0, high: float = 3.0,
+           avoid: Sequence[float] = (), margin: float = 0.05,
+           elements: st.SearchStrategy | None = None) -> st.SearchStrategy:
     """NumPy arrays of ``shape`` (a tuple or a strategy) with bounded finite values."""
     dtype = np.dtype(dtype)
     if elements is None:  # drawn in float64, then rounded to dtype
@@ -57,8 +67,9 @@ def arrays(shape, dtype=np.float64, low=-3.0, high=3.0, avoid=(), margin=0.05, e
     return hnp.arrays(dtype, shape, elements=elements)
 
 
-def tensors(shape=None, dtype=np.float64, elements=None, requires_grad=True, low=-3.0,
-            high=3.0, avoid=()):
+def tensors(shape: Any = None, dtype: DTypeLike = np.float64, elements: st.SearchStrategy | None = None,
+            requires_grad: bool = True, low: float = -3.0, high: float = 3.0,
+            avoid: Sequence[float] = ()) -> st.SearchStrategy:
     """autonn Tensors with the given (or drawn) shape, dtype and element strategy.
 
     >>> from autonn.testing.strategies import tensors
@@ -72,14 +83,14 @@ def tensors(shape=None, dtype=np.float64, elements=None, requires_grad=True, low
         lambda a: Tensor(a, requires_grad=requires_grad and a.dtype.kind == "f"))
 
 
-def axes(ndim, allow_none=True, allow_tuple=True):
+def axes(ndim: int, allow_none: bool = True, allow_tuple: bool = True) -> st.SearchStrategy:
     """An ``axis=`` argument for a tensor of ``ndim`` dimensions: None, an int (possibly
     negative) or a tuple of distinct axes.
 
     >>> from autonn.testing.strategies import axes
     >>> a = axes(3).example()
     """
-    options = []
+    options: list[st.SearchStrategy] = []
     if allow_none:
         options.append(st.none())
     if ndim > 0:
@@ -105,8 +116,11 @@ def _features(value, widths):
     return value  # a strategy
 
 
-def mlps(in_features=None, out_features=None, hidden_layers=(0, 2), widths=(1, 8),
-         activations=MLP_ACTIVATIONS, dtype=np.float64, bias=None):
+def mlps(in_features: int | st.SearchStrategy | None = None,
+         out_features: int | st.SearchStrategy | None = None,
+         hidden_layers: tuple[int, int] = (0, 2), widths: tuple[int, int] = (1, 8),
+         activations: Sequence[str] = MLP_ACTIVATIONS, dtype: DTypeLike = np.float64,
+         bias: bool | None = None) -> st.SearchStrategy:
     """Random small multilayer perceptrons from ``autonn.nn``: ``Sequential(Linear, act, ...,
     Linear)`` with ``hidden_layers`` (a ``(min, max)`` count) hidden layers of ``widths``
     (``(min, max)``) units, an activation per hidden layer drawn from ``activations`` (names:
