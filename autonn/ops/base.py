@@ -12,17 +12,29 @@ An op is a small class:
 
 Ops that are linear in their tensor inputs set ``linear = True`` and get ``jvp`` for free:
 the op applied to the tangents.
+
+``saves_values`` (default: ``not linear``) says whether the gradient rules read the values of
+the inputs or the output. Nodes of such ops hold those arrays read-only until they are freed,
+and the walk checks that they were not changed in place since (``autonn.saved``). An op whose
+rules only use shapes and dtypes sets it False; nothing is checked or locked for it.
 """
 import numpy as np
 
 from .. import engine
-from ..tensor import Tensor
+from ..saved import hold_node as _hold_node
+from ..tensor import Tensor, _Saving
 
 
 class Op:
     """Base class of every differentiable operation."""
     __slots__ = ()
     linear = False
+    saves_values = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "saves_values" not in cls.__dict__ and "linear" in cls.__dict__:
+            cls.saves_values = not cls.linear
 
     @property
     def name(self):
@@ -60,7 +72,11 @@ def apply(op, *inputs):
     if _grad_state.enabled:
         for t in inputs:
             if t._requires_grad:
-                out = Tensor._make(data, op, inputs)
+                if op.saves_values:  # its arrays stay read-only while the node needs them
+                    out = _Saving._make(data, op, inputs)
+                    _hold_node(out, inputs)
+                else:
+                    out = Tensor._make(data, op, inputs)
                 if _anomaly_state.active:
                     _anomaly.record(out)
                 return out

@@ -27,6 +27,7 @@ class _ScalarOp(Op):
 class AddScalar(_ScalarOp):
     """``x + c``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return x + self.c
@@ -41,6 +42,7 @@ class AddScalar(_ScalarOp):
 class RSubScalar(_ScalarOp):
     """``c - x``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return self.c - x
@@ -55,6 +57,7 @@ class RSubScalar(_ScalarOp):
 class MulScalar(_ScalarOp):
     """``x * c``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return x * self.c
@@ -71,6 +74,7 @@ class MulScalar(_ScalarOp):
 class DivScalar(_ScalarOp):
     """``x / c``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return x / self.c

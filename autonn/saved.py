@@ -1,0 +1,288 @@
+"""What a backward needs stays as it was saved: version counters and read-only saved arrays.
+
+Two mechanisms, one for each way of changing an array after the forward pass:
+
+* **Version counters** (PyTorch's ``SavedVariable``). Every in-place Tensor method bumps the
+  version of the memory it writes; the version lives on the memory block (the NumPy array
+  that owns it), so views, ``detach()`` twins and the tensor itself share it, as views share
+  PyTorch's counter. Each bump is stamped with the creation clock of tensors, so a node made
+  before the stamp saved the value before the change: the walk checks the nodes older than the
+  newest stamp (:func:`check_node`) and raises PyTorch's error for a changed input or output.
+* **Read-only saved arrays**. An op whose gradient reads values (``Op.saves_values``) *holds*
+  the Tensors it saves (its inputs and output): their arrays are made read-only until the last
+  node holding them is freed by backward, or garbage collected, and then writable again (only
+  the arrays that were writable before). A write that bypasses the Tensor methods (through
+  ``.data``, ``.numpy()`` or the user's own array) raises NumPy's "assignment destination is
+  read-only" instead of changing a saved value.
+
+An in-place op on a tensor that is part of a graph *rebases* it (as PyTorch): the tensor
+object becomes the node of the in-place op, and its previous node moves to an *alias* tensor
+holding the old value (a copy when anything may read it). Nodes made before the change still
+name the tensor object among their inputs; :func:`route` sends them (and their gradient) to the
+alias that holds the value they saw.
+"""
+import weakref
+
+import numpy as np
+
+_entries = {}  # id(memory owner) -> [version, stamps of the last bumps, weakref to the owner]
+_KEEP = 64  # stamps kept per memory block: enough to name the version a node saw
+last_stamp = -1  # creation-clock value of the newest in-place change (the walk's gate)
+_deferred = []  # arrays whose unlock waited for their (still read-only) base
+
+
+def _owner(a):
+    """The ndarray that owns ``a``'s memory (views of views point to it), or the last ndarray
+    before a non-NumPy base."""
+    b = a.base
+    while b.__class__ is np.ndarray or isinstance(b, np.ndarray):
+        a, b = b, b.base
+    return a
+
+
+def _forget(key):
+    return lambda ref: _entries.pop(key, None)
+
+
+def bump(arr):
+    """Record an in-place change of ``arr``'s memory; returns the new version."""
+    global last_stamp
+    from .tensor import _creation
+    owner = _owner(arr)
+    key = id(owner)
+    entry = _entries.get(key)
+    if entry is None or entry[2]() is not owner:
+        entry = _entries[key] = [0, [], weakref.ref(owner, _forget(key))]
+    stamp = next(_creation)
+    entry[0] += 1
+    stamps = entry[1]
+    stamps.append(stamp)
+    if len(stamps) > _KEEP:
+        del stamps[0]
+    last_stamp = stamp
+    return entry[0]
+
+
+def version(arr):
+    """The version of ``arr``'s memory: how many in-place changes it has seen (0: none)."""
+    entry = _entries.get(id(_owner(arr)))
+    return 0 if entry is None or entry[2]() is None else entry[0]
+
+
+def _versions(arr, seq):
+    """(version now, version when the tensor clock read ``seq``) of ``arr``'s memory."""
+    entry = _entries.get(id(_owner(arr)))
+    if entry is None or entry[2]() is None:
+        return 0, 0
+    now = entry[0]
+    return now, now - sum(1 for s in entry[1] if s > seq)
+
+
+# ----------------------------------------------------------------- rebased tensors
+def route(p, seq):
+    """The tensor that held ``p``'s value and node when the tensor clock read ``seq``: ``p``
+    itself, or the alias its first rebase after ``seq`` left behind."""
+    history = p._history
+    if history is not None:
+        for stamp, alias in history:
+            if stamp > seq:
+                return alias
+    return p
+
+
+def routed_parents(t):
+    """``t``'s inputs as they were when ``t`` was made (see :func:`route`)."""
+    parents = t._parents
+    if parents and any(p._history is not None for p in parents):
+        seq = t._seq
+        return tuple(route(p, seq) for p in parents)
+    return parents
+
+
+_TRUSTED = ("autonn.ops.", "autonn.inplace")  # rules that read values only from their arguments
+
+
+def check_node(t):
+    """Before ``t``'s rule runs: ``(parents, args, out)``, its inputs routed to what ``t`` saw,
+    and the arguments for its rule. A value changed in place since ``t`` saved it is passed
+    as a stand-in that raises PyTorch's error when the rule reads it (shapes and dtypes still
+    answer), so only a rule that needs the changed value fails. Rules of ops defined outside
+    autonn's op library may read saved arrays by other ways: for those any change raises.
+    Only called for nodes older than the newest in-place change."""
+    parents = routed_parents(t)
+    op = t._op
+    if not op.saves_values or parents is None:
+        return parents, parents, t
+    seq = t._seq
+    trusted = op.__class__.__module__.startswith(_TRUSTED)
+    args = list(parents)
+    for i, p in enumerate(parents):
+        now, then = _versions(p.data, seq)
+        if now != then:
+            err = _modified_error(op, f"input {i}", p, now, then)
+            if not trusted:
+                raise err
+            args[i] = _stale(p, err)
+    out = t
+    now, then = _versions(t.data, seq)
+    if now != then:
+        err = _modified_error(op, "output", t, now, then)
+        if not trusted:
+            raise err
+        out = _stale(t, err)
+    return parents, args, out
+
+
+def _stale(t, err):
+    from .tensor import _Stale
+    s = _Stale._make(t.data, t._op, t._parents)
+    s._requires_grad, s._seq, s._error = t._requires_grad, t._seq, err
+    return s
+
+
+def _modified_error(op, which, t, now, then):
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{op.name}'s {which}, a tensor of shape {tuple(t.data.shape)} and dtype "
+        f"{t.data.dtype}] is at version {now}; expected version {then} instead. Hint: the "
+        "tensor was changed in place (an in-place method, setitem, +=, or an optimizer step) "
+        f"after {op.name} saved it in the forward pass; run the backward first, or change a copy "
+        "(an.tensor(t) copies)")
+
+
+# ----------------------------------------------------------------- read-only saved arrays
+_holds = {}  # id(array) -> [holders, array, made read-only here]
+
+
+def _hold_array(a):
+    entry = _holds.get(id(a))
+    if entry is not None:
+        entry[0] += 1
+    elif a.flags.writeable:
+        a.setflags(write=False)
+        _holds[id(a)] = [1, a, True]
+    else:
+        _holds[id(a)] = [1, a, False]
+
+
+def _release_array(a):
+    entry = _holds.get(id(a))
+    if entry is None:
+        return
+    if entry[0] > 1:
+        entry[0] -= 1
+        return
+    del _holds[id(a)]
+    if entry[2]:
+        _unlock(a)
+
+
+def _unlock(a):
+    try:
+        a.setflags(write=True)
+    except ValueError:  # a view whose base is still held: unlock it when the base is
+        _deferred.append(a)
+        return
+    if _deferred:
+        pending = list(_deferred)
+        del _deferred[:]
+        for d in pending:
+            if id(d) in _holds:
+                continue  # held again meanwhile
+            try:
+                d.setflags(write=True)
+            except ValueError:
+                _deferred.append(d)
+
+
+def hold_node(node, inputs):
+    """``node`` (just made by an op that saves values) holds its inputs' arrays and its own:
+    read-only until the last node holding an array lets go of it."""
+    held = [p.data for p in inputs]
+    held.append(node.data)
+    for a in held:
+        _hold_array(a)
+    node._held = held
+
+
+def release_node(node):
+    """``node`` is freed (or collected): it lets go of the arrays it held."""
+    held = node._held
+    if held:
+        node._held = None
+        for a in held:
+            _release_array(a)
+
+
+def move_output_hold(src, dst):
+    """The node of ``src`` now lives on ``dst`` (a rebase): so do its holds, the one on its
+    output array included."""
+    held = src._held
+    src._held = None
+    if held:
+        if held[-1] is not dst.data:
+            _release_array(held[-1])
+            _hold_array(dst.data)
+            held[-1] = dst.data
+    dst._held = held
+
+
+def _held_by_us(chain):
+    for x in chain:
+        entry = _holds.get(id(x))
+        if entry is not None and entry[2]:
+            return True
+    return False
+
+
+class unlocked:
+    """Context manager: ``t``'s array writable for an in-place write that bumps its version
+    (an in-place method or an optimizer step), read-only again afterwards if a graph holds it.
+    Arrays read-only for another reason (the user's, broadcast views) raise ValueError.
+
+    >>> import autonn as an
+    >>> w = an.ones(2, requires_grad=True); y = (w * w).sum()
+    >>> with unlocked(w) as arr:
+    ...     arr += 1
+    >>> w.data.flags.writeable, w._version
+    (False, 1)
+    """
+    __slots__ = ("t", "undo")
+
+    def __init__(self, t):
+        self.t = t
+
+    def __enter__(self):
+        a = self.t.data
+        self.undo = None
+        if a.flags.writeable:
+            return a
+        chain = [a]
+        b = a.base
+        while isinstance(b, np.ndarray):
+            chain.append(b)
+            b = b.base
+        undo = []
+        try:
+            if not _held_by_us(chain):
+                raise ValueError
+            for x in reversed(chain):  # the base first: a view is writable only if it is
+                if not x.flags.writeable:
+                    x.setflags(write=True)
+                    undo.append(x)
+        except ValueError:
+            for x in reversed(undo):
+                x.setflags(write=False)
+            raise ValueError(
+                f"in-place write: the tensor's array (shape {a.shape}, dtype {a.dtype}) is "
+                "read-only (a read-only NumPy array or a broadcast view); write to a copy") \
+                from None
+        self.undo = undo
+        return a
+
+    def __exit__(self, *exc):
+        if self.undo:
+            for x in reversed(self.undo):
+                x.setflags(write=False)
+        bump(self.t.data)
+        return False
