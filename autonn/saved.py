@@ -195,23 +195,40 @@ def _unlock(a):
                 _deferred.append(d)
 
 
-def hold_node(node, inputs):
+def hold_node(node, inputs, _holds=_holds):
     """``node`` (just made by an op that saves values) holds its inputs' arrays and its own:
-    read-only until the last node holding an array lets go of it."""
+    read-only until the last node holding an array lets go of it (:func:`_hold_array`,
+    inlined: this runs once per such op)."""
     held = [p.data for p in inputs]
     held.append(node.data)
     for a in held:
-        _hold_array(a)
+        entry = _holds.get(id(a))
+        if entry is not None:
+            entry[0] += 1
+        elif a.flags.writeable:
+            a.setflags(write=False)
+            _holds[id(a)] = [1, a, True]
+        else:
+            _holds[id(a)] = [1, a, False]
     node._held = held
 
 
-def release_node(node):
-    """``node`` is freed (or collected): it lets go of the arrays it held."""
+def release_node(node, _holds=_holds):
+    """``node`` is freed (or collected): it lets go of the arrays it held
+    (:func:`_release_array`, inlined)."""
     held = node._held
     if held:
         node._held = None
         for a in held:
-            _release_array(a)
+            entry = _holds.get(id(a))
+            if entry is None:
+                continue
+            if entry[0] > 1:
+                entry[0] -= 1
+                continue
+            del _holds[id(a)]
+            if entry[2]:
+                _unlock(a)
 
 
 def move_output_hold(src, dst):
