@@ -21,9 +21,14 @@ holding the old value (a copy when anything may read it). Nodes made before the 
 name the tensor object among their inputs; :func:`route` sends them (and their gradient) to the
 alias that holds the value they saw.
 """
+import itertools
+import threading
 import weakref
 
 import numpy as np
+
+clock = itertools.count()  # numbers tensors as they are made, and stamps in-place changes
+_tick = clock.__next__
 
 _entries = {}  # id(memory owner) -> [version, stamps of the last bumps, weakref to the owner]
 _KEEP = 64  # stamps kept per memory block: enough to name the version a node saw
@@ -47,19 +52,17 @@ def _forget(key):
 def bump(arr):
     """Record an in-place change of ``arr``'s memory; returns the new version."""
     global last_stamp
-    from .tensor import _creation
-    owner = _owner(arr)
+    owner = arr if arr.base is None else _owner(arr)
     key = id(owner)
     entry = _entries.get(key)
     if entry is None or entry[2]() is not owner:
         entry = _entries[key] = [0, [], weakref.ref(owner, _forget(key))]
-    stamp = next(_creation)
+    stamp = last_stamp = _tick()
     entry[0] += 1
     stamps = entry[1]
     stamps.append(stamp)
     if len(stamps) > _KEEP:
-        del stamps[0]
-    last_stamp = stamp
+        del stamps[:_KEEP // 2]
     return entry[0]
 
 
@@ -74,8 +77,11 @@ def _versions(arr, seq):
     entry = _entries.get(id(_owner(arr)))
     if entry is None or entry[2]() is None:
         return 0, 0
-    now = entry[0]
-    return now, now - sum(1 for s in entry[1] if s > seq)
+    now, stamps = entry[0], entry[1]
+    then = now - sum(1 for s in stamps if s > seq)
+    if stamps and stamps[0] > seq and len(stamps) < now:  # older stamps were dropped
+        return now, f"{then} or earlier"
+    return now, then
 
 
 # ----------------------------------------------------------------- rebased tensors
@@ -152,9 +158,11 @@ def _modified_error(op, which, t, now, then):
 
 # ----------------------------------------------------------------- read-only saved arrays
 _holds = {}  # id(array) -> [holders, array, made read-only here]
+_holds_lock = threading.RLock()  # threads sharing a model update the counts one at a time
+# (reentrant: a collected node may let go of its arrays inside an update)
 
 
-def _hold_array(a):
+def _hold_array(a):  # (callers take _holds_lock)
     entry = _holds.get(id(a))
     if entry is not None:
         entry[0] += 1
@@ -165,7 +173,7 @@ def _hold_array(a):
         _holds[id(a)] = [1, a, False]
 
 
-def _release_array(a):
+def _release_array(a):  # (callers take _holds_lock)
     entry = _holds.get(id(a))
     if entry is None:
         return
@@ -195,40 +203,48 @@ def _unlock(a):
                 _deferred.append(d)
 
 
-def hold_node(node, inputs, _holds=_holds):
+def hold_node(node, inputs, _holds=_holds, _get=_holds.get):
     """``node`` (just made by an op that saves values) holds its inputs' arrays and its own:
     read-only until the last node holding an array lets go of it (:func:`_hold_array`,
     inlined: this runs once per such op)."""
     held = [p.data for p in inputs]
     held.append(node.data)
-    for a in held:
-        entry = _holds.get(id(a))
-        if entry is not None:
-            entry[0] += 1
-        elif a.flags.writeable:
-            a.setflags(write=False)
-            _holds[id(a)] = [1, a, True]
-        else:
-            _holds[id(a)] = [1, a, False]
+    with _holds_lock:
+        for a in held:
+            entry = _get(id(a))
+            if entry is not None:
+                entry[0] += 1
+            elif a.flags.writeable:
+                a.setflags(write=False)
+                _holds[id(a)] = [1, a, True]
+            else:
+                _holds[id(a)] = [1, a, False]
     node._held = held
 
 
-def release_node(node, _holds=_holds):
+def release_node(node, _holds=_holds, _get=_holds.get):
     """``node`` is freed (or collected): it lets go of the arrays it held
     (:func:`_release_array`, inlined)."""
     held = node._held
     if held:
         node._held = None
-        for a in held:
-            entry = _holds.get(id(a))
-            if entry is None:
-                continue
-            if entry[0] > 1:
-                entry[0] -= 1
-                continue
-            del _holds[id(a)]
-            if entry[2]:
-                _unlock(a)
+        with _holds_lock:
+            for a in held:
+                entry = _get(id(a))
+                if entry is None:
+                    continue
+                if entry[0] > 1:
+                    entry[0] -= 1
+                    continue
+                del _holds[id(a)]
+                if entry[2]:
+                    if _deferred:
+                        _unlock(a)
+                        continue
+                    try:
+                        a.setflags(write=True)
+                    except ValueError:  # a view whose base is still held
+                        _deferred.append(a)
 
 
 def move_output_hold(src, dst):
@@ -236,11 +252,11 @@ def move_output_hold(src, dst):
     output array included."""
     held = src._held
     src._held = None
-    if held:
-        if held[-1] is not dst.data:
+    if held and held[-1] is not dst.data:
+        with _holds_lock:
             _release_array(held[-1])
             _hold_array(dst.data)
-            held[-1] = dst.data
+        held[-1] = dst.data
     dst._held = held
 
 

@@ -3,13 +3,11 @@
 Operators and methods delegate to the functions in ``autonn.ops``; the graph walk
 lives in ``autonn.engine``.
 """
-import itertools
-
 import numpy as np
 
 from . import engine, saved
 
-_creation = itertools.count()  # a tensor is always created after its inputs: a topological order
+_creation = saved.clock  # a tensor is always created after its inputs: a topological order
 from ._dtype import get_default_dtype
 
 

@@ -429,3 +429,43 @@ def test_training_still_converges_with_every_optimizer():
             opt.step()
         assert loss.item() < 1e-2 * first
         assert model.weight._version == 300
+
+
+def test_a_held_view_is_writable_again_once_its_base_is():
+    x = an.tensor(np.arange(1.0, 7.0))
+    v = x.reshape(2, 3)  # a NumPy view of x's array, writable: made before any hold
+    w1 = an.ones(6, requires_grad=True)
+    w2 = an.ones((2, 3), requires_grad=True)
+    a = (w1 * x).sum()  # holds x's array
+    b = (w2 * v).sum()  # holds the view
+    assert not x.data.flags.writeable and not v.data.flags.writeable
+    b.backward()  # the view's holder goes first, while its base is still held
+    with pytest.raises(ValueError, match="read-only"):
+        v.data[0, 0] = 0
+    a.backward()
+    assert x.data.flags.writeable and v.data.flags.writeable
+    assert w2.grad.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+
+
+def test_threads_sharing_a_model_keep_the_counts():
+    import threading
+    rng = np.random.default_rng(6)
+    model = an.nn.Sequential(an.nn.Linear(4, 8), an.nn.Tanh(), an.nn.Linear(8, 1))
+    X = an.tensor(rng.normal(size=(16, 4)))
+    errors = []
+
+    def work():
+        try:
+            for _ in range(200):
+                model(X).sum().backward()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(p.data.flags.writeable for p in model.parameters())
+    opt = an.optim.SGD(model.parameters(), lr=0.1)
+    opt.step()
