@@ -111,3 +111,6 @@ def setitem(x, index, v):
     """
     from .base import lift
     return apply(SetItem(index_to_numpy(index)), x, lift(v, x))
+
+
+__all__ = ["getitem"]  # (setitem: the in-place t[index] = v, Tensor.__setitem__)
