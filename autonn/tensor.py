@@ -136,7 +136,7 @@ class Tensor:
         """How many in-place changes this tensor's memory has seen (shared with its views).
 
         >>> import autonn as an
-        >>> t = an.zeros(2); t.add_(1); t._version
+        >>> t = an.zeros(2); _ = t.add_(1); t._version
         1
         """
         return saved.version(self.data)
