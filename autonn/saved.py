@@ -22,7 +22,6 @@ name the tensor object among their inputs; :func:`route` sends them (and their g
 alias that holds the value they saw.
 """
 import itertools
-import threading
 import weakref
 
 import numpy as np
@@ -158,30 +157,31 @@ def _modified_error(op, which, t, now, then):
 
 # ----------------------------------------------------------------- read-only saved arrays
 _holds = {}  # id(array) -> [holders, array, made read-only here]
-_holds_lock = threading.RLock()  # threads sharing a model update the counts one at a time
-# (reentrant: a collected node may let go of its arrays inside an update)
+# No lock: entries are created with dict.setdefault (atomic), so threads sharing a model never
+# lose an entry (an array is never left read-only); a count two threads change at once may be
+# off by one, which can only make an array writable early (then the version counters still
+# catch Tensor-method writes).
 
 
-def _hold_array(a):  # (callers take _holds_lock)
-    entry = _holds.get(id(a))
-    if entry is not None:
-        entry[0] += 1
-    elif a.flags.writeable:
-        a.setflags(write=False)
-        _holds[id(a)] = [1, a, True]
-    else:
-        _holds[id(a)] = [1, a, False]
+def _hold_array(a, _get=_holds.get, _setdefault=_holds.setdefault):
+    entry = _get(id(a))
+    if entry is None:
+        new = [0, a, False]
+        entry = _setdefault(id(a), new)
+        if entry is new and a.flags.writeable:
+            a.setflags(write=False)
+            new[2] = True
+    entry[0] += 1
 
 
-def _release_array(a):  # (callers take _holds_lock)
-    entry = _holds.get(id(a))
+def _release_array(a, _get=_holds.get, _pop=_holds.pop):
+    entry = _get(id(a))
     if entry is None:
         return
     if entry[0] > 1:
         entry[0] -= 1
         return
-    del _holds[id(a)]
-    if entry[2]:
+    if _pop(id(a), None) is entry and entry[2]:
         _unlock(a)
 
 
@@ -203,48 +203,44 @@ def _unlock(a):
                 _deferred.append(d)
 
 
-def hold_node(node, inputs, _holds=_holds, _get=_holds.get):
+def hold_node(node, inputs, _get=_holds.get, _setdefault=_holds.setdefault):
     """``node`` (just made by an op that saves values) holds its inputs' arrays and its own:
     read-only until the last node holding an array lets go of it (:func:`_hold_array`,
     inlined: this runs once per such op)."""
     held = [p.data for p in inputs]
     held.append(node.data)
-    with _holds_lock:
-        for a in held:
-            entry = _get(id(a))
-            if entry is not None:
-                entry[0] += 1
-            elif a.flags.writeable:
+    for a in held:
+        entry = _get(id(a))
+        if entry is None:
+            new = [0, a, False]
+            entry = _setdefault(id(a), new)
+            if entry is new and a.flags.writeable:
                 a.setflags(write=False)
-                _holds[id(a)] = [1, a, True]
-            else:
-                _holds[id(a)] = [1, a, False]
+                new[2] = True
+        entry[0] += 1
     node._held = held
 
 
-def release_node(node, _holds=_holds, _get=_holds.get):
+def release_node(node, _get=_holds.get, _pop=_holds.pop):
     """``node`` is freed (or collected): it lets go of the arrays it held
     (:func:`_release_array`, inlined)."""
     held = node._held
     if held:
         node._held = None
-        with _holds_lock:
-            for a in held:
-                entry = _get(id(a))
-                if entry is None:
+        for a in held:
+            entry = _get(id(a))
+            if entry is None:
+                continue
+            if entry[0] > 1:
+                entry[0] -= 1
+            elif _pop(id(a), None) is entry and entry[2]:
+                if _deferred:
+                    _unlock(a)
                     continue
-                if entry[0] > 1:
-                    entry[0] -= 1
-                    continue
-                del _holds[id(a)]
-                if entry[2]:
-                    if _deferred:
-                        _unlock(a)
-                        continue
-                    try:
-                        a.setflags(write=True)
-                    except ValueError:  # a view whose base is still held
-                        _deferred.append(a)
+                try:
+                    a.setflags(write=True)
+                except ValueError:  # a view whose base is still held
+                    _deferred.append(a)
 
 
 def move_output_hold(src, dst):
@@ -253,9 +249,8 @@ def move_output_hold(src, dst):
     held = src._held
     src._held = None
     if held and held[-1] is not dst.data:
-        with _holds_lock:
-            _release_array(held[-1])
-            _hold_array(dst.data)
+        _release_array(held[-1])
+        _hold_array(dst.data)
         held[-1] = dst.data
     dst._held = held
 
