@@ -21,6 +21,7 @@ class _Snapshot(_base.Op):
     """A copy of the old value for an in-place op whose own rule reads it (as PyTorch's
     ``original_self``); the gradient passes through."""
     __slots__ = ()
+    complex = True
     linear = True
     jvp = _base.linear_jvp
 
@@ -39,6 +40,7 @@ class _Rebased(_base.Op):
     (the result keeps its own array, which later in-place changes of the tensor don't touch).
     Named after the in-place op."""
     __slots__ = ("op_name",)
+    complex = True
     linear = True
     jvp = _base.linear_jvp
 
