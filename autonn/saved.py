@@ -156,33 +156,34 @@ def _modified_error(op, which, t, now, then):
 
 
 # ----------------------------------------------------------------- read-only saved arrays
-_holds = {}  # id(array) -> [holders, array, made read-only here]
-# No lock: entries are created with dict.setdefault (atomic), so threads sharing a model never
-# lose an entry (an array is never left read-only); a count two threads change at once may be
-# off by one, which can only make an array writable early (then the version counters still
-# catch Tensor-method writes).
+_holds = {}  # id(array) -> [(array, made read-only here), one None per holder...]
+# No lock: entries are made with dict.setdefault and holders are list items appended and
+# popped, all atomic, so threads sharing a model never leave an array read-only for good (the
+# last holder to let go sees an empty list); at worst an array gets writable a little early,
+# and then the version counters still catch Tensor-method writes.
 
 
 def _hold_array(a, _get=_holds.get, _setdefault=_holds.setdefault):
     entry = _get(id(a))
     if entry is None:
-        new = [0, a, False]
+        flip = a.flags.writeable
+        new = [(a, flip)]
         entry = _setdefault(id(a), new)
-        if entry is new and a.flags.writeable:
+        if entry is new and flip:
             a.setflags(write=False)
-            new[2] = True
-    entry[0] += 1
+    entry.append(None)
 
 
 def _release_array(a, _get=_holds.get, _pop=_holds.pop):
     entry = _get(id(a))
     if entry is None:
         return
-    if entry[0] > 1:
-        entry[0] -= 1
-        return
-    if _pop(id(a), None) is entry and entry[2]:
-        _unlock(a)
+    if len(entry) > 1:
+        entry.pop()
+    if len(entry) == 1:
+        _pop(id(a), None)
+        if entry[0][1]:
+            _unlock(a)
 
 
 def _unlock(a):
@@ -212,12 +213,12 @@ def hold_node(node, inputs, _get=_holds.get, _setdefault=_holds.setdefault):
     for a in held:
         entry = _get(id(a))
         if entry is None:
-            new = [0, a, False]
+            flip = a.flags.writeable
+            new = [(a, flip)]
             entry = _setdefault(id(a), new)
-            if entry is new and a.flags.writeable:
+            if entry is new and flip:
                 a.setflags(write=False)
-                new[2] = True
-        entry[0] += 1
+        entry.append(None)
     node._held = held
 
 
@@ -231,16 +232,18 @@ def release_node(node, _get=_holds.get, _pop=_holds.pop):
             entry = _get(id(a))
             if entry is None:
                 continue
-            if entry[0] > 1:
-                entry[0] -= 1
-            elif _pop(id(a), None) is entry and entry[2]:
-                if _deferred:
-                    _unlock(a)
-                    continue
-                try:
-                    a.setflags(write=True)
-                except ValueError:  # a view whose base is still held
-                    _deferred.append(a)
+            if len(entry) > 1:
+                entry.pop()
+            if len(entry) == 1:
+                _pop(id(a), None)
+                if entry[0][1]:
+                    if _deferred:
+                        _unlock(a)
+                        continue
+                    try:
+                        a.setflags(write=True)
+                    except ValueError:  # a view whose base is still held
+                        _deferred.append(a)
 
 
 def move_output_hold(src, dst):
@@ -258,7 +261,7 @@ def move_output_hold(src, dst):
 def _held_by_us(chain):
     for x in chain:
         entry = _holds.get(id(x))
-        if entry is not None and entry[2]:
+        if entry is not None and entry[0][1]:
             return True
     return False
 

@@ -469,3 +469,28 @@ def test_threads_sharing_a_model_keep_the_counts():
     assert all(p.data.flags.writeable for p in model.parameters())
     opt = an.optim.SGD(model.parameters(), lr=0.1)
     opt.step()
+
+
+def test_pytorch_style_in_place_layers_give_the_out_of_place_gradients():
+    rng = np.random.default_rng(8)
+    x = an.tensor(rng.normal(size=(8, 4)))
+    lin, bn = an.nn.Linear(4, 4), an.nn.BatchNorm1d(4)
+
+    def grads(inplace):
+        for p in list(lin.parameters()) + list(bn.parameters()):
+            p.grad = None
+        total = an.tensor(0.0)
+        for _ in range(2):
+            h = bn(lin(x))
+            if inplace:
+                h += x  # a residual added in place, then a ReLU in place
+                h.clamp_(min=0)
+                total += (h * h).mean()
+            else:
+                h = an.clip(h + x, 0, None)
+                total = total + (h * h).mean()
+        total.backward()
+        return [p.grad.data.copy() for p in list(lin.parameters()) + list(bn.parameters())]
+
+    for a, b in zip(grads(True), grads(False)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
