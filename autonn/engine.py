@@ -229,6 +229,7 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
     pop, push = heapq.heappop, heapq.heappush
     ndarray = np.ndarray
     gate = _saved.last_stamp  # nodes older than the newest in-place change are checked
+    _Saving = _tensor._Saving
     t = g = None
     while True:
         if t is None:
@@ -287,7 +288,7 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
                 grads[p] = pg
                 push(pending, (-p._seq, id(p), p))  # id: copies share _seq
         if not retain_graph:
-            if t._held is not None:
+            if t.__class__ is _Saving:
                 _saved.release_node(t)  # its held arrays are writable again
             t._parents = None
         if nxt is not None and pending and pending[0][0] < -nxt._seq:
@@ -331,6 +332,7 @@ def _walk(pending, grads, wanted, allowed, retain_graph, handed):
     whose graph is recorded (every ``vjp`` is written in differentiable ops)."""
     anomaly_on = _anomaly_state.on
     gate = _saved.last_stamp
+    _Saving = _tensor._Saving
     while pending:
         t = heapq.heappop(pending)[2]
         g = grads.pop(t)
@@ -365,7 +367,7 @@ def _walk(pending, grads, wanted, allowed, retain_graph, handed):
             else:
                 _send(p, pg, grads, pending)
         if not retain_graph:
-            if t._held is not None:
+            if t.__class__ is _Saving:
                 _saved.release_node(t)
             t._parents = None
 

@@ -90,10 +90,9 @@ def _inplace(self, name, compute, args, needs_old=False, casting="same_kind", di
     # the old node moves to an alias that shares the memory; nodes made before now reach it
     alias = Tensor._make(self.data, self._op, self._parents)
     alias._requires_grad, alias._seq, alias._trace = self._requires_grad, self._seq, self._trace
-    if self._held is not None:
-        saved.move_output_hold(self, alias)  # (the node's holds go with it)
-        if self.__class__ is _Saving:
-            alias.__class__ = _Saving  # it lets go of them when collected
+    if self.__class__ is _Saving:  # the node holds its inputs and output: so does the alias
+        alias.__class__ = _Saving
+        saved.move_node_hold(self, alias)
     src = _base.apply(_Snapshot(), alias) if needs_old else alias
     result = compute(src, *args)
     if result.data.dtype != self.data.dtype:

@@ -21,6 +21,7 @@ holding the old value (a copy when anything may read it). Nodes made before the 
 name the tensor object among their inputs; :func:`route` sends them (and their gradient) to the
 alias that holds the value they saw.
 """
+import collections
 import itertools
 import weakref
 
@@ -52,16 +53,14 @@ def bump(arr):
     """Record an in-place change of ``arr``'s memory; returns the new version."""
     global last_stamp
     owner = arr if arr.base is None else _owner(arr)
-    key = id(owner)
-    entry = _entries.get(key)
-    if entry is None or entry[2]() is not owner:
-        entry = _entries[key] = [0, [], weakref.ref(owner, _forget(key))]
-    stamp = last_stamp = _tick()
+    entry = _entries.get(id(owner))  # (an entry goes when its owner does: the id is its own)
+    if entry is None:
+        key = id(owner)
+        entry = _entries[key] = [0, collections.deque(maxlen=_KEEP),
+                                 weakref.ref(owner, _forget(key))]
+    last_stamp = stamp = _tick()
     entry[0] += 1
-    stamps = entry[1]
-    stamps.append(stamp)
-    if len(stamps) > _KEEP:
-        del stamps[:_KEEP // 2]
+    entry[1].append(stamp)
     return entry[0]
 
 
@@ -156,37 +155,30 @@ def _modified_error(op, which, t, now, then):
 
 
 # ----------------------------------------------------------------- read-only saved arrays
-_holds = {}  # id(array) -> [(array, made read-only here), one None per holder...]
-# No lock: entries are made with dict.setdefault and holders are list items appended and
-# popped, all atomic, so threads sharing a model never leave an array read-only for good (the
-# last holder to let go sees an empty list); at worst an array gets writable a little early,
-# and then the version counters still catch Tensor-method writes.
+# ``t._held`` counts the live nodes that hold ``t`` (its array read-only): positive when the
+# array was writable and made read-only here, negative when it was read-only already (then it
+# stays so). ``_flipped`` names the arrays made read-only here, so that Tensor methods may still
+# write them, through any tensor sharing them. No lock: two threads changing one count at the
+# same moment can at worst leave it off by one (an array read-only longer, or writable earlier,
+# than needed; the version counters still catch Tensor-method writes).
+_flipped = set()
 
 
-def _hold_array(a, _get=_holds.get, _setdefault=_holds.setdefault):
-    entry = _get(id(a))
-    if entry is None:
-        flip = a.flags.writeable
-        new = [(a, flip)]
-        entry = _setdefault(id(a), new)
-        if entry is new and flip:
-            a.setflags(write=False)
-    entry.append(None)
+def _first_hold(t):
+    a = t.data
+    if a.flags.writeable:
+        a.setflags(write=False)
+        _flipped.add(id(a))
+        t._held = 1
+    else:
+        t._held = -1
 
 
-def _release_array(a, _get=_holds.get, _pop=_holds.pop):
-    entry = _get(id(a))
-    if entry is None:
+def _unflip(a, _flipped=_flipped):
+    try:
+        _flipped.remove(id(a))
+    except KeyError:  # (t.data was rebound since: that array is not ours)
         return
-    if len(entry) > 1:
-        entry.pop()
-    if len(entry) == 1:
-        _pop(id(a), None)
-        if entry[0][1]:
-            _unlock(a)
-
-
-def _unlock(a):
     try:
         a.setflags(write=True)
     except ValueError:  # a view whose base is still held: unlock it when the base is
@@ -196,74 +188,84 @@ def _unlock(a):
         pending = list(_deferred)
         del _deferred[:]
         for d in pending:
-            if id(d) in _holds:
-                continue  # held again meanwhile
             try:
                 d.setflags(write=True)
             except ValueError:
                 _deferred.append(d)
 
 
-def hold_node(node, inputs, _get=_holds.get, _setdefault=_holds.setdefault):
-    """``node`` (just made by an op that saves values) holds its inputs' arrays and its own:
-    read-only until the last node holding an array lets go of it (:func:`_hold_array`,
-    inlined: this runs once per such op)."""
-    held = [p.data for p in inputs]
-    held.append(node.data)
-    for a in held:
-        entry = _get(id(a))
-        if entry is None:
-            flip = a.flags.writeable
-            new = [(a, flip)]
-            entry = _setdefault(id(a), new)
-            if entry is new and flip:
+def hold_node(node, inputs, _add=_flipped.add):
+    """``node`` (just made by an op that saves values) holds its inputs and itself: their
+    arrays stay read-only until the last node holding them lets go (:func:`release_node`).
+    (:func:`_first_hold` inlined: this runs once per such op.)"""
+    for p in inputs:
+        c = p._held
+        if c > 0:
+            p._held = c + 1
+        elif c < 0:
+            p._held = c - 1
+        else:
+            a = p.data
+            if a.flags.writeable:
                 a.setflags(write=False)
-        entry.append(None)
-    node._held = held
+                _add(id(a))
+                p._held = 1
+            else:
+                p._held = -1
+    a = node.data  # a new tensor: its first hold
+    if a.flags.writeable:
+        a.setflags(write=False)
+        _add(id(a))
+        node._held = 1
+    else:
+        node._held = -1
 
 
-def release_node(node, _get=_holds.get, _pop=_holds.pop):
-    """``node`` is freed (or collected): it lets go of the arrays it held
-    (:func:`_release_array`, inlined)."""
-    held = node._held
-    if held:
-        node._held = None
-        for a in held:
-            entry = _get(id(a))
-            if entry is None:
-                continue
-            if len(entry) > 1:
-                entry.pop()
-            if len(entry) == 1:
-                _pop(id(a), None)
-                if entry[0][1]:
-                    if _deferred:
-                        _unlock(a)
-                        continue
-                    try:
-                        a.setflags(write=True)
-                    except ValueError:  # a view whose base is still held
-                        _deferred.append(a)
+def release_node(node):
+    """``node`` is freed by a backward (or collected): it lets go of its inputs and itself."""
+    for p in node._parents:
+        c = p._held
+        if c > 1:
+            p._held = c - 1
+        elif c == 1:
+            p._held = 0
+            _unflip(p.data)
+        elif c:
+            p._held = 0 if c == -1 else c + 1
+    c = node._held
+    if c == 1:
+        node._held = 0
+        _unflip(node.data)
+    elif c:
+        release_one(node)
 
 
-def move_output_hold(src, dst):
-    """The node of ``src`` now lives on ``dst`` (a rebase): so do its holds, the one on its
-    output array included."""
-    held = src._held
-    src._held = None
-    if held and held[-1] is not dst.data:
-        _release_array(held[-1])
-        _hold_array(dst.data)
-        held[-1] = dst.data
-    dst._held = held
+def move_node_hold(src, dst):
+    """The node of ``src`` now lives on ``dst`` (a rebase): its hold on its own output moves
+    too (both share the array)."""
+    release_one(src)
+    c = dst._held
+    if c:
+        dst._held = c + 1 if c > 0 else c - 1
+    else:
+        _first_hold(dst)
+
+
+def release_one(t):
+    c = t._held
+    if c > 1:
+        t._held = c - 1
+    elif c < -1:
+        t._held = c + 1
+    elif c == 1:
+        t._held = 0
+        _unflip(t.data)
+    elif c == -1:
+        t._held = 0
 
 
 def _held_by_us(chain):
-    for x in chain:
-        entry = _holds.get(id(x))
-        if entry is not None and entry[0][1]:
-            return True
-    return False
+    return any(id(x) in _flipped for x in chain)
 
 
 class unlocked:

@@ -34,7 +34,7 @@ class Tensor:
         self._retains_grad = False
         self._trace = None
         self._seq = next(_creation)
-        self._held = None  # the arrays this node holds read-only (autonn.saved)
+        self._held = 0  # how many graph nodes hold this tensor's array read-only (autonn.saved)
         self._history = None  # (stamp, alias) per in-place rebase (autonn.saved.route)
         self._requires_grad = False
         if requires_grad:
@@ -52,7 +52,7 @@ class Tensor:
         t._retains_grad = False
         t._trace = None
         t._seq = _next()
-        t._held = None
+        t._held = 0
         t._history = None
         return t
 
@@ -304,7 +304,7 @@ class _Saving(Tensor):
     __slots__ = ()
 
     def __del__(self):
-        if self._held:  # not freed by a backward: let go of the held arrays
+        if self._parents:  # not freed by a backward: let go of the held arrays
             try:
                 saved.release_node(self)
             except Exception:  # (interpreter shutdown)
