@@ -108,9 +108,10 @@ def _inplace(self, name, compute, args, needs_old=False, casting="same_kind", di
     self._seq = next(_creation)  # newer than the change: this node saw the new value
     if self.__class__ is _Saving:
         self.__class__ = Tensor  # (its holds went to the alias)
-    if self._history is None:
-        self._history = []
-    self._history.append((stamp, alias))
+    history = getattr(self, "_history", None)  # (unset until a first rebase)
+    if history is None:
+        history = self._history = []
+    history.append((stamp, alias))
     return self
 
 

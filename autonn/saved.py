@@ -86,7 +86,7 @@ def _versions(arr, seq):
 def route(p, seq):
     """The tensor that held ``p``'s value and node when the tensor clock read ``seq``: ``p``
     itself, or the alias its first rebase after ``seq`` left behind."""
-    history = p._history
+    history = getattr(p, "_history", None)  # (a slot left unset until a first rebase)
     if history is not None:
         for stamp, alias in history:
             if stamp > seq:
@@ -97,7 +97,7 @@ def route(p, seq):
 def routed_parents(t):
     """``t``'s inputs as they were when ``t`` was made (see :func:`route`)."""
     parents = t._parents
-    if parents and any(p._history is not None for p in parents):
+    if parents and any(getattr(p, "_history", None) is not None for p in parents):
         seq = t._seq
         return tuple(route(p, seq) for p in parents)
     return parents

@@ -21,6 +21,7 @@ class Tensor:
     """
     __slots__ = ("data", "_grad", "_grad_owned", "_requires_grad", "_op", "_parents",
                  "_retains_grad", "_trace", "_seq", "_held", "_history", "__weakref__")
+    # _history: (stamp, alias) per in-place rebase (autonn.saved.route), unset until the first
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -35,7 +36,6 @@ class Tensor:
         self._trace = None
         self._seq = next(_creation)
         self._held = 0  # how many graph nodes hold this tensor's array read-only (autonn.saved)
-        self._history = None  # (stamp, alias) per in-place rebase (autonn.saved.route)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -53,7 +53,6 @@ class Tensor:
         t._trace = None
         t._seq = _next()
         t._held = 0
-        t._history = None
         return t
 
     # ----- autograd attributes -----

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import autonn as B  # noqa: E402
+import autonn as B  # noqa: E402  (after the path insert)
 
 
 def _load_other(root):
