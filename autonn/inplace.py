@@ -90,14 +90,15 @@ def _inplace(self, name, compute, args, needs_old=False, casting="same_kind", di
     # the old node moves to an alias that shares the memory; nodes made before now reach it
     alias = Tensor._make(self.data, self._op, self._parents)
     alias._requires_grad, alias._seq, alias._trace = self._requires_grad, self._seq, self._trace
-    if self.__class__ is _Saving:  # the node holds its inputs and output: so does the alias
-        alias.__class__ = _Saving
-        saved.move_node_hold(self, alias)
     src = _base.apply(_Snapshot(), alias) if needs_old else alias
     result = compute(src, *args)
     if result.data.dtype != self.data.dtype:
         _check_cast(name, result.data.dtype, self.data.dtype, casting)
         result = _ew.cast(result, self.data.dtype)
+    _check_shape(name, result.data.shape, self.data.shape)  # (before anything changes)
+    if self.__class__ is _Saving:  # the node holds its inputs and output: so does the alias
+        alias.__class__ = _Saving
+        saved.move_node_hold(self, alias)
     _write(self, result.data, name, casting)
     stamp = saved.last_stamp
     if result._op is None:  # nothing upstream requires grad any more
@@ -121,12 +122,15 @@ def _check_cast(name, src, dst, casting):
                            f"type {dst} of the tensor changed in place")
 
 
-def _write(self, arr, name, casting):
-    shape = self.data.shape
-    if arr.shape != shape:
+def _check_shape(name, got, shape):
+    if got != shape:
         raise RuntimeError(
-            f"{name}: the result has shape {arr.shape}, which doesn't match the shape {shape} of "
+            f"{name}: the result has shape {got}, which doesn't match the shape {shape} of "
             "the tensor changed in place (an in-place op can't broadcast the tensor itself)")
+
+
+def _write(self, arr, name, casting):
+    _check_shape(name, arr.shape, self.data.shape)
     if arr.dtype != self.data.dtype:
         _check_cast(name, arr.dtype, self.data.dtype, casting)
     with saved.unlocked(self) as a:

@@ -494,3 +494,14 @@ def test_pytorch_style_in_place_layers_give_the_out_of_place_gradients():
 
     for a, b in zip(grads(True), grads(False)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_a_refused_in_place_op_leaves_the_tensor_and_its_graph_as_they_were():
+    x = an.tensor([0.5, 1.5], requires_grad=True)
+    h = x.exp()
+    with pytest.raises(RuntimeError, match=r"mul_: the result has shape \(3, 2\)"):
+        h.mul_(an.ones((3, 2), requires_grad=True))
+    assert h.grad_fn.name == "Exp" and h._version == 0
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([0.5, 1.5]), rtol=1e-15)
+    assert x.data.flags.writeable and h.data.flags.writeable
