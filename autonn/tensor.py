@@ -5,20 +5,19 @@ lives in ``autonn.engine``.
 """
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import engine
+from . import engine, saved
 from ._dtype import get_default_dtype
 
 Axis = int | tuple[int, ...] | None  # an axis argument: one axis, several, or all (None)
 Scalar = int | float | complex | bool  # what item() gives (named before Tensor shadows float)
 
-_creation = itertools.count()  # a tensor is always created after its inputs: a topological order
+_creation = saved.clock  # a tensor is always created after its inputs: a topological order
 
 
 class Tensor:
@@ -30,7 +29,8 @@ class Tensor:
     tensor([2., 4., 6.])
     """
     __slots__ = ("data", "_grad", "_grad_owned", "_requires_grad", "_op", "_parents",
-                 "_retains_grad", "_trace", "_seq", "__weakref__")
+                 "_retains_grad", "_trace", "_seq", "_held", "_history", "__weakref__")
+    # _history: (stamp, alias) per in-place rebase (autonn.saved.route), unset until the first
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
     data: np.ndarray
     _grad: Tensor | None
@@ -53,6 +53,7 @@ class Tensor:
         self._retains_grad = False
         self._trace = None
         self._seq = next(_creation)
+        self._held = 0  # how many graph nodes hold this tensor's array read-only (autonn.saved)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -69,6 +70,7 @@ class Tensor:
         t._retains_grad = False
         t._trace = None
         t._seq = _next()
+        t._held = 0
         return t
 
     # ----- autograd attributes -----
@@ -159,15 +161,15 @@ class Tensor:
         """
         return Tensor._make(self.data)
 
-    def zero_(self) -> Tensor:
-        """Fill with zeros in place and return self.
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared with its views).
 
         >>> import autonn as an
-        >>> an.ones(2).zero_()
-        tensor([0., 0.])
+        >>> t = an.zeros(2); _ = t.add_(1); t._version
+        1
         """
-        self.data[...] = 0
-        return self
+        return saved.version(self.data)
 
     # ----- array attributes -----
     @property
@@ -287,6 +289,11 @@ class Tensor:
     __pow__: ClassVar[Callable[[Tensor, Any], Tensor]]
     __matmul__: ClassVar[Callable[[Tensor, Any], Tensor]]
     __neg__: ClassVar[Callable[[Tensor], Tensor]]
+    # x += y and friends: autonn.inplace's functions, bound there
+    __iadd__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __isub__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __imul__: ClassVar[Callable[[Tensor, Any], Tensor]]
+    __itruediv__: ClassVar[Callable[[Tensor, Any], Tensor]]
     def __radd__(self, o): return _ops.add(o, self)
     def __rsub__(self, o): return _ops.sub(o, self)
     def __rmul__(self, o): return _ops.mul(o, self)
@@ -298,10 +305,7 @@ class Tensor:
     def __getitem__(self, index): return _ops.getitem(self, index)
 
     def __setitem__(self, index, value):
-        if self.requires_grad and engine.is_grad_enabled():
-            raise RuntimeError("in-place assignment into a tensor that requires grad is not "
-                               "supported; build a new tensor (e.g. with an.where) instead")
-        self.data[_ops.index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+        inplace.setitem_(self, index, value)
 
     def __lt__(self, o): return _ops.compare(np.less, self, o)
     def __le__(self, o): return _ops.compare(np.less_equal, self, o)
@@ -513,6 +517,48 @@ class Tensor:
         """The complex conjugate, ``autonn.conj(self)``."""
         return _ops.conj(self)
 
+    # ----- in-place methods (autonn.inplace: version counters, PyTorch's errors) -----
+    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """``self += alpha * other`` in place; returns self."""
+        return inplace.add_(self, other, alpha)
+
+    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
+        """``self -= alpha * other`` in place; returns self."""
+        return inplace.sub_(self, other, alpha)
+
+    def mul_(self, other: Any) -> Tensor:
+        """``self *= other`` in place; returns self."""
+        return inplace.mul_(self, other)
+
+    def div_(self, other: Any) -> Tensor:
+        """``self /= other`` in place; returns self."""
+        return inplace.div_(self, other)
+
+    def pow_(self, exponent: Any) -> Tensor:
+        """``self **= exponent`` in place; returns self."""
+        return inplace.pow_(self, exponent)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        """Limit the values to ``[min, max]`` in place; returns self."""
+        return inplace.clamp_(self, min, max)
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy ``src`` (broadcast, cast to this dtype) into self in place; returns self."""
+        return inplace.copy_(self, src)
+
+    def fill_(self, value: Any) -> Tensor:
+        """Set every entry to ``value`` in place; returns self."""
+        return inplace.fill_(self, value)
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place; returns self.
+
+        >>> import autonn as an
+        >>> an.ones(2).zero_()
+        tensor([0., 0.])
+        """
+        return inplace.zero_(self)
+
 
 TensorLike = Tensor | ArrayLike  # what the functions accept: a Tensor, or anything NumPy makes an array of
 
@@ -561,7 +607,41 @@ def tensor(data: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fals
     return t
 
 
-from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)
+class _Saving(Tensor):
+    """A node made by an op whose gradient reads values (``Op.saves_values``): it holds its
+    inputs' and its own arrays read-only (``autonn.saved``) until freed or collected."""
+    __slots__ = ()
+
+    def __del__(self):
+        if self._parents:  # not freed by a backward: let go of the held arrays
+            try:
+                saved.release_node(self)
+            except Exception:  # (interpreter shutdown)
+                pass
+
+
+_DATA_SLOT: Any = Tensor.__dict__["data"]  # the slot's descriptor, which _Stale reads around
+
+
+class _Stale(Tensor):
+    """A saved value changed in place since it was saved, handed to a gradient rule: its
+    shape and dtype answer, reading its values raises PyTorch's error (``autonn.saved``)."""
+    __slots__ = ("_error",)
+
+    def _raise(self):
+        raise self._error
+
+    data = property(_raise, lambda self, arr: _DATA_SLOT.__set__(self, arr))
+    shape = property(lambda self: _DATA_SLOT.__get__(self).shape)
+    dtype = property(lambda self: _DATA_SLOT.__get__(self).dtype)
+    ndim = property(lambda self: _DATA_SLOT.__get__(self).ndim)
+    size = property(lambda self: _DATA_SLOT.__get__(self).size)
+
+
+from . import (  # noqa: E402  (both import Tensor from this module)
+    inplace,
+    ops as _ops,
+)
 
 # The forward operators are the ops themselves (declared in the class): no wrapper frame per op
 Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..engine import no_grad
 from ..kernels import optim as fused
+from ..saved import unlocked
 from .optimizer import Optimizer, Params, _check_nonneg, _step_count
 
 
@@ -64,9 +65,10 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = np.zeros_like(p.data)
                 step = _step_count(state)
-                fused.adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
-                                state.get("max_exp_avg_sq") if amsgrad else None, step, lr,
-                                beta1, beta2, eps, wd, self._decoupled, maximize)
+                with unlocked(p) as data:  # bumps p's version
+                    fused.adam_step(data, grad, state["exp_avg"], state["exp_avg_sq"],
+                                    state.get("max_exp_avg_sq") if amsgrad else None, step, lr,
+                                    beta1, beta2, eps, wd, self._decoupled, maximize)
         return loss
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..engine import no_grad
 from ..kernels._optim_numpy import _lerp_
+from ..saved import unlocked
 from .optimizer import Optimizer, Params, _check_nonneg, _step_count
 
 
@@ -75,7 +76,9 @@ class RMSprop(Optimizer):
                     buf = state["momentum_buffer"]
                     buf *= momentum
                     buf += grad / avg
-                    p.data += -lr * buf
+                    step = -lr * buf
                 else:
-                    p.data += -lr * (grad / avg)
+                    step = -lr * (grad / avg)
+                with unlocked(p) as data:  # bumps p's version
+                    data += step
         return loss
