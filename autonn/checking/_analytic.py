@@ -10,7 +10,14 @@ import numpy as np
 from .. import engine
 from ..func import _push_tangents
 from ..tensor import Tensor
-from ._parts import cotangent, gradient_row, real_shape, real_size, tangent, tangent_rows
+from ._parts import (
+    cotangent,
+    gradient_row,
+    real_shape,
+    real_size,
+    tangent,
+    tangent_rows,
+)
 
 
 def _grads(out, xs, g):

@@ -9,10 +9,24 @@ from . import _analytic, _fast, _tolerances, _widen
 from ._compare import Block
 from ._culprit import find_culprit
 from ._numeric import Differ
-from ._parts import flat_real, is_complex, part_indices, real_dtype, real_size, split_index
+from ._parts import (
+    flat_real,
+    is_complex,
+    part_indices,
+    real_dtype,
+    real_size,
+    split_index,
+)
 from ._problem import FLOATING, AsLeaves, Problem, Swapped, as_outputs
-from ._report import (DomainEdge, GradcheckError, GradcheckReport, GradcheckWarning,
-                      InputReport, Kink, PairReport)
+from ._report import (
+    DomainEdge,
+    GradcheckError,
+    GradcheckReport,
+    GradcheckWarning,
+    InputReport,
+    Kink,
+    PairReport,
+)
 
 _WIDE = np.dtype(np.longdouble)
 
@@ -277,7 +291,8 @@ def gradcheck_report(fn, inputs, eps=None, atol=None, rtol=None, raise_exception
     with ``gradcheck`` and ignored).
 
     ``fn`` returns a Tensor or a tuple of Tensors; inputs that are not Tensors or do not require
-    grad are passed through unchecked. ``eps`` (default: per dtype, see ``autonn.checking``)
+    grad are passed through unchecked. Complex inputs and outputs are checked as their real and
+    imaginary parts (autonn's convention: HIPS autograd's and JAX's, see docs/gradcheck.md). ``eps`` (default: per dtype, see ``autonn.checking``)
     is the step for elements of magnitude <= 1 (larger ones get ``eps * |x|``); ``atol``/``rtol``
     apply per element as ``numpy.allclose`` (defaults per dtype: float64 1e-6/1e-5, float32
     1e-3/1e-2). ``fast_mode`` checks random projections ``v^T J u`` and recomputes the full
