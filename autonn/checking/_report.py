@@ -196,7 +196,7 @@ class Culprit:
                     f"numeric {_num(self.numeric)})")
         out = _idx(self.output_index)
         if self.output_part and not self.output_name:
-            out += f", its {WORDS[self.output_part]}"
+            out += f", {WORDS[self.output_part]}"
         return (f"{head} at index {_idx(self.worst_index)} (output index {out}): analytic "
                 f"{_num(self.analytic)} vs numeric {_num(self.numeric)}")
 
