@@ -76,12 +76,20 @@ def empty(*shape, dtype=None, requires_grad=False):
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
-    """A tensor filled with ``fill_value``.
+    """A tensor filled with ``fill_value`` (a Tensor fill value keeps its graph).
 
     >>> import autonn as an
     >>> an.full((2,), 7.0)
     tensor([7., 7.])
     """
+    if isinstance(fill_value, Tensor):  # differentiable in the fill value, as HIPS autograd's
+        from .ops import broadcast_to
+        value = fill_value if dtype is None else fill_value.astype(dtype)
+        shape = check_sizes(shape, "shape", "full")
+        if np.broadcast_shapes(value.shape, shape) != shape:
+            raise ValueError(f"full: a fill value of shape {value.shape} does not broadcast to "
+                             f"{shape}")
+        return broadcast_to(value, shape) * 1  # a new tensor, not a view of the fill value
     if dtype is None and isinstance(fill_value, float):
         dtype = get_default_dtype()
     data = np.full(check_sizes(shape, "shape", "full"), fill_value, dtype=dtype)

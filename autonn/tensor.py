@@ -280,7 +280,14 @@ def as_tensor(x, dtype=None):
         if dtype is not None and x.dtype != dtype:
             return _ops.cast(x, dtype)
         return x
+    if isinstance(x, (list, tuple)) and _holds_tensor(x):  # NumPy's sequences, keeping the graph
+        return _ops.stack([as_tensor(v, dtype) for v in x])
     return Tensor._make(_to_array(x, dtype))
+
+
+def _holds_tensor(seq):
+    return any(isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and _holds_tensor(v))
+               for v in seq)
 
 
 def tensor(data, dtype=None, requires_grad=False):
