@@ -28,6 +28,14 @@ def normalize_axes(axis, ndim, op_name):
     return tuple(sorted(out)) if ndim else ()
 
 
+def check_flag(value, name, op_name):
+    """A boolean argument (``keepdims``): a bool or an integer, as NumPy accepts; never a float
+    or a string."""
+    if not isinstance(value, (bool, np.bool_, int, np.integer)):
+        raise TypeError(f"{op_name}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
 def normalize_axis(axis, ndim, op_name):
     """A single axis as a non-negative int."""
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):

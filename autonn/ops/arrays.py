@@ -634,3 +634,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
             parts.append((s(n - 3, n - 2) * 0.5 - s(n - 2, n - 1) * 2.0 + s(n - 1, n) * 1.5) / h)
         outs.append(concatenate(parts, axis=ax))
     return outs[0] if len(outs) == 1 else outs
+
+
+from .gather import name_errors  # noqa: E402
+name_errors(globals())  # errors raised inside name the function called

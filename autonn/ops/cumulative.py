@@ -5,10 +5,12 @@ right where the input holds zeros (as HIPS autograd's and JAX's). ``cumprod`` is
 scan of multiplications (log2(n) levels, as JAX's associative scan), so its gradients are exact
 at zeros too, to every order.
 """
+import builtins
+
 import numpy as np
 
 from ..tensor import as_tensor
-from ._axes import keepdims_shape, normalize_axes, normalize_axis, pick_axis
+from ._axes import check_flag, keepdims_shape, normalize_axes, normalize_axis, pick_axis
 from ._rules import sum_terms
 from .base import Op, apply, const, lift
 from .shape import Concatenate, ExpandReduced, Sum, _Linear, reshape, transpose
@@ -79,7 +81,8 @@ def prod(a, axis=None, dtype=None, keepdims=False, dim=None, keepdim=False):
     """
     a = _dtype_arg(as_tensor(a), dtype)
     axes = normalize_axes(pick_axis(axis, dim, "prod"), a.ndim, "prod")
-    return apply(Prod(axes, bool(keepdims or keepdim)), a)
+    keep = check_flag(keepdims, "keepdims", "prod") or check_flag(keepdim, "keepdim", "prod")
+    return apply(Prod(axes, keep), a)
 
 
 class Cumsum(_Linear):
@@ -173,9 +176,13 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         except ValueError as e:
             raise ValueError(f"diff: {e}") from None
     pre = (slice(None),) * axis
-    for _ in range(int(n)):
+    for _ in range(builtins.min(int(n), a.shape[axis] + 1)):  # past the length: empty anyway
         a = a[pre + (slice(1, None),)] - a[pre + (slice(None, -1),)]
     return a
 
 
 del keepdims_shape, sum_terms
+
+
+from .gather import name_errors  # noqa: E402
+name_errors(globals())  # errors raised inside name the function called

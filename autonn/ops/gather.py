@@ -7,10 +7,12 @@ copies, so NumPy's semantics and argument checks come for free. ``Gather`` reads
 its adjoint ``Scatter`` adds the gradient back to them (repeated positions accumulate). Both are
 linear and right for complex inputs, and each is the other's vjp, so they differentiate again.
 """
+import functools
+
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, apply, linear_jvp
+from .base import Op, apply, linear_jvp, renamed
 
 
 class Gather(Op):
@@ -68,6 +70,8 @@ def numpy_call(op_name, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except (ValueError, IndexError, TypeError) as e:
         raise type(e)(f"{op_name}: {e}") from None
+    except OverflowError as e:
+        raise ValueError(f"{op_name}: {e}") from None
 
 
 def gather(x, op_name, fn, *args, unique=True, **kwargs):
@@ -84,3 +88,28 @@ def scatter(x, shape, index, unique=True):
 
 def is_tensor(x):
     return isinstance(x, Tensor)
+
+
+def named(fn):
+    """``fn`` with its errors naming it: a ValueError, TypeError or IndexError raised inside
+    (say by a function it calls) is re-raised, same type, as ``"<name>: <message>"``."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def public(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, TypeError, IndexError) as e:
+            msg = str(e)
+            if msg.startswith((f"{name}:", f"{name}(")):
+                raise
+            raise renamed(e, f"{name}: {msg}") from None
+        except OverflowError as e:  # a number too large for NumPy: an invalid value
+            raise ValueError(f"{name}: {e}") from None
+    return public
+
+
+def name_errors(namespace):
+    """Wrap every function of a module's ``__all__`` with :func:`named`."""
+    for n in namespace["__all__"]:
+        namespace[n] = named(namespace[n])

@@ -150,3 +150,7 @@ def amin(a, axis=None, keepdims=False):
     1.0
     """
     return min(a, axis=axis, keepdims=keepdims)
+
+
+from .gather import name_errors  # noqa: E402
+name_errors(globals())  # errors raised inside name the function called

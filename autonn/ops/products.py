@@ -345,3 +345,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 Tensor.dot = dot
+
+
+from .gather import name_errors  # noqa: E402
+name_errors(globals())  # errors raised inside name the function called

@@ -197,6 +197,8 @@ def transpose(x, axes=None):
     if axes is None:
         axes = tuple(range(x.ndim))[::-1]
     else:
+        if not isinstance(axes, (tuple, list)):
+            raise TypeError(f"transpose: axes must be a tuple or list of ints, got {axes!r}")
         axes = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} "
@@ -398,6 +400,8 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     tensor([0., 1., 1., 0.])
     """
     x = as_tensor(x)
+    if np.asarray(pad_width).dtype.kind not in "iu":
+        raise TypeError(f"pad: pad_width must be integers, got {pad_width!r}")
     try:
         width = tuple(tuple(int(v) for v in row)
                       for row in np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)))

@@ -159,3 +159,7 @@ def flatnonzero(a):
     tensor([1, 2])
     """
     return _int_result(np.flatnonzero(_data(a, "flatnonzero")))
+
+
+from .gather import name_errors  # noqa: E402
+name_errors(globals())  # errors raised inside name the function called
