@@ -15,7 +15,7 @@ import numpy as np
 from ..tensor import Tensor, as_tensor
 from ._axes import normalize_axes, normalize_axis
 from .elementwise import where
-from .gather import gather, numpy_call, positions, scatter
+from .gather import gather, numpy_call, scatter
 from .shape import concatenate, reshape, transpose
 
 __all__ = ["repeat", "tile", "roll", "flip", "fliplr", "flipud", "rot90", "moveaxis", "rollaxis",

@@ -10,8 +10,7 @@ import builtins
 import numpy as np
 
 from ..tensor import as_tensor
-from ._axes import check_flag, keepdims_shape, normalize_axes, normalize_axis, pick_axis
-from ._rules import sum_terms
+from ._axes import check_flag, normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply, const, lift
 from .shape import Concatenate, ExpandReduced, Sum, _Linear, reshape, transpose
 
@@ -180,8 +179,6 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         a = a[pre + (slice(1, None),)] - a[pre + (slice(None, -1),)]
     return a
 
-
-del keepdims_shape, sum_terms
 
 
 from .gather import name_errors  # noqa: E402
