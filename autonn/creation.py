@@ -96,8 +96,9 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
         return broadcast_to(value, shape) * 1  # a new tensor, not a view of the fill value
     if dtype is None and isinstance(fill_value, float):
         dtype = get_default_dtype()
+    shape = check_sizes(shape, "shape", "full")
     try:
-        data = np.full(check_sizes(shape, "shape", "full"), fill_value, dtype=dtype)
+        data = np.full(shape, fill_value, dtype=dtype)
     except (TypeError, ValueError, OverflowError) as e:
         raise TypeError(f"full: invalid fill value {fill_value!r:.40} or dtype {dtype!r}: {e}") from None
     if data.dtype.kind not in "biufc":
