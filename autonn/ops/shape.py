@@ -143,6 +143,8 @@ class Pad(_Linear):
 
 # ----- public functions -----
 def _shape_arg(shape, op_name):
+    if not isinstance(shape, (tuple, list, np.ndarray)):
+        raise TypeError(f"{op_name}: shape must be an int or a sequence of ints, got {shape!r}")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
