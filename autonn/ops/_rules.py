@@ -86,7 +86,8 @@ def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = No
     if arrays is not None and len(arrays) != nin:
         raise ValueError(f"elementwise {name!r}: {len(arrays)} array rules for {nin} inputs")
     body: dict[str, Any] = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin,
-                            "complex": complex, "forward": staticmethod(forward), "partials": partials}
+                            "complex": complex, "public_name": name, "forward": staticmethod(forward),
+                            "partials": partials}
     if nin == 1:
         (d,) = partials
         body["vjp"] = staticmethod(d)  # called as vjp(g, out, x): no wrapper frame

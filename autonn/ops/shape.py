@@ -147,6 +147,8 @@ class Pad(_Linear):
 
 # ----- public functions -----
 def _shape_arg(shape, op_name):
+    if not isinstance(shape, (tuple, list, np.ndarray)):
+        raise TypeError(f"{op_name}: shape must be an int or a sequence of ints, got {shape!r}")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -201,6 +203,8 @@ def transpose(x: TensorLike, axes: Any = None) -> Tensor:
     if axes is None:
         axes = tuple(range(x.ndim))[::-1]
     else:
+        if not isinstance(axes, (tuple, list)):
+            raise TypeError(f"transpose: axes must be a tuple or list of ints, got {axes!r}")
         axes = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} "
@@ -330,6 +334,10 @@ def flatten(x: TensorLike, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def _tensors(seq, op_name):
+    if isinstance(seq, Tensor):
+        seq = list(seq) if seq.ndim else [seq]
+    elif not isinstance(seq, (list, tuple)):
+        raise TypeError(f"{op_name}: expects a sequence of tensors, got {type(seq).__name__}")
     ts = [as_tensor(t) for t in seq]
     if not ts:
         raise ValueError(f"{op_name}: need at least one tensor")
@@ -338,14 +346,16 @@ def _tensors(seq, op_name):
     return [cast(t, dtype) for t in ts]
 
 
-def concatenate(seq: Sequence[TensorLike], axis: int = 0, dim: int | None = None) -> Tensor:
-    """Join tensors along an existing axis.
+def concatenate(seq: Sequence[TensorLike], axis: int | None = 0, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (``axis=None``: the flattened tensors, as NumPy).
 
     >>> import autonn as an
     >>> an.concatenate([an.ones((2, 3)), an.zeros((1, 3))]).shape
     (3, 3)
     """
     ts = _tensors(seq, "concatenate")
+    if axis is None and dim is None:  # NumPy: flatten the inputs first
+        ts = [reshape(t, -1) for t in ts]
     axis = pick_axis(axis, dim, "concatenate", 0)
     nd = ts[0].ndim
     if nd == 0:
@@ -381,19 +391,8 @@ def split(x: TensorLike, indices_or_sections: Any, axis: int = 0,
     >>> [t.shape for t in an.split(an.arange(6.0), [2, 5])]
     [(2,), (3,), (1,)]
     """
-    x = as_tensor(x)
-    axis = normalize_axis(pick_axis(axis, dim, "split", 0), x.ndim, "split")
-    n = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        k = int(indices_or_sections)
-        if k <= 0 or n % k:
-            raise ValueError(f"split: axis {axis} of length {n} cannot be split into {k} equal parts")
-        cuts = [n // k * i for i in range(1, k)]
-    else:
-        cuts = [int(i) for i in indices_or_sections]
-    bounds = [0] + cuts + [n]
-    pre = (slice(None),) * axis
-    return [x[pre + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+    from .arrays import _split
+    return _split(x, indices_or_sections, pick_axis(axis, dim, "split", 0), "split", equal=True)
 
 
 _GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")  # each output copies one input element
@@ -408,6 +407,8 @@ def pad(x: TensorLike, pad_width: Any, mode: Any = "constant", constant_values: 
     tensor([0., 1., 1., 0.])
     """
     x = as_tensor(x)
+    if np.asarray(pad_width).dtype.kind not in "iu":
+        raise TypeError(f"pad: pad_width must be integers, got {pad_width!r}")
     try:
         width = tuple(tuple(int(v) for v in row)
                       for row in np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)))

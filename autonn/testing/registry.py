@@ -617,4 +617,8 @@ for _name in ("add sub mul div pow neg add_scalar rsub_scalar mul_scalar div_sca
               "broadcast_to flatten concatenate stack split pad getitem").split():
     REGISTRY[_name] = dataclasses.replace(REGISTRY[_name], complex=True)
 
-from . import registry_linalg  # noqa: E402,F401  (autonn.linalg's entries)
+# NumPy's array functions (reductions, products, sorting, shape and index): their own module
+from . import (  # noqa: E402  (both register entries into REGISTRY above)
+    registry_arrays,  # noqa: F401
+    registry_linalg,  # noqa: F401  (autonn.linalg's entries)
+)
