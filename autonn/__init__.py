@@ -30,6 +30,8 @@ def __getattr__(name):
         return importlib.import_module(f".{name}", __name__)
     if name in ("gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError"):
         return getattr(importlib.import_module(".checking", __name__), name)
+    if name in ("compile", "CompileError"):
+        return getattr(importlib.import_module(".compile", __name__), name)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".io", __name__), name)
     raise AttributeError(f"module 'autonn' has no attribute {name!r}")
