@@ -82,7 +82,7 @@ class CompiledFunction:
             rec = Recorder()
             with rec.installed():
                 result = self.fn(*args, **kwargs)
-            src, ns, keep = build(rec, args, kwargs, result, fuse=self.fuse)
+            src, ns, keep = build(rec, args, kwargs, result, fn=self.fn, fuse=self.fuse)
         code = builtins.compile(src, f"<autonn.compile plan of {self.__name__}>", "exec")
         exec(code, ns)
         self.plans[key] = (ns["replay"], src, keep)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import engine
 from ..tensor import Tensor
+from . import _fast
 from ._record import CompileError
 
 STALE = object()  # a guard failed: the caller records again
@@ -117,13 +118,14 @@ class _Builder:
             self.rebind(o, attr, val, op)
         args = [self.ref(t) for t in node.inputs]
         out = f"v{i}"
-        fwd = self._glob("F", op.forward)
-        self.emit(f"{out} = {fwd}({', '.join(args)})", args)
-        if type(op).__name__ == "SoftmaxCrossEntropy":
-            self._check_labels(o, node)
+        node.name, node.opname = out, o
+        if not (self.fast and _fast.forward(self, node, out, args)):
+            fwd = self._glob("F", op.forward)
+            self.emit(f"{out} = {fwd}({', '.join(args)})", args)
+            if type(op).__name__ == "SoftmaxCrossEntropy":
+                self._check_labels(o, node)
         self._bind(node.out, out)
         self.array_src[id(node.out.data)] = out
-        node.name, node.opname = out, o
 
     def rebind(self, o, attr, val, op):
         if isinstance(val, tuple):
@@ -135,8 +137,19 @@ class _Builder:
             return
         src = self.array_src.get(id(val))
         if src is None:
+            src = self._find_external(val)
+        if src is None:
             self._unknown(op, attr)
         self.emit(f"{o}.{attr} = {src}", [src])
+
+    def _find_external(self, arr):
+        """The expression of a tensor made before the call whose array is ``arr`` (an op keeps
+        it, e.g. cross entropy's labels): among the tensors handed to modules and those the
+        function refers to (closure cells, globals)."""
+        for t in self.rec.seen + _referenced_tensors(self.fn):
+            if t.data is arr and t._seq < self.rec.start:
+                return self.ref(t)
+        return None
 
     def _unknown(self, op, attr):
         raise CompileError(
@@ -226,7 +239,9 @@ class _Builder:
                 if expr is not None:
                     self.emit(f"{h}.data = {expr}", [expr], 1)
             rule = op.vjp_arrays
-            if rule is not None:
+            if self.fast and _fast.backward(self, nd, gname):
+                pass
+            elif rule is not None:
                 r = self._glob("R", rule)
                 self.emit(f"r = {r}({gname}, {', '.join(h for h, _ in hold)})", [gname], 1)
             else:
@@ -271,9 +286,11 @@ class _Builder:
         self.emit(f"ACC({target}, {expr}, {hs})", [expr], indent)
 
 
-def build(rec, args, kwargs, result, fuse=True):
+def build(rec, args, kwargs, result, fn=None, fuse=True):
     """Python source and namespace of the replay function of a recorded call."""
     b = _Builder(rec, args, kwargs)
+    b.fn = fn
+    b.fast = fuse
     b.consts = []
     events = rec.events
     if fuse:
@@ -303,6 +320,31 @@ def build(rec, args, kwargs, result, fuse=True):
     for m, training in rec.modules.values():
         b.guards.append(f"{b._glob('M', m)}.training is not {training}")
     return _source(b), b.ns, b.keep
+
+
+def _referenced_tensors(fn):
+    """Tensors in ``fn``'s closure cells and the globals it names (one level into containers)."""
+    found = []
+
+    def add(v):
+        if isinstance(v, Tensor):
+            found.append(v)
+        elif isinstance(v, (list, tuple)):
+            found.extend(x for x in v if isinstance(x, Tensor))
+        elif isinstance(v, dict):
+            found.extend(x for x in v.values() if isinstance(x, Tensor))
+    code = getattr(fn, "__code__", None)
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            add(cell.cell_contents)
+        except ValueError:
+            pass
+    if code is not None:
+        g = getattr(fn, "__globals__", {})
+        for name in code.co_names:
+            if name in g:
+                add(g[name])
+    return found
 
 
 def _names_in(expr):

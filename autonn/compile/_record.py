@@ -33,10 +33,11 @@ class CompileError(RuntimeError):
 class Node:
     """One recorded op: ``out = op(*inputs)``; ``attrs`` are the op's array attributes before its
     forward (a replay rebinds them), ``state`` the attributes its forward set (freed after use)."""
-    __slots__ = ("op", "inputs", "out", "attrs", "state", "name", "opname")
+    __slots__ = ("op", "inputs", "out", "attrs", "state", "name", "opname", "fast")
 
     def __init__(self, op, inputs, out, attrs, state):
         self.op, self.inputs, self.out, self.attrs, self.state = op, inputs, out, attrs, state
+        self.fast = None
 
 
 def _slot_names(op):
@@ -73,6 +74,7 @@ class Recorder:
         self.modules = {}       # id(module) -> (module, training)
         self.draws = {}         # id(array) -> array: dropout masks drawn during the call
         self.suspended = 0
+        self.seen = []          # tensors handed to modules (their arrays may become op attributes)
         self.start = Tensor._make(None)._seq  # tensors made from here on belong to the call
 
     # ------------------------------------------------------------------ hooks
@@ -156,6 +158,9 @@ class Recorder:
 
     def module_call(self, module, *args, **kwargs):
         self.modules.setdefault(id(module), (module, module.training))
+        for a in list(args) + list(kwargs.values()):
+            if isinstance(a, Tensor):
+                self.seen.append(a)
         return module.forward(*args, **kwargs)
 
     @contextlib.contextmanager
