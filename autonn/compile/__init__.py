@@ -67,7 +67,7 @@ class CompiledFunction:
         key = _key(args, kwargs)
         plan = self.plans.get(key)
         if plan is not None:
-            out = plan[0](_tensors(args, kwargs))
+            out = plan[0](args if not kwargs and plan[3] else _tensors(args, kwargs))
             if out is not STALE:
                 self.plans.move_to_end(key)
                 self.stats["replays"] += 1
@@ -85,7 +85,8 @@ class CompiledFunction:
             src, ns, keep = build(rec, args, kwargs, result, fn=self.fn, fuse=self.fuse)
         code = builtins.compile(src, f"<autonn.compile plan of {self.__name__}>", "exec")
         exec(code, ns)
-        self.plans[key] = (ns["replay"], src, keep)
+        all_tensors = all(isinstance(a, (Tensor, np.ndarray)) for a in args)
+        self.plans[key] = (ns["replay"], src, keep, all_tensors)
         while len(self.plans) > self.max_plans:
             self.plans.popitem(last=False)
         self.stats["records"] += 1
@@ -98,8 +99,21 @@ class CompiledFunction:
         return None if plan is None else plan[1]
 
 
-def _key(args, kwargs):
-    parts = [engine._state.enabled]
+def _key(args, kwargs, _state=engine._state, _T=Tensor):
+    if not kwargs:  # the common case, without building lists
+        parts = [_state.enabled]
+        for a in args:
+            if a.__class__ is _T:
+                d = a.data
+                parts.append((d.shape, d.dtype.num, a._requires_grad))
+            else:
+                return _key_general(args, kwargs)
+        return tuple(parts)
+    return _key_general(args, kwargs)
+
+
+def _key_general(args, kwargs):
+    parts = [engine._state.enabled, "general"]
     for a in list(args) + [kwargs[k] for k in sorted(kwargs)]:
         if isinstance(a, Tensor):
             d = a.data

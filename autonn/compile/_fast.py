@@ -59,10 +59,11 @@ def forward(b, node, name, args):
             from .. import kernels
             nb = kernels._nb if kernels._nb is not kernels._UNSET else kernels._load()
             n = node.inputs[0].data.shape[0] * node.inputs[1].data.shape[1]
-            if nb is not None:
-                k = b._glob("BIASRELU", nb.BIAS_ACT["relu"])
+            if nb is not None:  # the eager kernel's serial or parallel variant, by size
+                k = b._glob("BIASRELU", nb.BIAS_ACT["relu"].pick(n, node.inputs[0].data.dtype))
+                zero = b._glob("ZERO", node.inputs[0].data.dtype.type(0))
                 b.emit(f"{name} = np.empty_like({pre})", [pre])
-                b.emit(f"{k}({n}, {pre}, {bias}, {pre}.dtype.type(0), {name})", [pre])
+                b.emit(f"{k}({pre}, {bias}, {zero}, {name})", [pre])
             else:
                 b.emit(f"np.add({pre}, {bias}, out={pre})", [pre])
                 b.emit(f"{name} = np.maximum({pre}, 0)", [pre])
@@ -71,12 +72,13 @@ def forward(b, node, name, args):
     if _ce_ok(node):
         (x,) = args
         k = b._glob("CEK", _kernels().cross_entropy_forward_backward)
-        b._check_labels(node.opname, node)
         n = node.inputs[0].data.shape[0]
         dt = b._glob("DT", node.inputs[0].data.dtype.type)
         d = f"{name}_1"
         b.emit(f"{d} = np.empty({x}.shape, {x}.dtype)", [x])
         b.emit(f"tot = {k}({x}, {node.opname}.labels, {d})", [x, d])
+        b.emit("if tot != tot:")  # a label out of range (or NaN logits: then this passes)
+        b._check_labels(node.opname, node, indent=1)
         if node.op.reduction == "mean":
             b.emit(f"{name} = np.asarray(-tot / {n}, dtype={dt})")
         else:
@@ -116,3 +118,73 @@ def backward(b, node, g):
         b.emit(f"r = (np.multiply({d}, {dt}({scale}), out={d}),)", [d, g], 1)
         return True
     return False
+
+
+# ------------------------------------------------------------------ optimizer
+def _sgd_params(obj):
+    """The parameters of a plain SGD (no momentum, weight decay, maximize) that one generated
+    kernel can update, or None."""
+    if type(obj).__name__ != "SGD":
+        return None
+    params = []
+    for g in obj.param_groups:
+        if g["momentum"] != 0 or g["weight_decay"] != 0 or g.get("maximize", False) \
+                or g["lr"].__class__ is not float:
+            return None
+        params.extend(g["params"])
+    if not params:
+        return None
+    dt = params[0].data.dtype
+    if dt not in _FLOATS or any(p.data.dtype != dt or not p.data.flags.c_contiguous
+                                or p.data.size == 0 for p in params):
+        return None
+    return params
+
+
+def _sgd_kernel(n):
+    from . import _codegen
+    args = ", ".join(f"lr{i}, p{i}, g{i}" for i in range(n))
+    body = "".join(f"    a = p{i}.reshape(-1)\n    b = g{i}.reshape(-1)\n"
+                   f"    for j in range(a.size):\n        a[j] -= lr{i} * b[j]\n"
+                   for i in range(n))
+    src = ("from numba import njit\n\n\n@njit(cache=True)\n"
+           f"def sgd_update_{n}({args}):\n{body}")
+    return _codegen.load(f"sgd_update_{n}", src)
+
+
+def optimizer_call(b, func, obj, args, kwargs):
+    """Emit a plain SGD step as one generated kernel call over every parameter (the same bits
+    as ``p -= lr * g``), behind a live check of the options and gradients; anything else, or a
+    failed check, calls the optimizer's own method."""
+    if func.__name__ != "step" or args or kwargs:
+        return False
+    params = _sgd_params(obj)
+    if params is None:
+        return False
+    try:
+        k = b._glob("SGDK", _sgd_kernel(len(params)))
+    except ImportError:  # no numba
+        return False
+    o = b._glob("OBJ", obj)
+    dt = b._glob("DT", params[0].data.dtype.type)
+    checks, call = [], []
+    groups = [b._glob("GRP", g) for g in obj.param_groups]
+    checks.append(f"len({o}.param_groups) == {len(groups)}")
+    for j, g in enumerate(groups):
+        checks.append(f"{o}.param_groups[{j}] is {g} and {g}['momentum'] == 0 and "
+                      f"{g}['weight_decay'] == 0 and not {g}.get('maximize', False) and "
+                      f"{g}['lr'].__class__ is float")
+    i = 0
+    for j, g in enumerate(obj.param_groups):
+        for p in g["params"]:
+            pn = b._glob("P", p)
+            checks.append(f"{pn}._grad is not None and {pn}._grad.data.shape == {pn}.data.shape "
+                          f"and {pn}._grad.data.dtype == {pn}.data.dtype and "
+                          f"{pn}._grad.data.flags.c_contiguous and {pn}.data.flags.c_contiguous")
+            call.append(f"{dt}({groups[j]}['lr']), {pn}.data, {pn}._grad.data")
+            i += 1
+    b.emit("if " + " and ".join(checks) + ":")
+    b.emit(f"{k}({', '.join(call)})", (), 1)
+    b.emit("else:")
+    b.emit(f"{b._glob('CALL', func)}({o})", (), 1)
+    return True

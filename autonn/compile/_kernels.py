@@ -3,9 +3,11 @@
 * ``relu_backward_colsum``: the relu derivative times the incoming gradient and the column sums
   of the result (a linear layer's bias gradient), in one pass; the same bits as the eager
   ``where(pre > 0, g, 0)`` and ``np.add.reduce(axis=0)`` (rows added in order).
-* ``cross_entropy_forward_backward``: softmax cross entropy's loss and its unscaled gradient
-  ``softmax - onehot`` in one pass over the logits. The exponentials come from libm (eager
-  mode's NumPy twin uses NumPy's SIMD exp): within 2 ulp of eager's values, see docs/compile.md.
+* ``cross_entropy_forward_backward``: softmax cross entropy's summed log-likelihood and its
+  unscaled gradient ``softmax - onehot`` with one exponential per logit (libm's; eager mode
+  takes ``exp(log_softmax)`` with NumPy's SIMD exp, one more rounding): within a few ulp of
+  eager's values, see docs/compile.md. Returns NaN (and writes nothing) if a label is outside
+  ``[0, C)``.
 """
 import math
 
@@ -27,16 +29,25 @@ def relu_backward_colsum(pre, g, dpre, db):
     zero = _scalar(g, 0.0)
     for j in range(m):
         db[j] = zero
-    for i in range(n):
+    if n == 0:
+        return
+    for j in range(m):
+        v = g[0, j] if pre[0, j] > 0 else zero
+        dpre[0, j] = v
+        db[j] = v
+    for i in range(1, n):
         for j in range(m):
             v = g[i, j] if pre[i, j] > 0 else zero
             dpre[i, j] = v
-            db[j] = v if i == 0 else db[j] + v
+            db[j] += v
 
 
 @njit(cache=True)
 def cross_entropy_forward_backward(x, labels, d):
     n, C = x.shape
+    for i in range(n):
+        if labels[i] < 0 or labels[i] >= C:
+            return np.nan  # the caller names the label
     total = 0.0
     one = _scalar(x, 1.0)
     for i in range(n):
@@ -47,14 +58,14 @@ def cross_entropy_forward_backward(x, labels, d):
                 m = v
         s = 0.0
         for j in range(C):
-            s += math.exp(x[i, j] - m)
+            e = math.exp(x[i, j] - m)
+            d[i, j] = e
+            s += e
         lse = _scalar(x, math.log(s))
-        lab = labels[i]
+        r = _scalar(x, 1.0 / s)
         for j in range(C):
-            lp = (x[i, j] - m) - lse
-            p = math.exp(lp)
-            if j == lab:
-                total += lp
-                p -= one
-            d[i, j] = p
+            d[i, j] *= r
+        lab = labels[i]
+        total += (x[i, lab] - m) - lse
+        d[i, lab] -= one
     return total

@@ -9,10 +9,13 @@ def relu_backward_colsum(pre, g, dpre, db):
 
 def cross_entropy_forward_backward(x, labels, d):
     n, C = x.shape
+    if labels.size and (labels.min() < 0 or labels.max() >= C):
+        return float("nan")
     s = x - np.maximum.reduce(x, axis=1, keepdims=True)
-    lse = np.log(np.add.reduce(np.exp(s), axis=1, keepdims=True, dtype=np.float64))
-    lp = s - lse.astype(x.dtype)
-    p = np.exp(lp)
+    e = np.exp(s)
+    tot = np.add.reduce(e, axis=1, keepdims=True, dtype=np.float64)
+    lp = s - np.log(tot).astype(x.dtype)
+    p = e * (1.0 / tot).astype(x.dtype)
     rows = np.arange(n)
     p[rows, labels] -= 1
     d[...] = p

@@ -35,6 +35,7 @@ class _Builder:
         self.array_src = {}      # id(array) -> expression (for rebinding op attributes)
         self.guards = []
         self.holders = {}
+        self.sent = set()        # gradient locals that have had a contribution emitted
         self.tensor_expr = {}    # id(tensor) -> expression of the Tensor itself (arguments)
         self.n = 0
         self._args(args, kwargs)
@@ -75,10 +76,10 @@ class _Builder:
         if t._seq < self.rec.start:  # made before the call: read live, guarded
             if t._op is not None and t._requires_grad:
                 pass  # (a backward into it is refused in backward())
-            g = self._glob("E", t)
-            self.guards.append(f"{g}.data.__class__ is not ndarray or {g}.data.shape != "
-                               f"{t.data.shape!r} or {g}.data.dtype != {self._glob('DT', t.data.dtype)}"
-                               f" or {g}._requires_grad is not {t._requires_grad}")
+            g = self._glob("E", t)  # (dtype by identity: a non-canonical one records again)
+            self.guards.append(f"{g}.data.shape != {t.data.shape!r} or {g}.data.dtype is not "
+                               f"{self._glob('DT', t.data.dtype)} or {g}._requires_grad is not "
+                               f"{t._requires_grad} or {g}.data.__class__ is not ndarray")
             expr = f"{g}.data"
             self._bind(t, expr)
             return expr
@@ -157,13 +158,10 @@ class _Builder:
             "ops during the recorded call (e.g. with NumPy on .data); a replay could not recompute "
             "it. Compute it with autonn ops, or pass it in as an argument")
 
-    def _check_labels(self, o, node):
-        from ..ops import nn as nnops
-        chk = self._glob("LBL", nnops._labels_in_range)
-        c = node.out  # noqa: F841
-        C = node.inputs[0].data.shape[1]
-        self.emit(f"if not {chk}({o}.labels, {C}): raise ValueError('cross_entropy: a label is out "
-                  f"of range for C={C} classes (valid: 0..{C - 1})')")
+    def _check_labels(self, o, node, indent=0):
+        """Cross entropy's label check (eager mode's, made before the op)."""
+        chk = self._glob("LBL", _labels_check)
+        self.emit(f"{chk}({o}.labels, {node.inputs[0].data.shape[1]})", (), indent)
 
     def draw(self, arr, func, args, i):
         f = self._glob("DRAW", func)
@@ -189,6 +187,8 @@ class _Builder:
             self.emit(f"{h}.data = None")
 
     def call(self, func, obj, args, kwargs):
+        if self.fast and _fast.optimizer_call(self, func, obj, args, kwargs):
+            return
         f = self._glob("CALL", func)
         self.emit(f"{f}({self._glob('OBJ', obj)}, *{self._glob('K', args)}, "
                   f"**{self._glob('K', kwargs)})")
@@ -234,13 +234,14 @@ class _Builder:
             gname = gnames[id(nd.out)]
             op = nd.op
             self.emit(f"if {gname} is not None:", [gname])
-            hold = [self.holder(nd.out)] + [self.holder(p) for p in nd.inputs]
+            fast = getattr(nd, "fast", None) is not None and self.fast
+            hold = [] if fast else [self.holder(nd.out)] + [self.holder(p) for p in nd.inputs]
             for h, expr in hold:
                 if expr is not None:
                     self.emit(f"{h}.data = {expr}", [expr], 1)
             rule = op.vjp_arrays
-            if self.fast and _fast.backward(self, nd, gname):
-                pass
+            if fast:
+                _fast.backward(self, nd, gname)  # r: a tuple of arrays of the inputs' shapes
             elif rule is not None:
                 r = self._glob("R", rule)
                 self.emit(f"r = {r}({gname}, {', '.join(h for h, _ in hold)})", [gname], 1)
@@ -248,18 +249,20 @@ class _Builder:
                 r = self._glob("R", op.vjp)
                 self.emit(f"r = {r}(CONSTG({gname}), {', '.join(h for h, _ in hold)})",
                           [gname], 1)
-            self.emit("if r.__class__ is not tuple and r.__class__ is not list: r = (r,)",
-                      indent=1)
+            if not fast:
+                self.emit("if r.__class__ is not tuple and r.__class__ is not list: r = (r,)",
+                          indent=1)
             for j, p in enumerate(nd.inputs):
                 if not p._requires_grad:
                     continue
                 self.emit(f"pg = r[{j}]", indent=1)
                 self.emit("if pg is not None:", indent=1)
-                self.emit("if pg.__class__ is not ndarray: pg = AGRAD(pg)", indent=2)
-                ph, _ = self.holder(p)
-                self.emit(f"if pg.shape != {p.data.shape!r} or pg.dtype != "
-                          f"{self._glob('DT', p.data.dtype)}: pg = FIT(pg, {ph}, "
-                          f"{self._glob('NODE', nd.out)})", indent=2)
+                if not fast:
+                    self.emit("if pg.__class__ is not ndarray: pg = AGRAD(pg)", indent=2)
+                    ph, _ = self.holder(p)
+                    self.emit(f"if pg.shape != {p.data.shape!r} or pg.dtype != "
+                              f"{self._glob('DT', p.data.dtype)}: pg = FIT(pg, {ph}, "
+                              f"{self._glob('NODE', nd.out)})", indent=2)
                 if p._op is None:
                     self._deliver_leaf(p, "pg", hs, 2)
                 else:
@@ -267,13 +270,17 @@ class _Builder:
             for h, expr in hold:
                 if expr is not None:
                     self.emit(f"{h}.data = None", indent=1)
-            if not retain:
+            if not retain and not fast:
                 for attr in nd.state:
                     self.emit(f"{nd.opname}.{attr} = None", indent=1)
             self.emit(f"{gname} = None", indent=1)
         self.emit(f"del {hs}")
 
     def _send(self, gname, expr, indent=0):
+        if gname not in self.sent:  # the first contribution in program order
+            self.sent.add(gname)
+            self.emit(f"{gname} = {expr}", [expr], indent)
+            return
         self.emit(f"{gname} = {expr} if {gname} is None else SUM({gname}, {expr})",
                   [gname, expr], indent)
 
@@ -320,6 +327,15 @@ def build(rec, args, kwargs, result, fn=None, fuse=True):
     for m, training in rec.modules.values():
         b.guards.append(f"{b._glob('M', m)}.training is not {training}")
     return _source(b), b.ns, b.keep
+
+
+def _labels_check(labels, C):
+    from ..ops import nn as nnops
+    if not nnops._labels_in_range(labels, C):
+        bad = (labels < 0) | (labels >= C)
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"cross_entropy: label {labels[first]} at index {first} is out of range "
+                         f"for C={C} classes (valid: 0..{C - 1})")
 
 
 def _referenced_tensors(fn):
