@@ -285,7 +285,9 @@ class _Builder:
                   [gname, expr], indent)
 
     def _deliver_leaf(self, leaf, expr, hs, indent=0):
-        if leaf._seq < self.rec.start:
+        if id(leaf) in self.tensor_expr:
+            target = self.tensor_expr[id(leaf)]
+        elif leaf._seq < self.rec.start:
             self.ref(leaf)
             target = self.names[id(leaf)].split(".")[0]
         else:
