@@ -86,12 +86,25 @@ class CompiledFunction:
         code = builtins.compile(src, f"<autonn.compile plan of {self.__name__}>", "exec")
         exec(code, ns)
         all_tensors = all(isinstance(a, (Tensor, np.ndarray)) for a in args)
-        self.plans[key] = (ns["replay"], src, keep, all_tensors)
+        self.plans[key] = (ns["replay"], src, keep, all_tensors, ns)
         while len(self.plans) > self.max_plans:
             self.plans.popitem(last=False)
         self.stats["records"] += 1
         self.stats["record_seconds"] += time.perf_counter() - t0
         return result
+
+    def plan_ops(self, *args, **kwargs):
+        """Names of the ops a plan calls (fused chains as ``FusedChain[...]``), in plan order.
+
+        >>> import autonn as an
+        >>> f = an.compile(lambda x: x * 2.0 + 1.0)
+        >>> _ = f(an.ones(2)); f.plan_ops(an.ones(2))
+        ['FusedChain[2 ops: MulScalar, AddScalar]']
+        """
+        plan = self.plans.get(_key(args, kwargs))
+        if plan is None:
+            return None
+        return [v.name for k, v in plan[4].items() if k.startswith("OP")]
 
     def plan_source(self, *args, **kwargs):
         """The Python source of the plan for these arguments (None if not recorded yet)."""

@@ -7,8 +7,9 @@ Fused ops: ``Add Sub Mul Div Neg`` on inputs of one shape and dtype, and the sca
 dtype, evaluated in the same order as the eager rules (scalars are cast to the dtype first, as
 NumPy's weak-scalar rule does), and gradients are summed in the engine's order, so a fused chain
 gives the same bits as eager mode. A chain ends where a value leaves it: an inner value used by
-anything but the next ops of the chain (another op, a backward, an effect, the result) ends it,
-and so does an outside input used twice (its gradients would be summed in another order).
+anything but later ops of the chain (another op, a backward, an effect, the result) ends it. An
+outside input used several times gets one gradient per use, summed by the plan in the engine's
+order.
 """
 import numpy as np
 
@@ -85,52 +86,55 @@ def fuse(events, rec, result):
     """``events`` with every fusible chain of ops replaced by one op event."""
     uses = _uses(events, result)
     out, run = [], []
-
-    def flush():
-        if len(run) >= MIN_CHAIN:
-            out.append(("op", _chain_node(run, rec)))
-        else:
-            out.extend(("op", n) for n in run)
-        run.clear()
-    for ev in events:
-        if ev[0] != "op" or not _fusible(ev[1]):
-            flush()
-            out.append(ev)
+    for ev in events + [("end",)]:
+        if ev[0] == "op" and _fusible(ev[1]) and (not run or _alike(run[0], ev[1])):
+            run.append(ev[1])
             continue
-        node = ev[1]
-        if run and not _extends(run, node, uses):
-            flush()
-        run.append(node)
-    flush()
+        out.extend(_segments(run, uses, rec))
+        run = []
+        if ev[0] == "op" and _fusible(ev[1]):
+            run.append(ev[1])
+        elif ev[0] != "end":
+            out.append(ev)
     return out
 
 
-def _extends(run, node, uses):
-    """Can ``node`` join ``run``: same shape, dtype and grad flag, and every value the run made
-    so far used only inside it (counting ``node``'s uses), outside inputs used once."""
-    first = run[0]
-    if node.out.data.shape != first.out.data.shape or node.out.data.dtype != first.out.data.dtype \
-            or node.out._requires_grad != first.out._requires_grad:
-        return False
-    made = {id(n.out): 0 for n in run}
-    outside = {}
-    for n in run + [node]:
+def _alike(a, b):
+    return (a.out.data.shape == b.out.data.shape and a.out.data.dtype == b.out.data.dtype
+            and a.out._requires_grad == b.out._requires_grad)
+
+
+def _segments(run, uses, rec):
+    """Split a run of fusible ops into chains whose inner values are used only inside them
+    (the last value of a chain may be used anywhere), each fused when long enough."""
+    index = {id(n.out): k for k, n in enumerate(run)}
+    consumers = [0] * len(run)  # uses of each value from later ops of the run
+    last_use = [-1] * len(run)  # the last op of the run using it
+    for k, n in enumerate(run):
         for t in n.inputs:
-            if id(t) in made:
-                made[id(t)] += 1
-            else:
-                outside[id(t)] = outside.get(id(t), 0) + 1
-    if any(v > 1 for v in outside.values()):
-        return False
-    # every value made before the last one must be used only inside (all its uses counted)
-    last = run[-1]
-    for n in run:
-        if n is last:
-            continue
-        if uses.get(id(n.out), 0) != made[id(n.out)]:
-            return False
-    # the last value so far: used only by `node` (else it must stay the chain's output)
-    return uses.get(id(last.out), 0) == made[id(last.out)]
+            m = index.get(id(t))
+            if m is not None:
+                consumers[m] += 1
+                last_use[m] = k
+    # an inner value is fine in a chain ending at j if all its uses are ops of the run up to j
+    inside = [consumers[k] == uses.get(id(n.out), 0) for k, n in enumerate(run)]
+    out, i = [], 0
+    while i < len(run):
+        best, need = i, -1
+        for j in range(i, len(run)):
+            if j > i:  # run[j-1] becomes an inner value
+                if not inside[j - 1]:
+                    break
+                need = max(need, last_use[j - 1])
+            if need <= j:
+                best = j
+        seg = run[i:best + 1]
+        if len(seg) >= MIN_CHAIN:
+            out.append(("op", _chain_node(seg, rec)))
+        else:
+            out.extend(("op", n) for n in seg)
+        i = best + 1
+    return out
 
 
 class FusedChain(Op):

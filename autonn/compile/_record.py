@@ -163,6 +163,18 @@ class Recorder:
                 self.seen.append(a)
         return module.forward(*args, **kwargs)
 
+    def _grad_setter(self, fset):
+        rec = self
+
+        def set_grad(t, value):
+            if not rec.suspended:
+                if value is not None:
+                    raise CompileError("compile: assigning a tensor to .grad inside a compiled "
+                                       "function cannot be replayed; only `t.grad = None` can")
+                rec.events.append(("effect", _clear_grad, (t,)))
+            fset(t, value)
+        return set_grad
+
     @contextlib.contextmanager
     def _real_generator(self):
         guarded = creation._rng
@@ -189,9 +201,14 @@ class Recorder:
         patch(engine, "run_backward", self.backward)
         for name in _READS:
             patch(Tensor, name, _value_read(self, getattr(Tensor, name), name))
+        grad_prop = Tensor.__dict__["grad"]
+        patch(Tensor, "grad", property(grad_prop.fget, self._grad_setter(grad_prop.fset)))
+        for name in ("__setitem__", "zero_", "retain_grad"):
+            patch(Tensor, name, _in_place(self, getattr(Tensor, name), name))
         real_rng = creation._rng
         patch(creation, "_rng", _GuardedGenerator(real_rng, self))
-        patch(creation, "manual_seed", _forbidden("an.manual_seed()"))
+        for owner in (creation, sys.modules["autonn"]):
+            patch(owner, "manual_seed", _forbidden("an.manual_seed()"))
         nn = sys.modules.get("autonn.nn.functional")
         if nn is not None:
             for name, hook in (("_dropout_mask", self.draw_mask),
@@ -258,6 +275,20 @@ def _value_read(rec, method, name):
             "from values would be replayed wrongly. Return the tensor and read it outside "
             "the compiled function (e.g. step(x, y).item()), or do not compile this function")
     return read
+
+
+def _clear_grad(t):
+    t.grad = None
+
+
+def _in_place(rec, method, name):
+    def f(self, *args, **kwargs):
+        if rec.suspended:
+            return method(self, *args, **kwargs)
+        raise CompileError(f"compile: {name} (an in-place change of a tensor outside autonn's ops) "
+                           "inside a compiled function cannot be replayed; do it outside, or "
+                           "build a new tensor with ops")
+    return f
 
 
 def _forbidden(what):
