@@ -11,11 +11,7 @@ from .engine import no_grad, enable_grad, is_grad_enabled, grad  # noqa: F401
 from .anomaly import detect_anomaly  # noqa: F401
 from .creation import (zeros, ones, full, empty, zeros_like, ones_like, arange, eye,  # noqa: F401
                        rand, randn, manual_seed)
-from .ops import (add, sub, mul, div, pow, neg, exp, log, sqrt, abs, sin, cos, tanh,  # noqa: F401
-                  sigmoid, relu, leaky_relu, elu, gelu, softplus, maximum, minimum, clip, where,
-                  sum, mean, max, min, var, std, logsumexp, softmax, log_softmax, argmax, argmin,
-                  matmul, reshape, transpose, permute, swapaxes, squeeze, unsqueeze, expand,
-                  broadcast_to, flatten, concatenate, stack, split, pad, cast)
+from .ops import *  # noqa: F401,F403  (every op: autonn.ops.__all__)
 from .function import Function  # noqa: F401
 from . import func  # noqa: F401
 from . import ops  # noqa: F401

@@ -12,6 +12,10 @@ import numpy as np
 from . import engine
 from .ops.base import apply
 from .tensor import Tensor, as_tensor
+from ._tree import tree_flatten, tree_map, tree_unflatten
+
+__all__ = ["grad", "value_and_grad", "elementwise_grad", "vjp", "jvp", "jacobian", "hessian",
+           "hvp", "tree_flatten", "tree_unflatten", "tree_map"]
 
 
 class _Transform:
@@ -37,30 +41,21 @@ class _Transform:
         self.fresh.append(t)
         return t
 
+    def connect_tree(self, arg):
+        """Connect every leaf of a nested list/tuple/dict argument: ``(leaves, new_arg, spec)``."""
+        leaves, spec = tree_flatten(arg)
+        xs = [self.connect(leaf) for leaf in leaves]
+        return xs, tree_unflatten(spec, xs), spec
+
     def result(self, values):
-        seq = values if isinstance(values, tuple) else (values,)
-        flat = [v for v in _flatten(seq) if v is not None]
+        flat = [v for v in tree_flatten(values)[0] if isinstance(v, Tensor)]
         roots = [v for v in flat if v.requires_grad]
         fresh_ids = {id(f) for f in self.fresh}
         outer = self.outer_mode and any(
             t._op is None and id(t) not in fresh_ids for t in engine.toposort(roots))
         if outer:
             return values
-        return _map(values, lambda v: None if v is None else v.detach())
-
-
-def _flatten(values):
-    for v in values:
-        if isinstance(v, tuple):
-            yield from _flatten(v)
-        else:
-            yield v
-
-
-def _map(values, fn):
-    if isinstance(values, tuple):
-        return tuple(_map(v, fn) for v in values)
-    return fn(values)
+        return tree_map(lambda v: v.detach() if isinstance(v, Tensor) else v, values)
 
 
 def _argnums(argnums, n):
@@ -71,14 +66,50 @@ def _argnums(argnums, n):
     return nums
 
 
+def _connect_args(frame, args, argnums):
+    """Connect ``args[i]`` for each i of ``argnums``: ``(new_args, groups)``, a group per argnum
+    holding its connected leaves and its structure."""
+    args = list(args)
+    groups = []
+    for i in _argnums(argnums, len(args)):
+        xs, args[i], spec = frame.connect_tree(args[i])
+        groups.append((xs, spec))
+    return args, groups
+
+
+def _regroup(flat, groups):
+    """Per-leaf results ``flat`` (in the order of the groups' leaves) back into one tree per group."""
+    it = iter(flat)
+    return tuple(tree_unflatten(spec, [next(it) for _ in xs]) for xs, spec in groups)
+
+
+def _pick(per_group, argnums):
+    return per_group[0] if isinstance(argnums, int) else per_group
+
+
+def _split_aux(result, has_aux, name):
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise TypeError(f"func.{name}: with has_aux=True, f must return a pair (output, aux), "
+                        f"got {type(result).__name__}")
+    return result[0], result[1]
+
+
 def _zeros_for(x):
     return Tensor._make(np.zeros(x.shape, dtype=x.dtype))
 
 
-def _grads(out, inputs, grad_out=None):
-    if not out.requires_grad:
+def _grads(outs, inputs, grad_outs=None):
+    """Gradients of ``outs`` (a Tensor or a list) w.r.t. ``inputs``; zeros where unused."""
+    if isinstance(outs, Tensor):
+        outs, grad_outs = [outs], None if grad_outs is None else [grad_outs]
+    grad_outs = [None] * len(outs) if grad_outs is None else list(grad_outs)
+    used = [(o, g) for o, g in zip(outs, grad_outs) if o.requires_grad]
+    if not used or not inputs:
         return tuple(_zeros_for(x) for x in inputs)
-    gs = engine.grad(out, inputs, grad_out, retain_graph=True, create_graph=True, allow_unused=True)
+    gs = engine.grad([o for o, _ in used], inputs, [g for _, g in used], retain_graph=True,
+                     create_graph=True, allow_unused=True)
     return tuple(_zeros_for(x) if g is None else g for g, x in zip(gs, inputs))
 
 
@@ -86,44 +117,84 @@ def _as_tuple(values):
     return tuple(values) if isinstance(values, (tuple, list)) else (values,)
 
 
-def value_and_grad(f, argnums=0):
+def _tensor_leaves(out, name):
+    leaves, spec = tree_flatten(out)
+    for leaf in leaves:
+        if not isinstance(leaf, Tensor):
+            raise TypeError(f"func.{name}: f must return Tensors (or nested lists, tuples and "
+                            f"dicts of them), got a {type(leaf).__name__}")
+    return leaves, spec
+
+
+def value_and_grad(f, argnums=0, has_aux=False):
     """``f`` -> function returning ``(f(*args), df/dargs[argnums])``; ``f`` returns a scalar.
+
+    Arguments may be nested lists, tuples and dicts of Tensors or arrays; the gradient has the
+    same structure. With ``has_aux=True``, ``f`` returns ``(value, aux)`` and the result is
+    ``((value, aux), grad)``, as in ``torch.func`` and JAX.
 
     >>> import autonn as an
     >>> v, g = an.func.value_and_grad(lambda x: (x ** 2).sum())(an.tensor([1.0, 2.0]))
     >>> g
     tensor([2., 4.])
+    >>> an.func.value_and_grad(lambda p: p["a"] * p["b"])({"a": an.tensor(2.0), "b": an.tensor(3.0)})[1]
+    {'a': tensor(3.), 'b': tensor(2.)}
     """
     def wrapped(*args):
         frame = _Transform()
-        nums = _argnums(argnums, len(args))
-        args = list(args)
-        for i in nums:
-            args[i] = frame.connect(args[i])
+        args, groups = _connect_args(frame, args, argnums)
         with engine.enable_grad():
-            out = f(*args)
+            out, aux = _split_aux(f(*args), has_aux, "grad")
             if not isinstance(out, Tensor) or out.size != 1:
                 shape = getattr(out, "shape", type(out).__name__)
                 raise RuntimeError(f"func.grad: f must return a one-element Tensor, got {shape}")
-            gs = _grads(out, [args[i] for i in nums])
-        value, gs = frame.result((out, gs))
-        return value, (gs[0] if isinstance(argnums, int) else gs)
+            gs = _grads(out, [x for xs, _ in groups for x in xs])
+        value, gs, aux = frame.result((out, gs, aux))
+        g = _pick(_regroup(gs, groups), argnums)
+        return ((value, aux), g) if has_aux else (value, g)
     return wrapped
 
 
-def grad(f, argnums=0):
-    """``f`` -> function returning the gradient of scalar ``f`` w.r.t. ``args[argnums]``.
+def grad(f, argnums=0, has_aux=False):
+    """``f`` -> function returning the gradient of scalar ``f`` w.r.t. ``args[argnums]``
+    (with ``has_aux=True``: ``(grad, aux)``).
 
     >>> import autonn as an
     >>> an.func.grad(an.func.grad(lambda x: x ** 3))(an.tensor(2.0))   # 6x
     tensor(12.)
+    >>> an.func.grad(lambda ws: (ws[0] * ws[1]).sum())([an.tensor(2.0), an.tensor(5.0)])
+    [tensor(5.), tensor(2.)]
     """
-    vg = value_and_grad(f, argnums)
-    return lambda *args: vg(*args)[1]
+    vg = value_and_grad(f, argnums, has_aux)
+
+    def wrapped(*args):
+        value, g = vg(*args)
+        return (g, value[1]) if has_aux else g
+    return wrapped
 
 
-def vjp(f, *primals):
+def elementwise_grad(f, argnums=0):
+    """``f`` -> function giving the gradient of ``sum(f(*args))``, as HIPS autograd's
+    ``elementwise_grad``: for an elementwise ``f`` it is the derivative at every element.
+
+    >>> import autonn as an
+    >>> an.func.elementwise_grad(an.tanh)(an.tensor([0.0, 1.0]))    # 1 - tanh(x)**2
+    tensor([1.        , 0.41997434])
+    """
+    def summed(*args):
+        leaves, _ = _tensor_leaves(f(*args), "elementwise_grad")
+        total = leaves[0].sum()
+        for leaf in leaves[1:]:
+            total = total + leaf.sum()
+        return total
+    return grad(summed, argnums)
+
+
+def vjp(f, *primals, has_aux=False):
     """``(f(*primals), vjp_fn)`` where ``vjp_fn(v)`` gives ``v^T J`` per primal, as a tuple.
+
+    Primals and the output may be nested lists, tuples and dicts; ``v`` has the output's
+    structure and each gradient its primal's. With ``has_aux=True``: ``(output, vjp_fn, aux)``.
 
     >>> import autonn as an
     >>> out, fn = an.func.vjp(lambda x: x * 3, an.ones(2))
@@ -131,19 +202,30 @@ def vjp(f, *primals):
     (tensor([3., 6.]),)
     """
     frame = _Transform()
-    xs = [frame.connect(p) for p in primals]
+    args, groups = _connect_args(frame, primals, tuple(range(len(primals))))
     with engine.enable_grad():
-        out = f(*xs)
+        out, aux = _split_aux(f(*args), has_aux, "vjp")
+    outs, out_spec = _tensor_leaves(out, "vjp")
+    xs = [x for g, _ in groups for x in g]
 
     def vjp_fn(v):
-        v = as_tensor(v, dtype=out.dtype)
-        if v.shape != out.shape:
-            raise ValueError(f"vjp: cotangent shape {v.shape} does not match output shape {out.shape}")
+        vs, v_spec = tree_flatten(v)
+        if v_spec != out_spec:
+            raise ValueError(f"vjp: the cotangent's structure {v_spec!r} does not match the "
+                             f"output's {out_spec!r}")
+        cots = []
+        for o, c in zip(outs, vs):
+            c = as_tensor(c, dtype=o.dtype)
+            if c.shape != o.shape:
+                raise ValueError(f"vjp: cotangent shape {c.shape} does not match output shape "
+                                 f"{o.shape}")
+            cots.append(c)
         with engine.enable_grad():
-            gs = _grads(out, xs, v)
-        return frame.result(gs)
+            gs = _grads(outs, xs, cots)
+        return frame.result(_regroup(gs, groups))
 
-    return frame.result(out), vjp_fn
+    out, aux = frame.result((out, aux))
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
 def _double_vjp_jvp(op, tangents, out, parents):
@@ -198,8 +280,12 @@ def _broadcast_op(shape):
     return BroadcastTo(shape)
 
 
-def jvp(f, primals, tangents):
+def jvp(f, primals, tangents, has_aux=False):
     """Forward mode: ``(f(*primals), J @ tangents)``; ``primals`` and ``tangents`` are tuples.
+
+    Each primal may be a nested list, tuple or dict, with its tangent of the same structure;
+    the output tangent has the output's structure. With ``has_aux=True``:
+    ``(output, jvp_out, aux)``.
 
     >>> import autonn as an
     >>> out, t = an.func.jvp(lambda x: x ** 2, (an.tensor(3.0),), (an.tensor(1.0),))
@@ -210,19 +296,28 @@ def jvp(f, primals, tangents):
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     frame = _Transform()
-    xs = [frame.connect(p) for p in primals]
+    args, groups = _connect_args(frame, primals, tuple(range(len(primals))))
     ts = []
-    for x, t in zip(xs, tangents):
-        t = as_tensor(t, dtype=x.dtype)
-        if t.shape != x.shape:
-            raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {x.shape}")
-        ts.append(t)
+    for (xs, spec), tangent in zip(groups, tangents):
+        t_leaves, t_spec = tree_flatten(tangent)
+        if t_spec != spec:
+            raise ValueError(f"jvp: the tangent's structure {t_spec!r} does not match the "
+                             f"primal's {spec!r}")
+        for x, t in zip(xs, t_leaves):
+            t = as_tensor(t, dtype=x.dtype)
+            if t.shape != x.shape:
+                raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape "
+                                 f"{x.shape}")
+            ts.append(t)
+    xs = [x for g, _ in groups for x in g]
     with engine.enable_grad():
-        out = f(*xs)
-        t_out = _push_tangents(out, xs, ts) if out.requires_grad else None
-    if t_out is None:
-        t_out = _zeros_for(out)
-    return frame.result((out, t_out))
+        out, aux = _split_aux(f(*args), has_aux, "jvp")
+        outs, out_spec = _tensor_leaves(out, "jvp")
+        t_outs = [_push_tangents(o, xs, ts) if o.requires_grad else None for o in outs]
+    t_out = tree_unflatten(out_spec, [_zeros_for(o) if t is None else t
+                                      for o, t in zip(outs, t_outs)])
+    result = frame.result((out, t_out, aux))
+    return result if has_aux else result[:2]
 
 
 def _jacobian_of(out, xs):
@@ -241,9 +336,11 @@ def _jacobian_of(out, xs):
     return tuple(jacs)
 
 
-def jacobian(f, argnums=0):
+def jacobian(f, argnums=0, has_aux=False):
     """``f`` -> function giving the Jacobian, shaped ``out.shape + in.shape``. As torch.func:
     a tuple per input for tuple ``argnums``, and a tuple per output when ``f`` returns a tuple.
+    Nested lists, tuples and dicts of inputs and outputs give Jacobians of the same nesting
+    (the output's structure outside, the input's inside). With ``has_aux=True``: ``(jac, aux)``.
 
     >>> import autonn as an
     >>> an.func.jacobian(lambda x: x * 2)(an.ones(2))
@@ -252,27 +349,15 @@ def jacobian(f, argnums=0):
     """
     def wrapped(*args):
         frame = _Transform()
-        nums = _argnums(argnums, len(args))
-        args = list(args)
-        for i in nums:
-            args[i] = frame.connect(args[i])
-        xs = [args[i] for i in nums]
+        args, groups = _connect_args(frame, args, argnums)
+        xs = [x for g, _ in groups for x in g]
         with engine.enable_grad():
-            out = f(*args)
-            outs = out if isinstance(out, tuple) else (out,)
-            if not all(isinstance(o, Tensor) for o in _flatten(outs)):
-                raise TypeError("func.jacobian: f must return a Tensor or a tuple of Tensors")
-            per_out = tuple(_nested_jacobian(o, xs) for o in outs)
-        per_out = frame.result(per_out)
-        per_out = tuple(j[0] if isinstance(argnums, int) else j for j in per_out)
-        return per_out if isinstance(out, tuple) else per_out[0]
+            out, aux = _split_aux(f(*args), has_aux, "jacobian")
+            outs, out_spec = _tensor_leaves(out, "jacobian")
+            per_out = [_pick(_regroup(_jacobian_of(o, xs), groups), argnums) for o in outs]
+        jac, aux = frame.result((tree_unflatten(out_spec, per_out), aux))
+        return (jac, aux) if has_aux else jac
     return wrapped
-
-
-def _nested_jacobian(out, xs):
-    if isinstance(out, tuple):  # jacobian of a function returning tuples (hessian of tuple argnums)
-        return tuple(_nested_jacobian(o, xs) for o in out)
-    return _jacobian_of(out, xs)
 
 
 def hessian(f, argnums=0):
@@ -288,26 +373,37 @@ def hessian(f, argnums=0):
 
 def hvp(f, primals, tangents):
     """``(f(*primals), H @ tangents)`` for scalar ``f``, as ``torch.autograd.functional.hvp``:
-    the result has the structure of ``primals`` (a Tensor for a Tensor, a tuple for a tuple).
+    the result has the structure of ``primals`` (a Tensor for a Tensor, a tuple for a tuple;
+    a list or dict is one nested argument).
 
     >>> import autonn as an
     >>> _, hv = an.func.hvp(lambda x: (x ** 3).sum(), an.tensor([1.0, 2.0]), an.ones(2))
     >>> hv
     tensor([ 6., 12.])
     """
-    single = isinstance(primals, Tensor)
-    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
+    single = not isinstance(primals, tuple)
+    primals = (primals,) if single else primals
+    tangents = (tangents,) if single else _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
     frame = _Transform()
-    xs = [frame.connect(p) for p in primals]
+    args, groups = _connect_args(frame, primals, tuple(range(len(primals))))
+    xs = [x for g, _ in groups for x in g]
+    flat_t = []
+    for (_, spec), tangent in zip(groups, tangents):
+        t_leaves, t_spec = tree_flatten(tangent)
+        if t_spec != spec:
+            raise ValueError(f"hvp: the tangent's structure {t_spec!r} does not match the "
+                             f"primal's {spec!r}")
+        flat_t.extend(t_leaves)
     with engine.enable_grad():
-        out = f(*xs)
-        if out.size != 1:
-            raise RuntimeError(f"hvp: f must return a one-element Tensor, got shape {out.shape}")
+        out = f(*args)
+        if not isinstance(out, Tensor) or out.size != 1:
+            shape = getattr(out, "shape", type(out).__name__)
+            raise RuntimeError(f"hvp: f must return a one-element Tensor, got {shape}")
         gs = _grads(out, xs)
         dot = None
-        for g, t in zip(gs, tangents):
+        for g, t in zip(gs, flat_t):
             t = as_tensor(t, dtype=g.dtype)
             if t.shape != g.shape:
                 raise ValueError(f"hvp: tangent shape {t.shape} does not match primal shape {g.shape}")
@@ -315,5 +411,5 @@ def hvp(f, primals, tangents):
             dot = term if dot is None else dot + term
         res = tuple(_zeros_for(x) for x in xs) if dot is None or not dot.requires_grad \
             else _grads(dot, xs)
-    out, res = frame.result((out, res))
+    out, res = frame.result((out, _regroup(res, groups)))
     return out, (res[0] if single else res)

@@ -55,11 +55,12 @@ def check_op(spec, dtype, examples, seed=0, **options):
 def run(args):
     from autonn.testing.registry import REGISTRY
 
-    names = args.ops or sorted(REGISTRY)
-    unknown = [n for n in names if n not in REGISTRY]
+    differentiable = sorted(n for n in REGISTRY if REGISTRY[n].differentiable)
+    names = args.ops or differentiable
+    unknown = [n for n in names if n not in differentiable]
     if unknown:
-        print(f"autonn gradcheck: unknown op(s) {', '.join(unknown)}; registered: "
-              f"{', '.join(sorted(REGISTRY))}")
+        print(f"autonn gradcheck: unknown op(s) {', '.join(unknown)}; registered (with a "
+              f"gradient): {', '.join(differentiable)}")
         return 2
     header = f"{'op':<14} {'dtype':<8} {'max abs error':>14} {'max rel error':>14}  result"
     print(header)

@@ -6,9 +6,10 @@ the op's true vjp (through ``an.grad``) and then damages the result. What each m
 
 * ``scale``     every input's gradient multiplied by 1 + 1e-3 (a slightly wrong constant).
 * ``sign[i]``   the gradient of input ``i`` negated (a sign error in one input's rule).
-* ``broadcast`` for an input that the op broadcasts (the operands of elementwise binary ops and
-                ``where``, ``broadcast_to``'s input, ``matmul``'s broadcast batch dimensions, the
-                bias of ``linear``/``conv2d``), the gradient divided by the number of copies it was
+* ``broadcast`` for an input that the op broadcasts (the operands of the ops with two or
+                more inputs that the registry declares elementwise, as ``mul`` and ``where``,
+                ``broadcast_to``'s input, ``matmul``'s broadcast batch dimensions, the bias of
+                ``linear``/``conv2d``), the gradient divided by the number of copies it was
                 broadcast to: the *mean* over the broadcast axes instead of their sum. (A rule that
                 returns the un-reduced gradient cannot be emulated as such, because the engine sums
                 broadcast axes back itself; averaging is the bug of reducing them wrongly.)
@@ -36,9 +37,8 @@ from autonn.checking import TOLERANCES, gradcheck_report
 from autonn.gradcheck_cli import draw_cases
 from autonn.testing.registry import REGISTRY
 
-NAMES = sorted(REGISTRY)
+NAMES = sorted(n for n in REGISTRY if REGISTRY[n].differentiable)
 SCALE = 1 + 1e-3
-ELEMENTWISE = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "where"}
 GATHER = {"getitem", "concatenate", "stack", "split", "pad"}
 ROUTING = {"max", "min", "max_pool2d", "nll_loss", "cross_entropy"}
 ATOL, RTOL = TOLERANCES["float64"]
@@ -50,7 +50,7 @@ def _broadcast_factors(name, arrays, kwargs, out_shape):
     """For each input, into how many output copies the op broadcasts each element (1: none);
     None when the op does not broadcast its inputs."""
     out_size = int(np.prod(out_shape))
-    if name in ELEMENTWISE or name == "broadcast_to":
+    if REGISTRY[name].elementwise or name == "broadcast_to":
         return [out_size // max(a.size, 1) for a in arrays]
     if name.startswith("linear[") or name == "conv2d":  # the bias, over rows (and pixels)
         return [1, 1, out_size // max(arrays[2].size, 1)]
@@ -137,8 +137,8 @@ def make_mutant(name, kwargs, label):
 
 def applicable(name, max_arity):
     labels = ["scale"] + [f"sign[{i}]" for i in range(min(max_arity, 3))]
-    if name in ELEMENTWISE or name in ("broadcast_to", "matmul", "conv2d") or \
-            name.startswith("linear["):
+    if (REGISTRY[name].elementwise and max_arity > 1) or \
+            name in ("broadcast_to", "matmul", "conv2d") or name.startswith("linear["):
         labels.append("broadcast")
     if name in GATHER or name in ROUTING:
         labels.append("index")

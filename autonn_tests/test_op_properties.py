@@ -1,14 +1,16 @@
 """One property suite for every registered op (autonn.testing.registry): forward vs NumPy,
 gradient, second derivative and jvp vs central finite differences, no input mutation, float32
-kept float32, graph freed after backward."""
+kept float32, graph freed after backward; the properties each entry declares (elementwise,
+linear, domain, kinks) hold; every exported op is registered."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 import autonn as an
-from autonn.testing.registry import API_OPS, REGISTRY
+from autonn.testing.registry import REGISTRY
 
 NAMES = sorted(REGISTRY)
+DIFFERENTIABLE = [n for n in NAMES if REGISTRY[n].differentiable]
 H = 1e-6
 
 
@@ -49,10 +51,14 @@ def test_forward_matches_numpy(name, data):
     _, out = _call(spec, case.arrays, case.kwargs)
     expected = spec.ref(*case.arrays, **case.kwargs)
     assert out.shape == np.shape(expected)
+    if not spec.differentiable:  # integer results: exactly NumPy's, and no graph
+        assert out.dtype.kind in "iub" and not out.requires_grad
+        np.testing.assert_array_equal(out.data, expected)
+        return
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
 @given(data=st.data())
 def test_gradient_matches_finite_differences(name, data):
     spec = REGISTRY[name]
@@ -101,7 +107,7 @@ def test_second_derivative_matches_finite_differences(name, data):
                                    err_msg=f"{name}: second derivative wrt input {i}")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
 @given(data=st.data())
 def test_jvp_matches_finite_differences(name, data):
     spec = REGISTRY[name]
@@ -117,7 +123,7 @@ def test_jvp_matches_finite_differences(name, data):
     np.testing.assert_allclose(jvp_out.data, (plus - minus) / (2 * h), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
 @given(data=st.data())
 def test_float32_stays_float32(name, data):
     spec = REGISTRY[name]
@@ -132,7 +138,7 @@ def test_float32_stays_float32(name, data):
                                                   **case.kwargs), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
 def test_graph_is_freed_after_backward(name):
     spec = REGISTRY[name]
     case = spec.cases(np.float64).example()
@@ -146,10 +152,76 @@ def test_graph_is_freed_after_backward(name):
         out.backward(g)
 
 
-def test_every_api_op_is_registered():
+def _exported_ops():
+    """Every op autonn exports: ``autonn.ops.__all__`` and the fused ``autonn.ops.nn`` ones."""
+    return list(an.ops.__all__) + [n for n in an.ops.nn.__all__ if callable(getattr(an.ops.nn, n))]
+
+
+def test_every_exported_op_is_registered():
     covered = {c for spec in REGISTRY.values() for c in spec.covers}
-    missing = [n for n in API_OPS if n not in covered]
-    assert not missing, f"ops in the API without a registry entry: {missing}"
-    for name in API_OPS:
-        if name not in ("add", "sub", "mul", "div", "pow", "neg", "getitem"):
-            assert callable(getattr(an, name, None) or getattr(an.ops.nn, name)), name
+    missing = [n for n in _exported_ops() if n not in covered]
+    assert not missing, f"exported ops without a registry entry: {missing}"
+    unknown = [c for c in covered if c not in _exported_ops()]
+    assert not unknown, f"registry entries covering names that are not exported: {unknown}"
+
+
+def test_autonn_reexports_every_op():
+    assert len(an.ops.__all__) == len(set(an.ops.__all__)), "a name exported by two modules"
+    for name in an.ops.__all__:
+        assert getattr(an, name) is getattr(an.ops, name), name
+        assert callable(getattr(an, name)), name
+
+
+def test_declared_elementwise_ops_are_registered_as_elementwise():
+    for spec in REGISTRY.values():
+        if getattr(spec.fn, "elementwise", False):
+            assert spec.elementwise, spec.name
+
+
+def _is_array_kwarg(v):
+    return isinstance(v, np.ndarray) and v.ndim > 0
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if REGISTRY[n].elementwise])
+@given(data=st.data())
+def test_elementwise_ops_act_elementwise(name, data):
+    """Permuting the elements of the (broadcast) inputs permutes the output the same way."""
+    spec = REGISTRY[name]
+    case = data.draw(spec.cases(np.float64))
+    with an.no_grad():
+        out = spec.fn(*[an.tensor(a) for a in case.arrays], **case.kwargs).data
+    perm = np.asarray(data.draw(st.permutations(range(out.size))), dtype=np.int64)
+
+    def shuffle(a):
+        return np.broadcast_to(a, out.shape).reshape(-1)[perm].reshape(out.shape)
+    kwargs = {k: shuffle(v) if _is_array_kwarg(v) else v for k, v in case.kwargs.items()}
+    with an.no_grad():
+        got = spec.fn(*[an.tensor(shuffle(a)) for a in case.arrays], **kwargs).data
+    np.testing.assert_array_equal(got, shuffle(out))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if REGISTRY[n].linear])
+@given(data=st.data())
+def test_linear_ops_are_linear(name, data):
+    """f(a + 2 b) = f(a) + 2 f(b) for the ops declared linear."""
+    spec = REGISTRY[name]
+    case = data.draw(spec.cases(np.float64))
+    others = [_projection(a.shape, 3 + i) - 1.0 for i, a in enumerate(case.arrays)]
+
+    def f(arrays):
+        with an.no_grad():
+            return spec.fn(*[an.tensor(a) for a in arrays], **case.kwargs).data
+    combined = f([a + 2 * b for a, b in zip(case.arrays, others)])
+    np.testing.assert_allclose(combined, f(case.arrays) + 2 * f(others), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if REGISTRY[n].elementwise])
+@given(data=st.data())
+def test_cases_stay_inside_the_domain_and_away_from_kinks(name, data):
+    spec = REGISTRY[name]
+    case = data.draw(spec.cases(np.float64))
+    low, high = spec.domain
+    for a in case.arrays:
+        assert np.all((a > low) & (a < high)), f"{name}: a drawn input outside {spec.domain}"
+        for k in spec.kinks:
+            assert np.all(np.abs(a - k) > 0.04), f"{name}: a drawn input at the kink {k}"

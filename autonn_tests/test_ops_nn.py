@@ -1,4 +1,4 @@
-"""Fused NN ops (autonn/ops/nn.py) against independent NumPy references and finite differences."""
+"""Fused NN ops (autonn/ops/nn/) against independent NumPy references and finite differences."""
 import math
 
 import numpy as np

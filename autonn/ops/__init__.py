@@ -1,12 +1,24 @@
-"""The op library: every differentiable operation, as functions on Tensors."""
+"""The op library: every differentiable operation, as functions on Tensors.
+
+Each module lists its public functions in ``__all__``; this package re-exports them all
+(``autonn.ops.__all__``, which ``autonn`` re-exports in turn), and the property suite checks that
+every one of them is registered in ``autonn.testing.registry``. The fused network ops are in
+``autonn.ops.nn``.
+"""
+from . import activation, elementary, elementwise, index, linalg, reduce, shape
+from .activation import *  # noqa: F401,F403
+from .elementary import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .index import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+# internals that Tensor and the engine use
 from .base import Op, apply  # noqa: F401
-from .elementwise import (add, sub, mul, div, pow, neg, cast, exp, log, sqrt, abs, sin, cos,  # noqa: F401
-                          maximum, minimum, clip, where, compare)
-from .activation import relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus  # noqa: F401
-from .shape import (reshape, transpose, permute, swapaxes, squeeze, unsqueeze, broadcast_to,  # noqa: F401
-                    expand, flatten, concatenate, stack, split, pad, sum_to)
-from .index import getitem, index_to_numpy  # noqa: F401
-from .reduce import (sum, mean, max, min, var, std, logsumexp, softmax, log_softmax,  # noqa: F401
-                     argmax, argmin)
-from .linalg import matmul  # noqa: F401
+from .elementwise import compare  # noqa: F401
+from .index import index_to_numpy  # noqa: F401
+from .shape import sum_to  # noqa: F401
 from . import nn  # noqa: F401,E402  (fused network ops: linear, cross_entropy, conv2d, ...)
+
+__all__ = [name for module in (elementwise, elementary, activation, shape, index, reduce, linalg)
+           for name in module.__all__]

@@ -8,8 +8,9 @@ import numpy as np
 
 from .. import kernels
 from ..tensor import as_tensor
+from ._rules import sum_terms
 from .base import Op, _grad_state, apply, const
-from .elementwise import exp, where
+from .elementwise import exp
 
 
 class _Activation(Op):
@@ -54,12 +55,8 @@ class _ActivationGrad(Op):
 
     def jvp(self, tangents, out, a, g):
         da, dg = tangents
-        parts = []
-        if da is not None:
-            parts.append(self.second(da, a, g))
-        if dg is not None:
-            parts.append(apply(type(self)(self.alpha), a, dg))
-        return None if not parts else parts[0] if len(parts) == 1 else parts[0] + parts[1]
+        return sum_terms(None if da is None else self.second(da, a, g),
+                         None if dg is None else apply(type(self)(self.alpha), a, dg))
 
     def second(self, gg, a, g):
         """d(f'(x) * g)/da * gg, in autonn ops."""
@@ -290,4 +287,4 @@ def softplus(x, beta=1.0, threshold=20.0):
     return apply(Softplus((float(beta), float(threshold))), as_tensor(x))
 
 
-__all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus", "where"]
+__all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus"]

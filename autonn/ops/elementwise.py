@@ -1,13 +1,16 @@
-"""Elementwise arithmetic and math with NumPy broadcasting."""
+"""Elementwise arithmetic, ``maximum``/``minimum``, ``clip`` and ``where``, with NumPy
+broadcasting. (The elementary functions, ``exp``, ``sin``..., are in ``elementary``.)"""
 import numpy as np
 
 from ..tensor import Tensor, as_tensor
+from ._rules import sum_terms
 from .base import Op, apply, const, lift, linear_jvp
+from .elementary import abs, cos, exp, log, sin, sqrt  # noqa: F401  (their old home)
 from .scalar import (AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar,
                      RSubScalar)
 
 
-def _binary(op, x, y):
+def _binary(op, x, y):  # operand_pair, inlined: this is the hot path of x + y
     if isinstance(x, Tensor):
         y = lift(y, x)
     else:
@@ -51,9 +54,7 @@ class Mul(Op):
 
     def jvp(self, tangents, out, x, y):
         dx, dy = tangents
-        a = None if dx is None else dx * y
-        b = None if dy is None else x * dy
-        return b if a is None else a if b is None else a + b
+        return sum_terms(None if dx is None else dx * y, None if dy is None else x * dy)
 
 
 class Div(Op):
@@ -68,9 +69,7 @@ class Div(Op):
 
     def jvp(self, tangents, out, x, y):
         dx, dy = tangents
-        a = None if dx is None else dx / y
-        b = None if dy is None else -dy * out / y
-        return b if a is None else a if b is None else a + b
+        return sum_terms(None if dx is None else dx / y, None if dy is None else -dy * out / y)
 
 
 class Pow(Op):
@@ -121,28 +120,6 @@ class Cast(Op):
 
     def vjp(self, g, out, x):
         return cast(g, x.dtype)
-
-
-def _unary(cls_name, fwd, vjp_rule, jvp_rule=None, doc=""):
-    """Build an elementwise unary Op class from its forward and its derivative rule."""
-    def vjp(self, g, out, x):
-        return vjp_rule(g, out, x)
-
-    def jvp(self, tangents, out, x):
-        (dx,) = tangents
-        return None if dx is None else vjp_rule(dx, out, x)
-
-    cls = type(cls_name, (Op,), {"__slots__": (), "forward": lambda self, x: fwd(x),
-                                 "vjp": vjp, "jvp": jvp, "__doc__": doc})
-    return cls
-
-
-Exp = _unary("Exp", np.exp, lambda g, out, x: g * out)
-Log = _unary("Log", np.log, lambda g, out, x: g / x)
-Sqrt = _unary("Sqrt", np.sqrt, lambda g, out, x: g / (2 * out))
-Abs = _unary("Abs", np.abs, lambda g, out, x: g * const(np.sign(x.data)))
-Sin = _unary("Sin", np.sin, lambda g, out, x: g * cos(x))
-Cos = _unary("Cos", np.cos, lambda g, out, x: -g * sin(x))
 
 
 class Where(Op):
@@ -201,8 +178,8 @@ class Maximum(Op):
 
     def jvp(self, tangents, out, x, y):
         masks = self._masks(x, y, out.dtype)
-        parts = [apply(_MaskedLinear(m), d) for m, d in zip(masks, tangents) if d is not None]
-        return None if not parts else parts[0] if len(parts) == 1 else parts[0] + parts[1]
+        return sum_terms(*[apply(_MaskedLinear(m), d) for m, d in zip(masks, tangents)
+                           if d is not None])
 
 
 class Minimum(Maximum):
@@ -333,66 +310,6 @@ def cast(x, dtype):
     return apply(Cast(dtype), x)
 
 
-def exp(x):
-    """Elementwise e**x.
-
-    >>> import autonn as an
-    >>> an.exp(an.zeros(1))
-    tensor([1.])
-    """
-    return apply(Exp(), as_tensor(x))
-
-
-def log(x):
-    """Elementwise natural logarithm.
-
-    >>> import autonn as an
-    >>> an.log(an.ones(1))
-    tensor([0.])
-    """
-    return apply(Log(), as_tensor(x))
-
-
-def sqrt(x):
-    """Elementwise square root.
-
-    >>> import autonn as an
-    >>> an.sqrt(an.tensor([4.0]))
-    tensor([2.])
-    """
-    return apply(Sqrt(), as_tensor(x))
-
-
-def abs(x):
-    """Elementwise |x|; the gradient at 0 is 0 (sign(0)).
-
-    >>> import autonn as an
-    >>> an.abs(an.tensor([-2.0]))
-    tensor([2.])
-    """
-    return apply(Abs(), as_tensor(x))
-
-
-def sin(x):
-    """Elementwise sine.
-
-    >>> import autonn as an
-    >>> an.sin(an.zeros(1))
-    tensor([0.])
-    """
-    return apply(Sin(), as_tensor(x))
-
-
-def cos(x):
-    """Elementwise cosine.
-
-    >>> import autonn as an
-    >>> an.cos(an.zeros(1))
-    tensor([1.])
-    """
-    return apply(Cos(), as_tensor(x))
-
-
 def maximum(x, y):
     """Elementwise maximum; at ties each side gets half the gradient.
 
@@ -480,3 +397,7 @@ def compare(ufunc, x, y):
     except ValueError:
         raise ValueError(f"{ufunc.__name__}: shapes {np.shape(a)} and {np.shape(b)} do not "
                          "broadcast together") from None
+
+
+__all__ = ["add", "sub", "mul", "div", "pow", "neg", "cast", "maximum", "minimum", "clip",
+           "where"]

@@ -68,3 +68,6 @@ def getitem(x, index):
     """
     index = index_to_numpy(index)
     return apply(GetItem(index), x)
+
+
+__all__ = ["getitem"]

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor, as_tensor
+from ._rules import sum_terms
 from .base import Op, apply
 from .shape import reshape, sum_to, swapaxes
 
@@ -26,10 +27,8 @@ class MatMul(Op):
 
     def jvp(self, tangents, out, a, b):
         da, db = tangents
-        parts = [matmul(da, b)] if da is not None else []
-        if db is not None:
-            parts.append(matmul(a, db))
-        return None if not parts else parts[0] if len(parts) == 1 else parts[0] + parts[1]
+        return sum_terms(None if da is None else matmul(da, b),
+                         None if db is None else matmul(a, db))
 
 
 def _out_shape(a2, b2):
@@ -60,3 +59,6 @@ def matmul(a, b):
         raise ValueError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do not "
                          "broadcast together") from None
     return apply(MatMul(), a, b)
+
+
+__all__ = ["matmul"]

@@ -10,7 +10,7 @@ from ..tensor import Tensor, as_tensor
 from ._axes import keepdims_shape, normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply
 from .elementwise import _MaskedLinear, exp, sqrt
-from .shape import BroadcastTo, Reshape, Sum, reshape
+from .shape import BroadcastTo, Reshape, Sum
 
 
 def _reduce_args(x, axis, dim, keepdims, keepdim, op_name):
@@ -277,4 +277,4 @@ def argmin(x, axis=None, keepdims=False, dim=None, keepdim=False):
 
 
 __all__ = ["sum", "mean", "max", "min", "var", "std", "logsumexp", "softmax", "log_softmax",
-           "argmax", "argmin", "reshape"]
+           "argmax", "argmin"]

@@ -8,11 +8,6 @@ import numpy as np
 from .base import Op, _grad_state, apply, const
 
 
-def _sum_parts(*parts):
-    parts = [p for p in parts if p is not None]
-    return None if not parts else parts[0] if len(parts) == 1 else parts[0] + parts[1]
-
-
 class _ScalarOp(Op):
     __slots__ = ("c",)
 

@@ -448,3 +448,7 @@ def sum_to(x, shape):
     axes = sum_to_axes(x.shape, shape, "sum_to")
     out = apply(Sum(axes, True), x) if axes else x
     return reshape(out, shape)
+
+
+__all__ = ["reshape", "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "broadcast_to",
+           "expand", "flatten", "concatenate", "stack", "split", "pad"]

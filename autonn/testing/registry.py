@@ -1,6 +1,8 @@
-"""The op registry: every differentiable op with a plain-NumPy reference and a strategy for its
-inputs. The property suite (``autonn_tests/test_op_properties.py``) and ``autonn gradcheck``
-iterate over it, so registering an op here is all it takes to have it tested.
+"""The op registry: every op with a plain-NumPy reference, a strategy for its inputs and its
+properties (elementwise, linear, kinks, domain, complex support). The property suite
+(``autonn_tests/test_op_properties.py``), the gradient-checker tests and ``autonn gradcheck``
+iterate over it and read the properties from the entries, so registering an op here is all it
+takes to have it tested; a test checks that every name in ``autonn.ops.__all__`` is covered.
 
 >>> from autonn.testing.registry import REGISTRY
 >>> "matmul" in REGISTRY
@@ -34,20 +36,44 @@ class OpSpec:
     covers: tuple = ()      # exported names this spec tests
     second_order: bool = True  # False when the second derivative is identically zero
     kinks: tuple = ()       # points where the op is not differentiable (inputs are drawn away)
+    elementwise: bool = False  # out[i] depends on the inputs at i only (inputs broadcast)
+    linear: bool = False    # linear in its array inputs: f(a + 2b) = f(a) + 2 f(b)
+    domain: tuple = (-math.inf, math.inf)  # open interval of real inputs where it is defined
+    complex: bool = False   # accepts complex inputs (HIPS autograd's / JAX's convention)
+    differentiable: bool = True  # False: integer output, only the forward is tested
 
 
 REGISTRY = {}
 
 
-def register(name, fn, ref, cases, covers=None, second_order=True, kinks=()):
-    """Add an op to the registry (this is all it takes to have it property-tested)."""
-    REGISTRY[name] = OpSpec(name, fn, ref, cases, tuple(covers or (name,)), second_order, kinks)
+def register(name, fn, ref, cases=None, covers=None, *, elementwise=None, linear=False,
+             second_order=None, kinks=(), domain=None, complex=False, differentiable=True):
+    """Add an op to the registry (this is all it takes to have it property-tested).
+
+    ``elementwise`` defaults to what an op declared with ``autonn.ops._rules.elementwise``
+    says; ``second_order`` to ``not linear``; ``cases`` (for a unary op) to values drawn inside
+    ``domain`` (within [-3, 3]) away from ``kinks``.
+
+    >>> from autonn.testing.registry import REGISTRY
+    >>> REGISTRY["log"].domain, REGISTRY["log"].elementwise, REGISTRY["neg"].linear
+    ((0.0, inf), True, True)
+    """
+    if elementwise is None:
+        elementwise = bool(getattr(fn, "elementwise", False))
+    if second_order is None:
+        second_order = differentiable and not linear
+    domain = (-math.inf, math.inf) if domain is None else tuple(float(v) for v in domain)
+    if cases is None:
+        cases = unary(max(domain[0] + 0.1, -3.0), min(domain[1] - 0.1, 3.0), avoid=kinks)
+    REGISTRY[name] = OpSpec(name, fn, ref, cases, tuple(covers or (name,)), second_order,
+                            tuple(kinks), elementwise, linear, domain, complex, differentiable)
 
 
 # ----- case strategies -----
-def unary(low=-3.0, high=3.0, avoid=(), max_dims=3):
+def unary(low=-3.0, high=3.0, avoid=(), max_dims=3, margin=0.05):
     def cases(dtype):
-        return arrays(shapes(max_dims=max_dims), dtype, low, high, avoid).map(lambda a: Case((a,)))
+        return arrays(shapes(max_dims=max_dims), dtype, low, high, avoid, margin).map(
+            lambda a: Case((a,)))
     return cases
 
 
@@ -308,12 +334,15 @@ def _split_fn(x, indices_or_sections, axis):
     return an.concatenate([p.reshape(-1) for p in an.split(x, indices_or_sections, axis=axis)])
 
 
-register("add", lambda x, y: x + y, np.add, binary(), second_order=False)
-register("sub", lambda x, y: x - y, np.subtract, binary(), second_order=False)
-register("mul", lambda x, y: x * y, np.multiply, binary())
-register("div", lambda x, y: x / y, np.divide, binary(low2=0.5, high2=3.0))
-register("pow", lambda x, y: x ** y, np.power, binary(0.5, 2.0, -2.0, 2.0))
-register("neg", lambda x: -x, np.negative, unary(), second_order=False)
+EW = {"elementwise": True}  # for ops given as lambdas (declared ops say it themselves)
+register("add", lambda x, y: x + y, np.add, binary(), linear=True, **EW)
+register("sub", lambda x, y: x - y, np.subtract, binary(), linear=True, **EW)
+register("mul", lambda x, y: x * y, np.multiply, binary(), **EW)
+register("div", lambda x, y: x / y, np.divide, binary(low2=0.5, high2=3.0), **EW)
+register("pow", lambda x, y: x ** y, np.power, binary(0.5, 2.0, -2.0, 2.0), **EW)
+register("neg", lambda x: -x, np.negative, unary(), linear=True, **EW)
+register("cast", lambda x: an.cast(an.cast(x, np.longdouble), x.dtype), lambda a: a, unary(),
+         linear=True, **EW)  # a round trip through longdouble: both Casts' rules, exact values
 
 
 def _with_scalar(low=-3.0, high=3.0, constants=(-1.5, 0.5, 2.0, 3)):
@@ -324,44 +353,53 @@ def _with_scalar(low=-3.0, high=3.0, constants=(-1.5, 0.5, 2.0, 3)):
     return cases
 
 
-register("add_scalar", lambda x, c: x + c, lambda a, c: a + c, _with_scalar(), second_order=False,
-         covers=("add",))
-register("rsub_scalar", lambda x, c: c - x, lambda a, c: c - a, _with_scalar(), second_order=False,
-         covers=("sub",))
-register("mul_scalar", lambda x, c: c * x, lambda a, c: c * a, _with_scalar(), second_order=False,
-         covers=("mul",))
-register("div_scalar", lambda x, c: x / c, lambda a, c: a / c, _with_scalar(), second_order=False,
-         covers=("div",))
+register("add_scalar", lambda x, c: x + c, lambda a, c: a + c, _with_scalar(),
+         second_order=False, covers=("add",), **EW)  # affine
+register("rsub_scalar", lambda x, c: c - x, lambda a, c: c - a, _with_scalar(),
+         second_order=False, covers=("sub",), **EW)  # affine: no second derivative
+register("mul_scalar", lambda x, c: c * x, lambda a, c: c * a, _with_scalar(), linear=True,
+         covers=("mul",), **EW)
+register("div_scalar", lambda x, c: x / c, lambda a, c: a / c, _with_scalar(), linear=True,
+         covers=("div",), **EW)
 register("rdiv_scalar", lambda x, c: c / x, lambda a, c: c / a, _with_scalar(0.5, 3.0),
-         covers=("div",))
+         covers=("div",), **EW)
 register("pow_scalar", lambda x, c: x ** c, lambda a, c: a ** c,
-         _with_scalar(0.5, 3.0, (-1.5, 0.5, 2.0, 3, 0, 1)), covers=("pow",))
+         _with_scalar(0.5, 3.0, (-1.5, 0.5, 2.0, 3, 0, 1)), covers=("pow",), **EW)
 register("rpow_scalar", lambda x, c: c ** x, lambda a, c: np.power(c, a),
-         _with_scalar(-2.0, 2.0, (0.5, 2.0, 3)), covers=("pow",))
-register("exp", an.exp, np.exp, unary())
-register("log", an.log, np.log, unary(0.1, 3.0))
-register("sqrt", an.sqrt, np.sqrt, unary(0.1, 3.0))
-register("abs", an.abs, np.abs, unary(avoid=(0,)), second_order=False, kinks=(0,))
-register("sin", an.sin, np.sin, unary())
-register("cos", an.cos, np.cos, unary())
-register("tanh", an.tanh, np.tanh, unary())
-register("sigmoid", an.sigmoid, lambda a: 1 / (1 + np.exp(-a)), unary(-6, 6))
-register("relu", an.relu, lambda a: np.maximum(a, 0), unary(avoid=(0,)), second_order=False,
-         kinks=(0,))
+         _with_scalar(-2.0, 2.0, (0.5, 2.0, 3)), covers=("pow",), **EW)
+register("exp", an.exp, np.exp)
+register("log", an.log, np.log, domain=(0, math.inf))
+register("sqrt", an.sqrt, np.sqrt, domain=(0, math.inf))
+register("abs", an.abs, np.abs, second_order=False, kinks=(0,))
+register("sin", an.sin, np.sin)
+register("cos", an.cos, np.cos)
+register("tan", an.tan, np.tan, unary(-1.2, 1.2))  # poles at +-pi/2
+register("log1p", an.log1p, np.log1p, domain=(-1, math.inf))
+register("expm1", an.expm1, np.expm1)
+register("square", an.square, np.square)
+register("reciprocal", an.reciprocal, np.reciprocal, unary(avoid=(0,), margin=0.4))  # pole at 0
+register("sinh", an.sinh, np.sinh)
+register("cosh", an.cosh, np.cosh)
+register("arctan", an.arctan, np.arctan)
+register("arctan2", an.arctan2, np.arctan2, binary(0.3, 3.0))
+register("tanh", an.tanh, np.tanh, **EW)
+register("sigmoid", an.sigmoid, lambda a: 1 / (1 + np.exp(-a)), unary(-6, 6), **EW)
+register("relu", an.relu, lambda a: np.maximum(a, 0), second_order=False, kinks=(0,), **EW)
 register("leaky_relu", lambda x: an.leaky_relu(x, 0.1), lambda a: np.where(a > 0, a, 0.1 * a),
-         unary(avoid=(0,)), second_order=False, kinks=(0,))
+         second_order=False, kinks=(0,), covers=("leaky_relu",), **EW)
 register("elu", lambda x: an.elu(x, 0.7), lambda a: np.where(a > 0, a, 0.7 * np.expm1(a)),
-         unary(avoid=(0,)), kinks=(0,))
-register("gelu", an.gelu, lambda a: a * 0.5 * (1 + _erf(a / np.sqrt(2))), unary())
-register("softplus", an.softplus, _ref_softplus, unary(-5, 5))
-register("maximum", an.maximum, np.maximum, binary(apart=0.05), second_order=False)
-register("minimum", an.minimum, np.minimum, binary(apart=0.05), second_order=False)
+         kinks=(0,), covers=("elu",), **EW)
+register("gelu", an.gelu, lambda a: a * 0.5 * (1 + _erf(a / np.sqrt(2))), **EW)
+register("softplus", an.softplus, _ref_softplus, unary(-5, 5), **EW)
+register("maximum", an.maximum, np.maximum, binary(apart=0.05), second_order=False, **EW)
+register("minimum", an.minimum, np.minimum, binary(apart=0.05), second_order=False, **EW)
 register("clip", lambda x, a_min, a_max: an.clip(x, a_min, a_max),
-         lambda a, a_min, a_max: np.clip(a, a_min, a_max), _clip_cases, second_order=False)
+         lambda a, a_min, a_max: np.clip(a, a_min, a_max), _clip_cases, second_order=False,
+         **EW)
 register("where", lambda x, y, condition: an.where(condition, x, y),
-         lambda a, b, condition: np.where(condition, a, b), _where_cases, second_order=False)
-register("sum", an.sum, np.sum, reduction(), second_order=False)
-register("mean", an.mean, np.mean, reduction(), second_order=False)
+         lambda a, b, condition: np.where(condition, a, b), _where_cases, linear=True, **EW)
+register("sum", an.sum, np.sum, reduction(), linear=True)
+register("mean", an.mean, np.mean, reduction(), linear=True)
 register("max", an.max, np.max, reduction(distinct=True), second_order=False)
 register("min", an.min, np.min, reduction(distinct=True), second_order=False)
 register("var", an.var, np.var, reduction(with_ddof=True))
@@ -369,35 +407,31 @@ register("std", an.std, np.std, reduction(with_ddof="std"))
 register("logsumexp", an.logsumexp, _ref_logsumexp, reduction())
 register("softmax", an.softmax, _ref_softmax, with_axis())
 register("log_softmax", an.log_softmax, lambda a, axis: np.log(_ref_softmax(a, axis)), with_axis())
+register("argmax", an.argmax, np.argmax, with_axis(), differentiable=False)
+register("argmin", an.argmin, np.argmin, with_axis(), differentiable=False)
 register("matmul", lambda x, y: x @ y, np.matmul, _matmul_cases)
 register("reshape", lambda x, shape: an.reshape(x, shape), lambda a, shape: a.reshape(shape),
-         _shape_case(_reshape_kwargs), second_order=False)
+         _shape_case(_reshape_kwargs), linear=True)
 register("transpose", lambda x, axes: an.transpose(x, axes), lambda a, axes: a.transpose(axes),
-         _shape_case(_permutation_kwargs), covers=("transpose", "permute"), second_order=False)
+         _shape_case(_permutation_kwargs), covers=("transpose", "permute"), linear=True)
 register("swapaxes", an.swapaxes, np.swapaxes, _shape_case(_swap_kwargs, min_dims=1),
-         second_order=False)
+         linear=True)
 register("squeeze", lambda x, axis: an.squeeze(x, axis), lambda a, axis: np.squeeze(a, axis),
-         _squeeze_cases, second_order=False)
+         _squeeze_cases, linear=True)
 register("unsqueeze", lambda x, axis: an.unsqueeze(x, axis), lambda a, axis: np.expand_dims(a, axis),
-         _shape_case(_unsqueeze_kwargs), second_order=False)
+         _shape_case(_unsqueeze_kwargs), linear=True)
 register("broadcast_to", an.broadcast_to, np.broadcast_to, _broadcast_cases,
-         covers=("broadcast_to", "expand"), second_order=False)
-register("flatten", an.flatten, _ref_flatten, _shape_case(_flatten_kwargs), second_order=False)
+         covers=("broadcast_to", "expand"), linear=True)
+register("flatten", an.flatten, _ref_flatten, _shape_case(_flatten_kwargs), linear=True)
 register("concatenate", lambda *xs, axis: an.concatenate(xs, axis=axis),
-         lambda *arrs, axis: np.concatenate(arrs, axis=axis), _seq_cases(False), second_order=False)
+         lambda *arrs, axis: np.concatenate(arrs, axis=axis), _seq_cases(False), linear=True)
 register("stack", lambda *xs, axis: an.stack(xs, axis=axis),
-         lambda *arrs, axis: np.stack(arrs, axis=axis), _seq_cases(True), second_order=False)
-register("split", _split_fn, _ref_split, _split_cases, second_order=False)
+         lambda *arrs, axis: np.stack(arrs, axis=axis), _seq_cases(True), linear=True)
+register("split", _split_fn, _ref_split, _split_cases, linear=True)
 register("pad", lambda x, **kw: an.pad(x, **kw), lambda a, **kw: np.pad(a, **kw), _pad_cases,
-         second_order=False)
+         second_order=False)  # affine (constant_values), not linear
 register("getitem", lambda x, index: x[index], lambda a, index: a[index], _index_cases,
-         second_order=False)
-
-# Names of shared/API.md's op list that are covered by a registered spec.
-API_OPS = """exp log sqrt abs sin cos tanh sigmoid relu leaky_relu elu gelu softplus maximum minimum
-clip where sum mean max min var std logsumexp softmax log_softmax matmul reshape transpose permute
-squeeze unsqueeze expand broadcast_to flatten concatenate stack split pad add sub mul div pow neg
-getitem linear cross_entropy nll_loss conv2d max_pool2d""".split()
+         linear=True)
 
 
 # ----- fused network ops (autonn.ops.nn) -----
@@ -470,7 +504,7 @@ def _ref_nll(logp, target, reduction):
 register("cross_entropy", lambda x, target, reduction: an.ops.nn.cross_entropy(x, target, reduction),
          _ref_cross_entropy, _ce_cases)
 register("nll_loss", lambda x, target, reduction: an.ops.nn.nll_loss(x, target, reduction),
-         _ref_nll, _ce_cases, second_order=False)
+         _ref_nll, _ce_cases, linear=True)
 
 
 def _conv_cases(dtype):
