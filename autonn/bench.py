@@ -2,12 +2,18 @@
 
 Each row is measured in short interleaved bursts with pauses (this kind of machine slows
 sustained two-thread load after a few seconds): every round times each contender on the same
-inputs, the per-round ratio against NumPy is kept, and the table reports medians.
+inputs, the per-round ratio against NumPy is kept, and the table reports medians. autonn runs
+eager and compiled (``an.compile``). With PyTorch installed the measuring process imports it
+before autonn (the order that used to slow autonn down); JAX ``jit``, when installed, is timed
+in a process of its own against its own NumPy baseline (XLA's thread pool slows every other
+contender sharing its process).
 
     autonn bench --quick        # under a minute
     autonn bench                # more rounds, 1e7-element activations too
 """
 import gc
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -143,9 +149,42 @@ def _torch_mlp(sizes, batch, init):
     return step
 
 
+def _jax_mlp(sizes, batch, init):
+    import jax
+    import jax.numpy as jnp
+    Ws, bs, x, y = init
+    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in zip(Ws, bs)]
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def loss_fn(params):
+        h = xj
+        for i, (W, b) in enumerate(params):
+            h = h @ W + b
+            if i < len(params) - 1:
+                h = jnp.maximum(h, 0)
+        lp = jax.nn.log_softmax(h, axis=1)
+        return -jnp.mean(lp[jnp.arange(batch), yj])
+
+    @jax.jit
+    def update(params):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return loss, [(W - 0.01 * gW, b - 0.01 * gb) for (W, b), (gW, gb) in zip(params, grads)]
+    state = [params]
+
+    def step():
+        loss, state[0] = update(state[0])
+        loss.block_until_ready()
+        return loss
+    return step
+
+
 def bench_mlp(sizes, batch, rounds, min_time, pause, torch_ok):
+    import autonn as an
     np_step, init = _numpy_mlp(sizes, batch)
     contenders = {"numpy": np_step, "autonn": _autonn_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1])}
+    compiled = an.compile(_autonn_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1]))
+    compiled()  # the recording call
+    contenders["compiled"] = compiled
     if torch_ok:
         contenders["torch"] = _torch_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1])
     label = f"MLP train step, batch {batch}, {'-'.join(map(str, sizes))}"
@@ -172,7 +211,17 @@ def bench_chain(n_ops, rounds, min_time, pause, torch_ok):
             y = y + 0.001
         y.sum().backward()
 
-    contenders = {"numpy": numpy_forward, "autonn": autonn_fb}
+    def chain_fb(x):
+        y = x
+        for i in range(n_ops // 2):
+            y = y * 1.0001
+            y = y + 0.001
+        y.sum().backward()
+    compiled_fb = an.compile(chain_fb)
+    xc = an.tensor(x0, requires_grad=True)
+    compiled_fb(xc)  # the recording call (gradients accumulate into xc.grad: the same work)
+
+    contenders = {"numpy": numpy_forward, "autonn": autonn_fb, "compiled": lambda: compiled_fb(xc)}
     if torch_ok:
         import torch
         xt0 = torch.from_numpy(x0)
@@ -295,14 +344,14 @@ def bench_startup(repeats, torch_ok):
 
 # ----------------------------------------------------------------- table
 def _format(rows):
-    names = ["numpy", "autonn", "torch"]
+    names = ["numpy", "autonn", "compiled", "torch", "jax"]
     header = f"{'workload':<66} {'unit':>4} " + " ".join(f"{n:>9}" for n in names) + \
-        f" {'autonn/np':>9} {'torch/np':>9}"
+        f" {'autonn/np':>9} {'compil/np':>9} {'torch/np':>9} {'jax/np':>9}"
     lines = [header, "-" * len(header)]
     for r in rows:
         vals = " ".join(f"{r[n]:>9.4g}" if n in r else f"{'':>9}" for n in names)
         ratios = " ".join(f"{r[k]:>8.2f}x" if k in r else f"{'':>9}" for k in
-                          ("autonn/numpy", "torch/numpy"))
+                          ("autonn/numpy", "compiled/numpy", "torch/numpy", "jax/numpy"))
         lines.append(f"{r['workload']:<66} {r['unit']:>4} {vals} {ratios}")
     return "\n".join(lines)
 
@@ -316,15 +365,81 @@ def _torch_available():
         return False
 
 
-def run(args):
-    """Entry point of ``autonn bench``."""
-    quick = getattr(args, "quick", False)
+_MEASURE = """
+import json, sys
+try:
+    import torch  # noqa: F401  (before autonn: the import order that used to slow autonn down)
+except ImportError:
+    pass
+from autonn import bench
+bench._measure(json.loads(sys.argv[1]), sys.argv[2])
+"""
+
+_JAX = """
+import json, sys
+from autonn import bench
+bench._measure_jax(json.loads(sys.argv[1]), sys.argv[2])
+"""
+
+
+def _in_process(code, opts):
+    """Run ``code`` (which writes its rows to a JSON file) in a fresh interpreter; its rows."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "rows.json")
+        subprocess.run([sys.executable, "-c", code, json.dumps(opts), out], check=True)
+        with open(out) as f:
+            return json.load(f)
+
+
+def _plan(quick):
     rounds, min_time, pause = (5, 0.03, 0.3) if quick else (11, 0.08, 0.5)
-    torch_ok = _torch_available()
-    rows = []
     mlps = [((64, 128, 10), 64), ((784, 512, 256, 10), 128)]
     if not quick:
         mlps.append(((1024, 2048, 2048, 10), 512))
+    return rounds, min_time, pause, mlps
+
+
+def _measure_jax(opts, out):
+    """JAX jit MLP steps against NumPy, alone in this process (written to ``out``)."""
+    rounds, min_time, pause, mlps = _plan(opts["quick"])
+    rows = []
+    for sizes, batch in mlps:
+        r = rounds if sizes[0] < 1000 else max(3, rounds // 2)
+        np_step, init = _numpy_mlp(sizes, batch)
+        contenders = {"numpy": np_step, "jax": _jax_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1])}
+        rows.append(_summarise(f"MLP train step, batch {batch}, {'-'.join(map(str, sizes))}",
+                               _rounds(contenders, r, min_time, pause)))
+    with open(out, "w") as f:
+        json.dump(rows, f)
+
+
+def run(args):
+    """Entry point of ``autonn bench``: the measurements run in a fresh process that imports
+    PyTorch (when installed) before autonn; JAX (when installed) in another."""
+    opts = {"quick": bool(getattr(args, "quick", False))}
+    rows = _in_process(_MEASURE, opts)
+    if importlib.util.find_spec("jax") is not None:
+        jax_rows = {r["workload"]: r for r in _in_process(_JAX, opts)}
+        for r in rows:
+            j = jax_rows.get(r["workload"])
+            if j is not None:
+                r["jax"], r["jax/numpy"] = j["jax"], j["jax/numpy"]
+    print()
+    print(_machine())
+    print(_format(rows))
+    out = getattr(args, "json", None)
+    if out:
+        with open(out, "w") as f:
+            json.dump({"machine": _machine(), "rows": rows}, f, indent=1)
+    return 0
+
+
+def _measure(opts, out):
+    """The measurements of ``autonn bench`` (rows written to ``out`` as JSON)."""
+    quick = opts["quick"]
+    rounds, min_time, pause, mlps = _plan(quick)
+    torch_ok = _torch_available()
+    rows = []
     for sizes, batch in mlps:
         r = rounds if sizes[0] < 1000 else max(3, rounds // 2)
         rows.append(bench_mlp(sizes, batch, r, min_time, pause, torch_ok))
@@ -336,14 +451,8 @@ def run(args):
             rows.append(bench_activation(name, n, rounds, min_time, pause, torch_ok))
             print(_format(rows[-1:]).splitlines()[-1], flush=True)
     rows.extend(bench_startup(3 if quick else 7, torch_ok))
-    print()
-    print(_machine())
-    print(_format(rows))
-    out = getattr(args, "json", None)
-    if out:
-        with open(out, "w") as f:
-            json.dump({"machine": _machine(), "rows": rows}, f, indent=1)
-    return 0
+    with open(out, "w") as f:
+        json.dump(rows, f)
 
 
 def _machine():
@@ -354,11 +463,9 @@ def _machine():
         parts.append(f"numba {numba.__version__}")
     except ImportError:
         pass
-    try:
-        import torch
-        parts.append(f"torch {torch.__version__}")
-    except ImportError:
-        pass
+    for mod in ("torch", "jax"):
+        if importlib.util.find_spec(mod) is not None:
+            parts.append(f"{mod} {importlib.metadata.version(mod)}")
     return f"{platform.machine()}, {os.cpu_count()} cores; " + ", ".join(parts)
 
 

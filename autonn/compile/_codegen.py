@@ -50,5 +50,6 @@ def load(name, source):
         module = type(sys)(modname)
         exec(compile(source.replace("cache=True", "cache=False"), modname, "exec"),
              module.__dict__)
-    fn = _loaded[key] = getattr(module, name)
+    from ..kernels import _fastload
+    fn = _loaded[key] = _fastload.install(getattr(module, name))
     return fn

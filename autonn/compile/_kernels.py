@@ -14,6 +14,13 @@ import math
 import numpy as np
 from numba import njit
 
+from ..kernels import _fastload
+
+
+def _kernel(fn):
+    """A cached kernel whose cache hits load without Numba's compiler registries."""
+    return _fastload.install(njit(cache=True)(fn))
+
 
 @njit(cache=True)
 def _scalar(dtype_like, value):
@@ -23,7 +30,7 @@ def _scalar(dtype_like, value):
     return t[0]
 
 
-@njit(cache=True)
+@_kernel
 def relu_backward_colsum(pre, g, dpre, db):
     n, m = pre.shape
     zero = _scalar(g, 0.0)
@@ -42,7 +49,7 @@ def relu_backward_colsum(pre, g, dpre, db):
             db[j] += v
 
 
-@njit(cache=True)
+@_kernel
 def cross_entropy_forward_backward(x, labels, d):
     n, C = x.shape
     for i in range(n):
