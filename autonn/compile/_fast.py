@@ -4,9 +4,10 @@ own ``forward``/``vjp_arrays`` (every other op is called as it is).
 * ``LinearAct`` with relu or no activation (2-D input, bias, float32/float64): the BLAS matmul,
   then bias + relu in one pass (the eager kernel); backward: relu derivative times the gradient
   and the bias gradient in one pass (``_kernels.relu_backward_colsum``), then the two BLAS
-  matmuls. The same bits as eager mode.
+  matmuls. The same bits as eager mode. The pre-activation and its gradient live in buffers
+  the plan allocates once (they never leave the plan).
 * ``SoftmaxCrossEntropy`` (mean or sum, no label smoothing): loss and the unscaled gradient in
-  one pass at forward time; the backward scales it in place. Within 2 ulp of eager mode (libm's
+  one pass at forward time, into a buffer allocated once; the backward scales it in place. Within 2 ulp of eager mode (libm's
   exp instead of NumPy's SIMD exp).
 """
 import numpy as np
@@ -51,7 +52,12 @@ def forward(b, node, name, args):
     if _linear_ok(node):
         x, W, bias = args
         pre = f"{name}_1"
-        b.emit(f"{pre} = np.dot({x}, {W})", [x])
+        if node.op.act == "relu":  # pre stays inside the plan: a buffer reused by every call
+            shape = (node.inputs[0].data.shape[0], node.inputs[1].data.shape[1])
+            buf = b._glob("BUF", np.empty(shape, node.inputs[0].data.dtype))
+            b.emit(f"{pre} = np.dot({x}, {W}, out={buf})", [x])
+        else:
+            b.emit(f"{pre} = np.dot({x}, {W})", [x])
         if node.op.act == "identity":
             b.emit(f"np.add({pre}, {bias}, out={pre})", [pre])
             b.emit(f"{name} = {pre}", [pre])
@@ -75,7 +81,12 @@ def forward(b, node, name, args):
         n = node.inputs[0].data.shape[0]
         dt = b._glob("DT", node.inputs[0].data.dtype.type)
         d = f"{name}_1"
-        b.emit(f"{d} = np.empty({x}.shape, {x}.dtype)", [x])
+        src = b.producer.get(id(node.inputs[0]))
+        if src is not None and src.fast == "linear":  # its gradient goes only to that layer's
+            # compiled backward, never to a .grad: a buffer reused by every call
+            b.emit(f"{d} = {b._glob('BUF', np.empty_like(node.inputs[0].data))}")
+        else:
+            b.emit(f"{d} = np.empty({x}.shape, {x}.dtype)", [x])
         b.emit(f"tot = {k}({x}, {node.opname}.labels, {d})", [x, d])
         b.emit("if tot != tot:")  # a label out of range (or NaN logits: then this passes)
         b._check_labels(node.opname, node, indent=1)
@@ -98,7 +109,7 @@ def backward(b, node, g):
         pre = f"{name}_1"
         if node.op.act == "relu":
             k = b._glob("RBC", _kernels().relu_backward_colsum)
-            b.emit(f"dpre = np.empty_like({pre})", [pre], 1)
+            b.emit(f"dpre = {b._glob('BUF', np.empty_like(node.out.data))}", (), 1)
             b.emit(f"db = np.empty({pre}.shape[1], {pre}.dtype)", [pre], 1)
             b.emit(f"{k}({pre}, {g}, dpre, db)", [pre, g], 1)
         else:

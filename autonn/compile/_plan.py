@@ -35,7 +35,8 @@ class _Builder:
         self.array_src = {}      # id(array) -> expression (for rebinding op attributes)
         self.guards = []
         self.holders = {}
-        self.sent = set()        # gradient locals that have had a contribution emitted
+        self.sent = set()
+        self.producer = {}       # id(tensor) -> the node that made it        # gradient locals that have had a contribution emitted
         self.tensor_expr = {}    # id(tensor) -> expression of the Tensor itself (arguments)
         self.n = 0
         self._args(args, kwargs)
@@ -127,6 +128,7 @@ class _Builder:
                 self._check_labels(o, node)
         self._bind(node.out, out)
         self.array_src[id(node.out.data)] = out
+        self.producer[id(node.out)] = node
 
     def rebind(self, o, attr, val, op):
         if isinstance(val, tuple):
