@@ -47,6 +47,15 @@ def _ce_ok(node):
             and op.labels.dtype == np.int64 and op.labels.shape == x.shape[:1])
 
 
+def _stays_inside(b, t):
+    """True when every use of ``t`` is as the input of compiled linear layers (nothing else
+    sees it, so it can live in a buffer the plan reuses)."""
+    users = b.consumers.get(id(t), [])
+    return (b.uses.get(id(t), 0) == len(users) > 0 and
+            all(_linear_ok(n) and n.inputs[0] is t and all(u is not t for u in n.inputs[1:])
+                for n in users))
+
+
 def forward(b, node, name, args):
     """Emit ``node``'s compiled forward into builder ``b`` (True) or nothing (False)."""
     if _linear_ok(node):
@@ -68,7 +77,10 @@ def forward(b, node, name, args):
             if nb is not None:  # the eager kernel's serial or parallel variant, by size
                 k = b._glob("BIASRELU", nb.BIAS_ACT["relu"].pick(n, node.inputs[0].data.dtype))
                 zero = b._glob("ZERO", node.inputs[0].data.dtype.type(0))
-                b.emit(f"{name} = np.empty_like({pre})", [pre])
+                if _stays_inside(b, node.out):
+                    b.emit(f"{name} = {b._glob('BUF', np.empty_like(node.out.data))}")
+                else:
+                    b.emit(f"{name} = np.empty_like({pre})", [pre])
                 b.emit(f"{k}({pre}, {bias}, {zero}, {name})", [pre])
             else:
                 b.emit(f"np.add({pre}, {bias}, out={pre})", [pre])
@@ -163,10 +175,37 @@ def _sgd_kernel(n):
     return _codegen.load(f"sgd_update_{n}", src)
 
 
+def _zero_grad(b, func, obj):
+    """``opt.zero_grad()`` (set to None) as assignments, behind a check that the parameter
+    groups are the recorded ones."""
+    from ..optim.optimizer import Optimizer
+    if func is not Optimizer.__dict__["zero_grad"]:
+        return False
+    o = b._glob("OBJ", obj)
+    checks = [f"len({o}.param_groups) == {len(obj.param_groups)}"]
+    sets = []
+    for j, g in enumerate(obj.param_groups):
+        gn = b._glob("GRP", g)
+        checks.append(f"{o}.param_groups[{j}] is {gn} and len({gn}['params']) == "
+                      f"{len(g['params'])}")
+        for k, p in enumerate(g["params"]):
+            pn = b._glob("P", p)
+            checks.append(f"{gn}['params'][{k}] is {pn}")
+            sets.append(f"{pn}._grad = None; {pn}._grad_owned = False")
+    b.emit("if " + " and ".join(checks) + ":")
+    for line in sets:
+        b.emit(line, (), 1)
+    b.emit("else:")
+    b.emit(f"{b._glob('CALL', func)}({o})", (), 1)
+    return True
+
+
 def optimizer_call(b, func, obj, args, kwargs):
     """Emit a plain SGD step as one generated kernel call over every parameter (the same bits
     as ``p -= lr * g``), behind a live check of the options and gradients; anything else, or a
     failed check, calls the optimizer's own method."""
+    if func.__name__ == "zero_grad" and not args and not kwargs:
+        return _zero_grad(b, func, obj)
     if func.__name__ != "step" or args or kwargs:
         return False
     params = _sgd_params(obj)

@@ -36,7 +36,9 @@ class _Builder:
         self.guards = []
         self.holders = {}
         self.sent = set()
-        self.producer = {}       # id(tensor) -> the node that made it        # gradient locals that have had a contribution emitted
+        self.producer = {}       # id(tensor) -> the node that made it
+        self.consumers = {}      # id(tensor) -> the nodes that take it
+        self.uses = {}           # id(tensor) -> how often anything uses it        # gradient locals that have had a contribution emitted
         self.tensor_expr = {}    # id(tensor) -> expression of the Tensor itself (arguments)
         self.n = 0
         self._args(args, kwargs)
@@ -311,6 +313,11 @@ def build(rec, args, kwargs, result, fn=None, fuse=True):
             _fuse = None
         if _fuse is not None:
             events = _fuse.fuse(events, rec, result)
+    b.uses = _fuse_uses(events, result)
+    for ev in events:
+        if ev[0] == "op":
+            for t in ev[1].inputs:
+                b.consumers.setdefault(id(t), []).append(ev[1])
     nodes_by_out = {}
     for i, ev in enumerate(events):
         kind = ev[0]
@@ -331,6 +338,11 @@ def build(rec, args, kwargs, result, fn=None, fuse=True):
     for m, training in rec.modules.values():
         b.guards.append(f"{b._glob('M', m)}.training is not {training}")
     return _source(b), b.ns, b.keep
+
+
+def _fuse_uses(events, result):
+    from ._fuse import _uses
+    return _uses(events, result)
 
 
 def _labels_check(labels, C):
