@@ -317,6 +317,18 @@ loss.backward(); opt.step()
 """
 
 
+_COMPILED_STEPS = """
+def step():
+    opt.zero_grad()
+    loss = an.nn.CrossEntropyLoss()(m(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+y = an.tensor(np.arange(batch) % sizes[-1])
+an.compile(step)()
+"""
+
+
 def bench_startup(repeats, torch_ok):
     """Fresh processes: ``import`` alone, then import + one training step. The 64-128-10 step
     runs only NumPy twins (small arrays); the 784-512-256-10 step runs Numba kernels (fused
@@ -336,6 +348,11 @@ def bench_startup(repeats, torch_ok):
         _fresh(code, 1)  # make sure the kernel cache is warm
         rows.append({"workload": f"fresh process: import + first {label} step, cache warm",
                      "unit": "s", "autonn": _fresh(code, repeats) - empty})
+    code = _FIRST_STEP.format(sizes=(784, 512, 256, 10), batch=128).split("loss = ")[0]
+    code += _COMPILED_STEPS
+    _fresh(code, 1)
+    rows.append({"workload": "fresh process: import + first compiled 784-512-256-10 step "
+                 "(records), cache warm", "unit": "s", "compiled": _fresh(code, repeats) - empty})
     with tempfile.TemporaryDirectory() as cache:  # an empty Numba cache: compile everything
         rows.append({"workload": f"fresh process: import + first {label} step, cache cold",
                      "unit": "s", "autonn": _fresh(code, 1, NUMBA_CACHE_DIR=cache) - empty})
