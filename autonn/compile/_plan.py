@@ -23,6 +23,8 @@ STALE = object()  # a guard failed: the caller records again
 
 
 class _Builder:
+    """Emits the lines of a plan (``lines``) and the globals they use (``ns``)."""
+
     def __init__(self, rec, args, kwargs):
         self.rec = rec
         self.ns = {"np": np, "ndarray": np.ndarray, "STALE": STALE, "MK": Tensor._make,
@@ -35,10 +37,10 @@ class _Builder:
         self.array_src = {}      # id(array) -> expression (for rebinding op attributes)
         self.guards = []
         self.holders = {}
-        self.sent = set()
+        self.sent = set()        # gradient locals that have had a contribution emitted
         self.producer = {}       # id(tensor) -> the node that made it
         self.consumers = {}      # id(tensor) -> the nodes that take it
-        self.uses = {}           # id(tensor) -> how often anything uses it        # gradient locals that have had a contribution emitted
+        self.uses = {}           # id(tensor) -> how often anything uses it
         self.tensor_expr = {}    # id(tensor) -> expression of the Tensor itself (arguments)
         self.n = 0
         self._args(args, kwargs)
@@ -77,8 +79,6 @@ class _Builder:
         if name is not None:
             return name
         if t._seq < self.rec.start:  # made before the call: read live, guarded
-            if t._op is not None and t._requires_grad:
-                pass  # (a backward into it is refused in backward())
             g = self._glob("E", t)  # (dtype by identity: a non-canonical one records again)
             self.guards.append(f"{g}.data.shape != {t.data.shape!r} or {g}.data.dtype is not "
                                f"{self._glob('DT', t.data.dtype)} or {g}._requires_grad is not "
@@ -124,10 +124,10 @@ class _Builder:
         out = f"v{i}"
         node.name, node.opname = out, o
         if not (self.fast and _fast.forward(self, node, out, args)):
+            if type(op).__name__ == "SoftmaxCrossEntropy":
+                self._check_labels(o, node)  # before the op, as eager mode checks
             fwd = self._glob("F", op.forward)
             self.emit(f"{out} = {fwd}({', '.join(args)})", args)
-            if type(op).__name__ == "SoftmaxCrossEntropy":
-                self._check_labels(o, node)
         self._bind(node.out, out)
         self.array_src[id(node.out.data)] = out
         self.producer[id(node.out)] = node
