@@ -156,12 +156,12 @@ class Recorder:
             self.events.append(("effect", _orig["_count_batch"], (counter, momentum)))
         return _orig["_count_batch"](counter, momentum)
 
-    def module_call(self, module, *args, **kwargs):
+    def module_call(self, call, module, *args, **kwargs):
         self.modules.setdefault(id(module), (module, module.training))
         for a in list(args) + list(kwargs.values()):
             if isinstance(a, Tensor):
                 self.seen.append(a)
-        return module.forward(*args, **kwargs)
+        return call(module, *args, **kwargs)
 
     def _grad_setter(self, fset):
         rec = self
@@ -218,8 +218,9 @@ class Recorder:
                 patch(nn, name, hook)
         module = sys.modules.get("autonn.nn.module")
         if module is not None:
+            call = module.Module.__call__
             patch(module.Module, "__call__",
-                  lambda m, *a, **k: rec.module_call(m, *a, **k))
+                  lambda m, *a, **k: rec.module_call(call, m, *a, **k))
         optim = sys.modules.get("autonn.optim.optimizer")
         if optim is not None:
             for cls in _subclasses(optim.Optimizer):
