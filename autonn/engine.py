@@ -313,7 +313,7 @@ def _fit_array(g, inp, node):
         axes = _tensor._ops.shape.sum_to_axes(g.shape, shape, f"backward of {node._op.name}")
         g = np.sum(g, axis=axes, keepdims=True).reshape(shape)  # as ops.sum_to
     if g.dtype != dtype:
-        g = g.astype(dtype)
+        g = (g.real if g.dtype.kind == "c" and dtype.kind != "c" else g).astype(dtype)
     return g
 
 
@@ -411,6 +411,11 @@ def _as_grad_tensors(outputs, grad_outputs, fn_name):
     result = []
     for out, g in zip(outputs, grad_outputs):
         if g is None:
+            if out.data.dtype.kind == "c":
+                raise RuntimeError(
+                    f"{fn_name}: grad can be implicitly created only for real scalar outputs, but "
+                    f"the output is complex ({out.dtype}); take an.real(...) or an.abs(...) of it, "
+                    "or pass gradient= (or grad_outputs=)")
             if out.data.size != 1:
                 raise RuntimeError(
                     f"{fn_name}: grad can be implicitly created only for scalar outputs, but the "
@@ -441,8 +446,9 @@ def backward(tensor, gradient=None, retain_graph=False, create_graph=False):
     >>> (x * x).sum().backward(); x.grad
     tensor([2., 4.])
     """
-    if gradient is None and tensor._requires_grad and tensor.data.size == 1:  # a loss: d/d = 1
-        data = tensor.data
+    data = tensor.data
+    if gradient is None and tensor._requires_grad and data.size == 1 and data.dtype.kind != "c":
+        # a loss: d/d = 1
         one = np.array(1, data.dtype) if data.shape == () else np.ones(data.shape, data.dtype)
         g = _tensor.Tensor._make(one)
     else:

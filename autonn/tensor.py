@@ -262,10 +262,12 @@ def _to_array(data, dtype=None):
         arr = data
     else:
         arr = np.asarray(data)
-        if dtype is None and arr.dtype == np.float64 and get_default_dtype() != np.float64 \
-                and not isinstance(data, np.generic):
-            dtype = get_default_dtype()
-    if arr.dtype.kind not in "biuf":
+        if dtype is None and arr.dtype in (np.float64, np.complex128) \
+                and get_default_dtype() != np.float64 and not isinstance(data, np.generic):
+            # Python floats and complex numbers take the default dtype (complex: its complex twin)
+            default = get_default_dtype()
+            dtype = default if arr.dtype.kind == "f" else np.result_type(default, np.complex64)
+    if arr.dtype.kind not in "biufc":
         raise TypeError(f"tensor: can't make a tensor from data of dtype {arr.dtype}")
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
@@ -327,3 +329,6 @@ Tensor.astype = lambda self, dtype: _ops.cast(self, dtype)
 Tensor.float = lambda self: _ops.cast(self, np.float32)
 Tensor.double = lambda self: _ops.cast(self, np.float64)
 Tensor.dim = lambda self: self.ndim
+Tensor.real = property(lambda self: _ops.real(self), doc="The real part, as NumPy's ``.real``.")
+Tensor.imag = property(lambda self: _ops.imag(self), doc="The imaginary part, as NumPy's ``.imag``.")
+Tensor.conj = lambda self: _ops.conj(self)

@@ -152,9 +152,19 @@ def test_graph_is_freed_after_backward(name):
         out.backward(g)
 
 
+_NAMESPACES = ("fft",)  # public modules of ops; their entries are registered as "<module>.<name>"
+
+
 def _exported_ops():
-    """Every op autonn exports: ``autonn.ops.__all__`` and the fused ``autonn.ops.nn`` ones."""
-    return list(an.ops.__all__) + [n for n in an.ops.nn.__all__ if callable(getattr(an.ops.nn, n))]
+    """Every op autonn exports: ``autonn.ops.__all__``, the fused ``autonn.ops.nn`` ones, and
+    the ops of the public namespaces (functions re-exported from NumPy, e.g. ``fftfreq``, are
+    not ops)."""
+    names = list(an.ops.__all__) + [n for n in an.ops.nn.__all__ if callable(getattr(an.ops.nn, n))]
+    for ns in _NAMESPACES:
+        module = getattr(an, ns)
+        names += [f"{ns}.{n}" for n in module.__all__
+                  if getattr(getattr(module, n), "__module__", "").startswith("autonn")]
+    return names
 
 
 def test_every_exported_op_is_registered():

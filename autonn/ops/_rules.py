@@ -45,7 +45,7 @@ def operand_pair(x, y):
     return lift(x, y), y
 
 
-def elementwise(name, forward, *partials, arrays=None, doc=None, module=None):
+def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, complex=False):
     """Declare an elementwise op from its NumPy ``forward`` and one partial-derivative rule per
     input, and return its public function (one shared Op instance: the op has no state).
 
@@ -53,7 +53,9 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None):
     * ``partials[i](g, out, *inputs) -> g * d(out)/d(input i)``, in autonn ops, linear in ``g``
       (``out`` and ``inputs`` are Tensors);
     * ``arrays`` (optional): the same rules on NumPy arrays (``g``, ``out.data``...), used by a
-      plain ``backward()`` so that it builds no Tensors; it must compute the same values.
+      plain ``backward()`` so that it builds no Tensors; it must compute the same values;
+    * ``complex=True``: the rules are right for complex inputs too (true as written for a
+      holomorphic function, in HIPS autograd's and JAX's convention: no conjugation).
 
     The function has ``.op`` (the Op class) and ``.elementwise = True``; its ``__name__`` is
     ``name``, its ``__doc__`` is ``doc`` and its ``__module__`` the caller's (or ``module``).
@@ -71,7 +73,7 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None):
         raise ValueError(f"elementwise {name!r}: give one partial-derivative rule per input")
     if arrays is not None and len(arrays) != nin:
         raise ValueError(f"elementwise {name!r}: {len(arrays)} array rules for {nin} inputs")
-    body = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin,
+    body = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin, "complex": complex,
             "forward": staticmethod(forward), "partials": partials}
     if nin == 1:
         (d,) = partials
