@@ -175,7 +175,7 @@ class _Builder:
 
     def effect(self, func, args):
         f = self._glob("FX", func)
-        parts, sets, clears = [], [], []
+        parts, sets = [], []
         for a in args:
             if isinstance(a, Tensor):
                 h, expr = self.holder(a)
@@ -202,7 +202,6 @@ class _Builder:
         hs = f"hs{i}"
         gnames = {}
         self.emit(f"{hs} = set()")
-        order = {}  # node -> list of contributions (made in the eager order)
         reach = []
         seen = set()
         stack = []
