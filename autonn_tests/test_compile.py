@@ -486,3 +486,29 @@ def test_gradients_handed_to_leaves_are_never_reused_buffers():
     second = logits.grad
     assert first.data is not second.data
     np.testing.assert_array_equal(first.data, second.data)  # not overwritten by the next call
+
+
+def test_values_computed_without_ops_are_computed_again():
+    """Comparisons and argmax carry no gradient and are no ops; the plan computes them again
+    (an accuracy inside the step follows the data)."""
+    model = _model()
+    f = an.compile(lambda x, y: ((model(x).argmax(axis=1) == y).astype(np.float64).mean(),
+                                 an.where(model(x) > 0, model(x), 0.0).sum()))
+    xs, ys = _data()
+    for i in range(4):
+        acc, s = f(xs[i], ys[i])
+        logits = model(xs[i]).data
+        assert acc.item() == np.mean(logits.argmax(1) == ys[i].data)
+        assert s.item() == pytest.approx(np.where(logits > 0, logits, 0).sum(), rel=1e-6)
+    assert f.stats["records"] == 1
+
+
+def test_data_made_inside_the_call_is_refused():
+    batches = iter([np.full((2, 3), 2.0), np.zeros((2, 3))])
+    with pytest.raises(an.CompileError, match="made during the recorded call"):
+        an.compile(lambda w: (w * an.tensor(next(batches))).sum())(an.ones((2, 3)))
+    mask = np.array([1.0, 0.0, 1.0])  # an array the function refers to stays live
+    f = an.compile(lambda x: x * an.as_tensor(mask))
+    f(an.ones(3))
+    mask[1] = 5.0
+    assert f(an.ones(3)).tolist() == [1.0, 5.0, 1.0]

@@ -54,6 +54,8 @@ class _Builder:
 
     def _args(self, args, kwargs):
         self.arg_tensors = []
+        self.arg_arrays = [a.data if isinstance(a, Tensor) else a for a in
+                           list(args) + list(kwargs.values()) if isinstance(a, (Tensor, np.ndarray))]
         items = list(enumerate(args)) + [(k, kwargs[k]) for k in sorted(kwargs)]
         for key, a in items:
             if isinstance(a, Tensor):
@@ -90,12 +92,56 @@ class _Builder:
         if src is not None:
             self._bind(t, src)
             return src
+        self._check_const(t)
         c = self._glob("C", t.data)  # a constant of the call (a lifted scalar, a ones gradient...)
         self.consts.append(t.data)
         self._bind(t, c)
         return c
 
     consts = None
+
+    def _check_const(self, t):
+        """Refuse a tensor made during the call from data (``an.tensor(...)``, a batch from a
+        loader, NumPy on ``.data``): a replay would reuse its first values. Scalars and views of
+        arrays that live on (parameters, buffers, arrays the function refers to) are fine."""
+        arr = t.data
+        if not isinstance(arr, np.ndarray) or arr.size <= 1:
+            return
+        for x in self.arg_arrays:
+            if x.shape == arr.shape and np.array_equal(x, arr):
+                raise CompileError(
+                    f"compile: the function copied an argument of shape {x.shape} into a new "
+                    "tensor (an.tensor(x)?); a replay would reuse the first call's values. Use "
+                    "the argument directly (an.as_tensor(x) does not copy)")
+        live = self.live_arrays()
+        a = arr
+        while a is not None:
+            if id(a) in live:
+                return
+            a = a.base if isinstance(a.base, np.ndarray) else None
+        raise CompileError(
+            f"compile: a tensor of shape {arr.shape} was made during the recorded call from data "
+            "(an.tensor(...), an.zeros(...), a batch drawn inside, NumPy on .data); a replay "
+            "would reuse its first values. Pass it in as an argument, or make constants "
+            "before calling the compiled function")
+
+    def live_arrays(self):
+        if self._live is None:
+            live = set()
+            tensors = list(self.rec.seen) + _referenced_tensors(self.fn)
+            for m, _ in self.rec.modules.values():
+                tensors.extend(v for v in m.__dict__.get("_parameters", {}).values()
+                               if v is not None)
+                tensors.extend(v for v in m.__dict__.get("_buffers", {}).values()
+                               if isinstance(v, Tensor))
+            for t in tensors:
+                if t._seq < self.rec.start:
+                    live.add(id(t.data))
+            live.update(id(a) for a in _referenced_arrays(self.fn))
+            self._live = live
+        return self._live
+
+    _live = None
 
     def holder(self, t):
         """A Tensor standing for ``t`` in a rule call (``t`` itself if it lives outside the call)."""
@@ -189,6 +235,14 @@ class _Builder:
         self.emit(f"{f}({', '.join(parts)})")
         for h, _ in sets:
             self.emit(f"{h}.data = None")
+
+    def value(self, func, args, out, i):
+        """A value computed without an op (a comparison, argmax): computed again."""
+        parts = [self.ref(a) if isinstance(a, Tensor) else self._glob("K", a) for a in args]
+        name = f"v{i}"
+        self.emit(f"{name} = {self._glob('VF', func)}({', '.join(parts)})", parts)
+        self._bind(out, name)
+        self.array_src[id(out.data)] = name
 
     def call(self, func, obj, args, kwargs):
         if self.fast and _fast.optimizer_call(self, func, obj, args, kwargs):
@@ -331,6 +385,8 @@ def build(rec, args, kwargs, result, fn=None, fuse=True):
             b.draw(ev[1], ev[2], ev[3], i)
         elif kind == "effect":
             b.effect(ev[1], ev[2])
+        elif kind == "value":
+            b.value(ev[1], ev[2], ev[3], i)
     ret = _result(b, result)
     b.emit(f"return {ret}", _names_in(ret))
     _check_copies(b, args, kwargs)
@@ -378,6 +434,27 @@ def _referenced_tensors(fn):
     return found
 
 
+def _referenced_arrays(fn):
+    """NumPy arrays in ``fn``'s closure cells and the globals it names."""
+    found = []
+    code = getattr(fn, "__code__", None)
+    values = []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:
+            pass
+    if code is not None:
+        g = getattr(fn, "__globals__", {})
+        values.extend(g[n] for n in code.co_names if n in g)
+    for v in values:
+        if isinstance(v, np.ndarray):
+            found.append(v)
+        elif isinstance(v, (list, tuple)):
+            found.extend(x for x in v if isinstance(x, np.ndarray))
+    return found
+
+
 def _names_in(expr):
     import re
     return re.findall(r"\b[avdg][0-9_]+\b", expr)
@@ -387,6 +464,9 @@ def _result(b, r):
     if r is None or isinstance(r, (bool, int, float, str)):
         return b._glob("K", r)
     if isinstance(r, Tensor):
+        owner = _grad_owner(b, r)
+        if owner is not None:  # a leaf's .grad: read after the replay's backward
+            return f"{owner}.grad"
         if r._seq < b.rec.start:
             b.ref(r)
             return b.names[id(r)].split(".")[0]
@@ -398,6 +478,17 @@ def _result(b, r):
         return "{" + ", ".join(f"{b._glob('K', k)}: {_result(b, v)}" for k, v in r.items()) + "}"
     raise CompileError(f"compile: the function returned a {type(r).__name__}; a compiled function "
                        "may return Tensors, None, numbers, and tuples/lists/dicts of them")
+
+
+def _grad_owner(b, r):
+    """The expression of the argument or outside tensor whose ``.grad`` is ``r``, or None."""
+    for t in b.keep:
+        if t._grad is r:
+            if id(t) in b.tensor_expr:
+                return b.tensor_expr[id(t)]
+            if t._seq < b.rec.start:
+                return b.names[id(t)].split(".")[0]
+    return None
 
 
 def _check_copies(b, args, kwargs):

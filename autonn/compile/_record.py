@@ -156,6 +156,18 @@ class Recorder:
             self.events.append(("effect", _orig["_count_batch"], (counter, momentum)))
         return _orig["_count_batch"](counter, momentum)
 
+    def _values(self, func, replay):
+        """``func`` (a no-gradient function of tensors: comparisons, argmax) logged as a value
+        the replay computes again with ``replay(*arrays_or_values)``."""
+        rec = self
+
+        def wrapper(*args):
+            out = func(*args)
+            if not rec.suspended:
+                rec.events.append(("value", replay, args, out))
+            return out
+        return wrapper
+
     def module_call(self, call, module, *args, **kwargs):
         self.modules.setdefault(id(module), (module, module.training))
         for a in list(args) + list(kwargs.values()):
@@ -232,6 +244,13 @@ class Recorder:
             for cls in _subclasses(sched.LRScheduler):
                 if "step" in cls.__dict__:
                     patch(cls, "step", self.opaque(cls.__dict__["step"], "step"))
+        ops = sys.modules["autonn.ops"]
+        elementwise = sys.modules["autonn.ops.elementwise"]
+        reduce = sys.modules["autonn.ops.reduce"]
+        compare = elementwise.compare
+        for owner in (ops, elementwise):
+            patch(owner, "compare", self._values(compare, _compare_arrays))
+        patch(reduce, "_arg", self._values(reduce._arg, _arg_arrays(reduce._arg)))
         base._record = self.apply
         base._recording = True
         try:
@@ -276,6 +295,16 @@ def _value_read(rec, method, name):
             "from values would be replayed wrongly. Return the tensor and read it outside "
             "the compiled function (e.g. step(x, y).item()), or do not compile this function")
     return read
+
+
+def _compare_arrays(ufunc, a, b):
+    return np.asarray(ufunc(a, b))
+
+
+def _arg_arrays(arg):
+    def replay(fn, x, *rest):
+        return arg(fn, Tensor._make(x), *rest).data
+    return replay
 
 
 def _clear_grad(t):
