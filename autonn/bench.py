@@ -433,6 +433,9 @@ def _measure_jax(opts, out):
 def run(args):
     """Entry point of ``autonn bench``: the measurements run in a fresh process that imports
     PyTorch (when installed) before autonn; JAX (when installed) in another."""
+    if getattr(args, "distributed", False):  # autonn/distributed/benchmark.py
+        from .distributed.benchmark import run as run_distributed
+        return run_distributed(args)
     opts = {"quick": bool(getattr(args, "quick", False))}
     rows = _in_process(_MEASURE, opts)
     if importlib.util.find_spec("jax") is not None:
