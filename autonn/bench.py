@@ -437,16 +437,15 @@ def run(args):
         from .distributed.benchmark import run as run_distributed
         return run_distributed(args)
     opts = {"quick": bool(getattr(args, "quick", False))}
-    rows = _in_process(_MEASURE, opts)
+    rows = _in_process(_MEASURE, opts)  # (it prints each row as it is measured)
     if importlib.util.find_spec("jax") is not None:
+        print("JAX jit, in a process of its own (its own NumPy baseline):", flush=True)
         jax_rows = {r["workload"]: r for r in _in_process(_JAX, opts)}
         for r in rows:
             j = jax_rows.get(r["workload"])
             if j is not None:
                 r["jax"], r["jax/numpy"] = j["jax"], j["jax/numpy"]
-    print()
-    print(_machine())
-    print(_format(rows))
+                print(_format([j]).splitlines()[-1], flush=True)
     out = getattr(args, "json", None)
     if out:
         with open(out, "w") as f:
@@ -460,17 +459,21 @@ def _measure(opts, out):
     rounds, min_time, pause, mlps = _plan(quick)
     torch_ok = _torch_available()
     rows = []
+    print(_machine())
+    print("\n".join(_format([]).splitlines()[:2]), flush=True)   # the header
+
+    def add(*new_rows):  # each row is printed once, when it is measured
+        for row in new_rows:
+            rows.append(row)
+            print(_format([row]).splitlines()[-1], flush=True)
     for sizes, batch in mlps:
         r = rounds if sizes[0] < 1000 else max(3, rounds // 2)
-        rows.append(bench_mlp(sizes, batch, r, min_time, pause, torch_ok))
-        print(_format(rows[-1:]).splitlines()[-1], flush=True)
-    rows.append(bench_chain(200, rounds, min_time, pause, torch_ok))
-    print(_format(rows[-1:]).splitlines()[-1], flush=True)
+        add(bench_mlp(sizes, batch, r, min_time, pause, torch_ok))
+    add(bench_chain(200, rounds, min_time, pause, torch_ok))
     for n in ((10 ** 6,) if quick else (10 ** 6, 10 ** 7)):
         for name in ("relu", "sigmoid", "tanh", "gelu"):
-            rows.append(bench_activation(name, n, rounds, min_time, pause, torch_ok))
-            print(_format(rows[-1:]).splitlines()[-1], flush=True)
-    rows.extend(bench_startup(3 if quick else 7, torch_ok))
+            add(bench_activation(name, n, rounds, min_time, pause, torch_ok))
+    add(*bench_startup(3 if quick else 7, torch_ok))
     with open(out, "w") as f:
         json.dump(rows, f)
 
