@@ -25,7 +25,7 @@ _LAZY_MODULES = ("nn", "optim", "data", "testing", "kernels", "datasets", "simpl
                  "fft", "linalg")
 _LAZY_NAMES = {"gradcheck": "checking", "gradgradcheck": "checking",
                "gradcheck_report": "checking", "GradcheckError": "checking",
-               "save": "io", "load": "io"}
+               "save": "io", "load": "io", "compile": "compile", "CompileError": "compile"}
 
 
 def __getattr__(name):

@@ -399,6 +399,16 @@ bench._measure_jax(json.loads(sys.argv[1]), sys.argv[2])
 """
 
 
+def _in_this_process(measure, opts):
+    """``measure(opts, out)`` run here (the measurements of a process that has no PyTorch to
+    import first, or tests); its rows."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "rows.json")
+        measure(opts, out)
+        with open(out) as f:
+            return json.load(f)
+
+
 def _in_process(code, opts):
     """Run ``code`` (which writes its rows to a JSON file) in a fresh interpreter; its rows."""
     with tempfile.TemporaryDirectory() as d:
@@ -437,7 +447,10 @@ def run(args):
         from .distributed.benchmark import run as run_distributed
         return run_distributed(args)
     opts = {"quick": bool(getattr(args, "quick", False))}
-    rows = _in_process(_MEASURE, opts)  # (it prints each row as it is measured)
+    if importlib.util.find_spec("torch") is None:
+        rows = _in_this_process(_measure, opts)  # (each row is printed as it is measured)
+    else:
+        rows = _in_process(_MEASURE, opts)
     if importlib.util.find_spec("jax") is not None:
         print("JAX jit, in a process of its own (its own NumPy baseline):", flush=True)
         jax_rows = {r["workload"]: r for r in _in_process(_JAX, opts)}
