@@ -22,3 +22,12 @@ from . import nn  # noqa: F401,E402  (fused network ops: linear, cross_entropy, 
 
 __all__ = [name for module in (elementwise, elementary, activation, shape, index, reduce, linalg)
            for name in module.__all__]
+
+# Rounding and piecewise functions, NumPy's names, and the functions without a gradient
+# (imported last: logic's ``shape`` function takes the name of the ``shape`` module here,
+# which is reached as ``autonn.ops.shape`` no more; import it as ``from autonn.ops.shape``).
+from . import logic, numpy_names, piecewise  # noqa: E402
+from .piecewise import *  # noqa: F401,F403,E402
+from .numpy_names import *  # noqa: F401,F403,E402
+from .logic import *  # noqa: F401,F403,E402
+__all__ += piecewise.__all__ + numpy_names.__all__ + logic.__all__
