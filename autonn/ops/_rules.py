@@ -132,7 +132,8 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, pr
         def fn(*xs):
             if len(xs) != nin:
                 raise TypeError(f"{name}() takes {nin} arguments ({len(xs)} given)")
-            xs = [as_tensor(v) for v in xs]
+            like = next((v for v in xs if isinstance(v, Tensor)), None)
+            xs = [as_tensor(v) if like is None else lift(v, like) for v in xs]
             if promote:
                 xs = float_inputs(*xs)
             return apply(op, *xs)

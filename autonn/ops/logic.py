@@ -217,7 +217,8 @@ def count_nonzero(a, axis=None, keepdims=False):
     2
     """
     out = np.count_nonzero(_data(a), axis=axis, keepdims=keepdims)
-    return out if isinstance(out, builtins.int) else Tensor._make(np.asarray(out))
+    return builtins.int(out) if np.ndim(out) == 0 and not keepdims else \
+        Tensor._make(np.asarray(out))
 
 
 def iscomplexobj(x):

@@ -199,9 +199,13 @@ logit = elementwise(
 
 
 def _nonzero_or_one(x, y):
-    """``y`` where ``x != 0``, else 1: the ``0 * log 0 = 0`` convention's safe denominator."""
+    """``y``, except 1 where ``x = y = 0``: the ``0 * log 0 = 0`` convention's safe
+    denominator (``x / y`` is then 0, and its derivatives are those of ``x / y`` elsewhere)."""
     from .elementwise import where
-    return where(const(x.data == 0), const(np.ones((), y.dtype)), y)
+    both = (x.data == 0) & (y.data == 0)
+    if not np.any(both):
+        return y
+    return where(const(both), const(np.ones((), y.dtype)), y)
 
 
 xlogy = elementwise(
@@ -237,8 +241,17 @@ i0 = elementwise(
     doc=_doc("Elementwise modified Bessel function of the first kind, order 0.",
              ("an.special.i0(an.tensor([0.0]))", "tensor([1.])")))
 
+def _iv2(x):
+    """``iv(2, x)``, 0 where ``|x| < 1e-150``: there the value underflows anyway and SciPy's
+    ``iv`` gives NaN near the smallest doubles."""
+    from .elementwise import where
+    tiny = const(np.abs(x.data) < 1e-150)
+    return where(tiny, const(np.zeros((), x.dtype)), iv(2, where(tiny, const(np.ones((), x.dtype)),
+                                                                 x)))
+
+
 i1 = elementwise(
-    "i1", sc.i1, lambda g, out, x: g * (i0(x) + iv(2, x)) / 2,
+    "i1", sc.i1, lambda g, out, x: g * (i0(x) + _iv2(x)) / 2,
     doc=_doc("Elementwise modified Bessel function of the first kind, order 1.",
              ("an.special.i1(an.tensor([0.0]))", "tensor([0.])")))
 

@@ -11,6 +11,7 @@ Each distribution is a module of functions with SciPy's names and signatures:
 ``chi2``                  ``logpdf pdf cdf`` (x, df, loc=0, scale=1)
 ``poisson``               ``logpmf pmf cdf`` (k, mu, loc=0)
 ``dirichlet``             ``logpdf pdf`` (x, alpha)
+``multivariate_normal``   ``logpdf pdf`` (x, mean=None, cov=1), ``entropy`` (mean=None, cov=1)
 ========================  =====================================================================
 
 They are compositions of autonn ops (``autonn.special``), so every order of derivative exists
@@ -25,7 +26,7 @@ values are SciPy's (``logpdf`` is ``-inf``, ``pdf`` 0) and the gradients 0. Load
 >>> an.stats.norm.logpdf(x).sum().backward(); x.grad      # d/dx of -x**2/2
 tensor([-0.5])
 """
-from . import beta, chi2, dirichlet, gamma, norm, poisson, t  # noqa: F401
+from . import beta, chi2, dirichlet, gamma, multivariate_normal, norm, poisson, t  # noqa: F401
 
 DISTRIBUTIONS = {"norm": ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"),
                  "t": ("logpdf", "pdf", "cdf", "logcdf"),
@@ -33,4 +34,5 @@ DISTRIBUTIONS = {"norm": ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"),
                  "gamma": ("logpdf", "pdf", "cdf"),
                  "chi2": ("logpdf", "pdf", "cdf"),
                  "poisson": ("logpmf", "pmf", "cdf"),
-                 "dirichlet": ("logpdf", "pdf")}
+                 "dirichlet": ("logpdf", "pdf"),
+                 "multivariate_normal": ("logpdf", "pdf", "entropy")}

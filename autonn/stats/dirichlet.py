@@ -11,7 +11,7 @@ import numpy as np
 
 from ..ops.elementary import exp
 from ..ops.reduce import sum as _sum
-from ..ops.shape import concatenate
+from ..ops.shape import concatenate, squeeze
 from ..ops.special import gammaln, xlogy
 from ..tensor import as_tensor
 from ._common import standardize
@@ -50,7 +50,8 @@ def logpdf(x, alpha):
                          f"along the first axis); the sums are {np.sum(xd, 0)}")
     column = alpha.reshape((alpha.shape[0],) + (1,) * (x.ndim - 1))
     log_b = _sum(gammaln(alpha)) - gammaln(_sum(alpha))
-    return _sum(xlogy(column - 1, x), axis=0) - log_b
+    out = _sum(xlogy(column - 1, x), axis=0) - log_b
+    return squeeze(out) if 1 in out.shape else out  # SciPy squeezes unit axes
 
 
 def pdf(x, alpha):

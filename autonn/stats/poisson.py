@@ -23,20 +23,30 @@ def _count(k, loc, fn):
     return k - const(np.asarray(loc, k.dtype)) if np.any(loc != 0) else k
 
 
+def _float_dtype(k, mu):
+    """mu's float dtype (counts are exact in it), else k's promoted to float."""
+    if not isinstance(mu, float) and mu.data.dtype.kind == "f":
+        return mu.data.dtype
+    return np.result_type(k.data, float)
+
+
 def logpmf(k, mu, loc=0):
     """Log of the probability ``xlogy(k, mu) - gammaln(k + 1) - mu`` of the count
-    ``k - loc``; ``-inf`` where it is not a nonnegative integer.
+    ``k - loc``; ``-inf`` (with a zero gradient) where it is not a nonnegative integer.
 
     >>> import autonn as an
     >>> an.stats.poisson.logpmf(an.tensor([0.0, 1.0]), 1.0)
     tensor([-1., -1.])
     """
     k, mu = _count(k, loc, "poisson.logpmf"), tensor_arg(mu)
-    if k.data.dtype.kind != "f":
-        k = const(k.data.astype(np.result_type(data_of(mu), float)))
+    dtype = _float_dtype(k, mu)
+    if k.data.dtype != dtype and not k.requires_grad:
+        k = const(k.data.astype(dtype))
     kd = k.data
-    return on_support((kd >= 0) & (kd == np.floor(kd)), k, 0.0,
-                      lambda k: xlogy(k, mu) - gammaln(k + 1), -np.inf) - mu
+    inside = (kd >= 0) & (kd == np.floor(kd))
+    if not isinstance(mu, float):
+        inside = np.broadcast_to(inside, np.broadcast_shapes(inside.shape, mu.shape))
+    return on_support(inside, k, 0.0, lambda k: xlogy(k, mu) - gammaln(k + 1) - mu, -np.inf)
 
 
 def pmf(k, mu, loc=0):
@@ -59,7 +69,7 @@ def cdf(k, mu, loc=0):
     k, mu = _count(k, loc, "poisson.cdf"), tensor_arg(mu)
     n = np.floor(k.data)
     inside = n >= 0
-    n = const(np.where(inside, n, 0).astype(np.result_type(data_of(mu), k.data, float)))
+    n = const(np.where(inside, n, 0).astype(_float_dtype(k, mu)))
     out = gammaincc(n + 1, mu)
     return on_support(np.broadcast_to(inside, out.shape), out, 0.5, lambda v: v, 0.0)
 
