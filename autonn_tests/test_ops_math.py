@@ -13,10 +13,6 @@ import autonn as an
 from autonn.testing.registry import REGISTRY
 
 
-def _promoting_entries():
-    return sorted(n for n, s in REGISTRY.items() if getattr(s.fn, "promotes_integers", False))
-
-
 def _int_inputs(spec, nin):
     low, high = spec.domain
     vals = [v for v in range(-3, 4) if low < v < high and all(abs(v - k) > 0.04
@@ -28,14 +24,18 @@ def _int_inputs(spec, nin):
     return [np.array(vals, dtype=np.int16) for _ in range(nin)]
 
 
+def _promoting_entries():
+    """The registered float functions with an integer inside their domain (logit has none)."""
+    return sorted(n for n, s in REGISTRY.items() if getattr(s.fn, "promotes_integers", False)
+                  and _int_inputs(s, 1)[0].size)
+
+
 @pytest.mark.parametrize("name", _promoting_entries())
 @pytest.mark.parametrize("default", [np.float64, np.float32])
 def test_float_functions_promote_integers_to_the_default_float(name, default):
     spec = REGISTRY[name]
-    nin = spec.fn.op.nin
+    nin = spec.fn.op.nin if hasattr(spec.fn, "op") else 1
     ints = _int_inputs(spec, nin)
-    if not ints[0].size:
-        pytest.skip(f"{name}: no integer inside its domain {spec.domain}")
     an.set_default_dtype(default)
     try:
         with np.errstate(all="ignore"):

@@ -66,6 +66,19 @@ def float_inputs(*xs):
                  for x in xs)
 
 
+def float_tensor(x):
+    """``x`` as a Tensor, cast to the default float dtype if it is integer or boolean: the
+    input of a unary float function that is not declared with ``elementwise`` (``tanh``...).
+
+    >>> import numpy as np, autonn as an
+    >>> from autonn.ops._rules import float_tensor
+    >>> float_tensor(np.arange(2)).dtype
+    dtype('float64')
+    """
+    x = as_tensor(x)
+    return float_inputs(x)[0] if x.data.dtype.kind in "biu" else x
+
+
 def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, promote=True):
     """Declare an elementwise op from its NumPy ``forward`` and one partial-derivative rule per
     input, and return its public function (one shared Op instance: the op has no state).

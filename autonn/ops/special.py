@@ -170,7 +170,7 @@ def multigammaln(a, d):
 
     >>> import autonn as an
     >>> an.special.multigammaln(an.tensor([3.0]), 2)
-    tensor([1.83980106])
+    tensor([1.55019499])
     """
     if int(d) != d or d < 1:
         raise ValueError(f"multigammaln: d must be a positive integer, got {d!r}")
