@@ -12,11 +12,50 @@ from hypothesis import assume, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autonn as an
-from .registry import REGISTRY, Case, binary, reduction, register, unary
-from .strategies import arrays, axes, broadcastable_shapes, shapes
+from .registry import REGISTRY, Case, reduction, register as _register
+from .strategies import arrays, axes, broadcastable_shapes as _broadcastable_shapes, shapes as _shapes
 
 EW = {"elementwise": True}
 INF = math.inf
+
+
+# Small arrays (at most 3 x 3): these functions act elementwise or along one axis, so bigger
+# ones test nothing more, and the finite differences cost one forward per element.
+def shapes(min_dims=0, max_dims=2, max_side=3):
+    return _shapes(min_dims=min_dims, max_dims=max_dims, max_side=max_side)
+
+
+def broadcastable_shapes(num_shapes=2):
+    return _broadcastable_shapes(num_shapes, max_dims=2, max_side=3)
+
+
+def unary(low=-3.0, high=3.0, avoid=(), margin=0.05):
+    def cases(dtype):
+        return arrays(shapes(), dtype, low, high, avoid, margin).map(lambda a: Case((a,)))
+    return cases
+
+
+def binary(low=-3.0, high=3.0, low2=None, high2=None, apart=0.0):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            s1, s2 = draw(broadcastable_shapes(2))
+            a = draw(arrays(s1, dtype, low, high))
+            b = draw(arrays(s2, dtype, low if low2 is None else low2,
+                            high if high2 is None else high2))
+            if apart:  # away from ties (fmax, fmin)
+                assume(np.all(np.abs(a.astype(np.float64) - b) > apart))
+            return Case((a, b))
+        return draw()
+    return cases
+
+
+def register(name, fn, ref, cases=None, covers=None, **props):
+    """``registry.register`` with small arrays drawn in the domain, away from the kinks."""
+    if cases is None:
+        low, high = props.get("domain", (-INF, INF))
+        cases = unary(max(low + 0.1, -3.0), min(high - 0.1, 3.0), props.get("kinks", ()))
+    _register(name, fn, ref, cases, covers, **props)
 
 
 def alias(name, *names):
