@@ -22,8 +22,8 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # Heavier subpackages load on first use, so `import autonn` stays fast.
     import importlib
-    if name in ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io",
-                "special", "stats"):
+    if name in ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io", "fft",
+                "linalg", "special", "stats"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError"):
         return getattr(importlib.import_module(".checking", __name__), name)

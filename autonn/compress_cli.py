@@ -1,4 +1,11 @@
-"""``autonn compress IN OUT``: load a saved network, fold its affine runs, check, save.
+"""``autonn compress IN OUT``: load a network, fold its affine runs, check, save.
+
+``IN`` is either a network file written by ``an.nn.save_network`` (safetensors or ``.npz``) or
+a seed-style network in the ``autonn.simple`` text format whose layers name their activations
+(``layer K in I out O act NAME``, as ``Network.save`` writes for the activations of
+``autonn.simple.ACTIVATIONS``). ``OUT`` is written in the same format as ``IN``. A file that
+cannot be read (missing, not a regular file, corrupted, foreign) prints one line and exits with
+status 2.
 
 >>> import autonn as an, tempfile, os, argparse
 >>> from autonn.compress_cli import run
@@ -12,6 +19,8 @@ after:  1 layers, 10 parameters
 ...
 0
 """
+import sys
+
 import numpy as np
 
 import autonn as an
@@ -32,9 +41,30 @@ def _first_in_features(model):
     return None
 
 
+def _load(path):
+    """``(model, save)``: the network as an an.nn module, and how to write a module back in the
+    input's format."""
+    from . import simple
+    from ._bounded import open_regular
+    with open_regular(path, "autonn compress") as f:
+        head = f.read(len(simple.MAGIC) + 3)
+    if simple._is_text_format(head):
+        model = simple.load_named(path).to_module()
+        return model, lambda module, out: simple.Network.from_module(module).save(out)
+    return an.nn.load_network(path), an.nn.save_network
+
+
 def run(args):
     """Entry point of ``autonn compress``; returns the exit status."""
-    model = an.nn.load_network(args.input)
+    try:
+        model, save = _load(args.input)
+    except (ValueError, RuntimeError, OSError) as e:
+        if isinstance(e, OSError) and e.strerror:
+            message = f"cannot read {e.filename if e.filename else args.input}: {e.strerror}"
+        else:
+            message = str(e).removeprefix("autonn compress: ")
+        print(f"autonn compress: error: {message}", file=sys.stderr)
+        return 2
     model.eval()
     small = an.nn.compress(model)
     small.eval()
@@ -54,6 +84,11 @@ def run(args):
             print(f"error: the compressed network's predictions differ (max relative error {err:.3g})")
             return 1
         print(f"predictions agree on 64 random inputs (max relative error {err:.2g})")
-    an.nn.save_network(small, args.output)
+    try:
+        save(small, args.output)
+    except OSError as e:
+        print(f"autonn compress: error: cannot write {args.output}: {e.strerror or e}",
+              file=sys.stderr)
+        return 2
     print(f"saved to {args.output}")
     return 0

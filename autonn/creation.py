@@ -1,7 +1,11 @@
 """Tensor creation: zeros, ones, full, arange, eye, random numbers and the global seed."""
+import math
+import numbers
+
 import numpy as np
 
 from ._dtype import get_default_dtype
+from ._validate import MAX_SIZE, check_size, check_sizes
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
@@ -23,16 +27,11 @@ def generator():
     return _rng
 
 
-def _shape(shape):
+def _shape(shape, op):
+    """A shape from ``f(2, 3)`` or ``f((2, 3))`` style arguments: integers only, as NumPy's."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"shape must be ints, got {shape!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"negative dimension in shape {shape}")
-    return shape
+    return check_sizes(shape, "shape", op)
 
 
 def _leaf(data, requires_grad):
@@ -53,7 +52,7 @@ def zeros(*shape, dtype=None, requires_grad=False):
     >>> an.zeros(2, 3).shape
     (2, 3)
     """
-    return _leaf(np.zeros(_shape(shape), dtype=_float(dtype)), requires_grad)
+    return _leaf(np.zeros(_shape(shape, "zeros"), dtype=_float(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
@@ -63,7 +62,7 @@ def ones(*shape, dtype=None, requires_grad=False):
     >>> an.ones((2,))
     tensor([1., 1.])
     """
-    return _leaf(np.ones(_shape(shape), dtype=_float(dtype)), requires_grad)
+    return _leaf(np.ones(_shape(shape, "ones"), dtype=_float(dtype)), requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad=False):
@@ -73,7 +72,7 @@ def empty(*shape, dtype=None, requires_grad=False):
     >>> an.empty(3).shape
     (3,)
     """
-    return _leaf(np.empty(_shape(shape), dtype=_float(dtype)), requires_grad)
+    return _leaf(np.empty(_shape(shape, "empty"), dtype=_float(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
@@ -85,7 +84,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     """
     if dtype is None and isinstance(fill_value, float):
         dtype = get_default_dtype()
-    data = np.full(_shape((shape,) if isinstance(shape, int) else shape), fill_value, dtype=dtype)
+    data = np.full(check_sizes(shape, "shape", "full"), fill_value, dtype=dtype)
     return _leaf(data, requires_grad)
 
 
@@ -139,8 +138,31 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     >>> import autonn as an
     >>> an.arange(3.0)
     tensor([0., 1., 2.])
+    >>> an.arange(0, 5, 0)
+    Traceback (most recent call last):
+        ...
+    ValueError: arange: step must not be zero
     """
-    data = np.arange(start, stop, step) if stop is not None else np.arange(start, step=step)
+    for name, value in (("start", start), ("stop", stop), ("step", step)):
+        if value is not None and (isinstance(value, (bool, np.bool_))
+                                  or not isinstance(value, numbers.Real)):
+            raise TypeError(f"arange: {name} must be a real number, got "
+                            f"{type(value).__name__} {value!r:.60}")
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
+    if stop is None:
+        start, stop = 0, start
+    for name, value in (("start", start), ("stop", stop), ("step", step)):
+        if not math.isfinite(value):
+            raise ValueError(f"arange: {name} must be finite, got {value}")
+    length = np.ceil((stop - start) / step)
+    if length > MAX_SIZE:
+        raise ValueError(f"arange: [{start}, {stop}) in steps of {step} has {length:.4g} "
+                         f"elements, more than an array can hold")
+    data = np.arange(start, stop, step)
+    if data.dtype == object:
+        raise ValueError(f"arange: [{start}, {stop}) in steps of {step} does not fit in int64 "
+                         "or float64")
     if dtype is not None:
         data = data.astype(dtype)
     elif data.dtype == np.float64:
@@ -156,6 +178,8 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     tensor([[1., 0.],
             [0., 1.]])
     """
+    n = check_size(n, "n", "eye")
+    m = None if m is None else check_size(m, "m", "eye")
     return _leaf(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
@@ -166,7 +190,7 @@ def rand(*shape, dtype=None, requires_grad=False):
     >>> an.rand(2, 2).shape
     (2, 2)
     """
-    data = _rng.random(_shape(shape)).astype(_float(dtype), copy=False)
+    data = _rng.random(_shape(shape, "rand")).astype(_float(dtype), copy=False)
     return _leaf(data, requires_grad)
 
 
@@ -177,5 +201,5 @@ def randn(*shape, dtype=None, requires_grad=False):
     >>> an.randn(3).shape
     (3,)
     """
-    data = _rng.standard_normal(_shape(shape)).astype(_float(dtype), copy=False)
+    data = _rng.standard_normal(_shape(shape, "randn")).astype(_float(dtype), copy=False)
     return _leaf(data, requires_grad)

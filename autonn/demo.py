@@ -1,7 +1,9 @@
 """``autonn demo``: train an MLP on the bundled 8x8 handwritten digits.
 
 Shows a tqdm progress bar with loss and accuracy, reports held-out accuracy, saves the model
-(``an.nn.save_network``) and, when matplotlib is installed, a loss/accuracy plot.
+(``an.nn.save_network``) and, when matplotlib is installed, a loss/accuracy plot. It also trains
+the course's three linear layers (64-32-16-10, no activation between them) and saves them, so
+that ``autonn compress`` has something to fold: three layers into one, same predictions.
 
 >>> from autonn.demo import train_digits
 >>> result = train_digits(epochs=2, progress=False)
@@ -33,6 +35,12 @@ def build_model(hidden=(128, 64), n_in=64, n_out=10):
     return an.nn.Sequential(*layers)
 
 
+def build_linear_model(widths=(64, 32, 16, 10)):
+    """The course's stack of linear layers with no activation between them: it computes one
+    affine map, which ``an.nn.compress`` folds into a single ``Linear``."""
+    return an.nn.Sequential(*[an.nn.Linear(a, b) for a, b in zip(widths, widths[1:])])
+
+
 def accuracy(model, X, y):
     """Fraction of rows of ``X`` whose argmax prediction equals ``y``."""
     with an.no_grad():
@@ -42,13 +50,15 @@ def accuracy(model, X, y):
     return float(np.mean(pred == y))
 
 
-def train_digits(epochs=30, batch_size=32, lr=1e-3, seed=0, progress=True, dtype=np.float32):
-    """Train the demo MLP; returns a dict with the model, history and accuracies."""
+def train_digits(epochs=30, batch_size=32, lr=1e-3, seed=0, progress=True, dtype=np.float32,
+                 build=build_model):
+    """Train the demo MLP (or ``build()``'s model); returns a dict with the model, history and
+    accuracies."""
     from .datasets import load_digits
     an.manual_seed(seed)
     X, y = load_digits(dtype=dtype)
     Xtr, ytr, Xte, yte = _split(X, y, 0.2, seed)
-    model = build_model()
+    model = build()
     if dtype is not None:
         for p in model.parameters():
             p.data = p.data.astype(dtype)
@@ -122,7 +132,16 @@ def run(args):
           f"MLP 64-128-64-10 ({n_params} parameters)")
     print(f"held-out accuracy: {result['test_accuracy']:.4f} after {args.epochs} epochs "
           f"in {result['seconds']:.1f} s")
-    print(f"model saved to {model_path}  (try: autonn compress {model_path} compressed.safetensors)")
+    print(f"model saved to {model_path}")
+    linear = train_digits(args.epochs, args.batch_size, args.lr, args.seed, progress=False,
+                          build=build_linear_model)
+    linear_path = os.path.join(args.out, "digits_linear3.safetensors")
+    an.nn.save_network(linear["model"], linear_path)
+    folded_path = os.path.join(args.out, "digits_linear1.safetensors")
+    print(f"the course's three linear layers 64-32-16-10 (no activation between them): "
+          f"held-out accuracy {linear['test_accuracy']:.4f}, saved to {linear_path}")
+    print(f"  fold them into one Linear(64, 10) with the same predictions (up to rounding):\n"
+          f"  autonn compress {linear_path} {folded_path}")
     plot_path = os.path.join(args.out, "digits_training.png")
     if save_plot(result["history"], plot_path):
         print(f"plot saved to {plot_path}")

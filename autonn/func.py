@@ -30,8 +30,8 @@ class _Transform:
     def connect(self, x):
         """A differentiable stand-in for input ``x``: a fresh leaf, or a node on top of ``x``."""
         x = as_tensor(x)
-        if x.dtype.kind != "f":
-            raise TypeError(f"func: inputs must be floating tensors to differentiate, got dtype "
+        if x.dtype.kind not in "fc":
+            raise TypeError(f"func: inputs must be floating or complex tensors to differentiate, got dtype "
                             f"{x.dtype}")
         if x.requires_grad and self.outer_mode:
             with engine.enable_grad():
@@ -248,7 +248,9 @@ def _double_vjp_jvp(op, tangents, out, parents):
             total = term if total is None else total + term
         if total is None or not total.requires_grad:
             return None
-        res = engine.grad(total, us, create_graph=True, allow_unused=True)
+        # (the vjp is complex-linear in u, so the holomorphic derivative, seeded with 1, is J t)
+        seed = Tensor._make(np.ones((), dtype=total.dtype))
+        res = engine.grad(total, us, seed, create_graph=True, allow_unused=True)
     res = tuple(_zeros_for(u) if r is None else r for r, u in zip(res, us))
     return res if multi else res[0]
 

@@ -1,10 +1,12 @@
-"""``an.Function``: user-defined ops with a hand-written forward and backward, as PyTorch's."""
+"""``an.Function``: user-defined ops with a hand-written forward, backward and (optionally) jvp,
+as PyTorch's ``torch.autograd.Function``."""
 import weakref
 
 import numpy as np
 
 from . import engine
 from .ops.base import Op
+from .ops.multi import TupleItem as _TupleItem  # one output of a multi-output node
 from .tensor import Tensor, as_tensor
 
 
@@ -21,6 +23,11 @@ class FunctionCtx:
         """Keep arrays or Tensors for backward; they come back as Tensors in ``saved_tensors``."""
         self._saved = values
 
+    def save_for_forward(self, *values):
+        """Keep arrays or Tensors for ``jvp`` (as PyTorch's): ``saved_tensors`` gives them back in
+        ``jvp``, and still gives the values of ``save_for_backward`` in ``backward``."""
+        self._saved_forward = values
+
     @property
     def saved_tensors(self):
         """The saved values as Tensors. An array that is an input's or an output's data comes back
@@ -35,7 +42,10 @@ class FunctionCtx:
             if v is None or isinstance(v, Tensor):
                 return v
             return by_data[id(v)] if id(v) in by_data else Tensor._make(np.asarray(v))
-        return tuple(as_saved(v) for v in self._saved)
+        saved = self._saved
+        if getattr(self, "_in_jvp", False) and hasattr(self, "_saved_forward"):
+            saved = self._saved_forward
+        return tuple(as_saved(v) for v in saved)
 
 
 class _OnceDifferentiable(Op):
@@ -102,23 +112,47 @@ class _FunctionOp(Op):
         return tuple(result)
 
 
-class _TupleItem(Op):
-    """Output ``index`` of a multi-output Function: passes its gradient into slot ``index``."""
-    __slots__ = ("index", "count")
+    @property
+    def jvp(self):
+        """The Function's own ``jvp`` as an op rule, or None (forward mode then uses the
+        double-vjp rule)."""
+        return None if self.fn.jvp is Function.jvp else self._function_jvp
 
-    def __init__(self, index, count):
-        self.index, self.count = index, count
-
-    def vjp(self, g, out, pack):
-        return (tuple(g if i == self.index else None for i in range(self.count)),)
-
-    def jvp(self, tangents, out, pack):
-        (packed,) = tangents  # the tangents of all outputs, from the Function node
-        return None if packed is None else packed[self.index]
+    def _function_jvp(self, tangents, out, *inputs):
+        ts = [None] * len(self.ctx._inputs)  # None for the arguments that are not Tensors
+        for pos, t, inp in zip(self.positions, tangents, inputs):
+            ts[pos] = Tensor._make(np.zeros_like(inp.data)) if t is None else t
+        self.ctx._in_jvp = True
+        try:
+            result = self.fn.jvp(self.ctx, *ts)
+        finally:
+            self.ctx._in_jvp = False
+        outs = self.result if isinstance(self.result, tuple) else (self.result,)
+        got = result if isinstance(result, tuple) else (result,)
+        if len(got) != len(outs):
+            raise RuntimeError(f"{self.name}.jvp returned {len(got)} tangents but forward returned "
+                               f"{len(outs)} outputs; return one per output")
+        made = []
+        for k, (t, o) in enumerate(zip(got, outs)):
+            if t is None:
+                t = Tensor._make(np.zeros_like(o))
+            elif not isinstance(t, Tensor):
+                t = Tensor._make(np.array(t, dtype=o.dtype))
+            if t.shape != o.shape:
+                raise ValueError(f"{self.name}.jvp returned a tangent of shape {t.shape} for "
+                                 f"output {k} of shape {o.shape}")
+            made.append(t)
+        return tuple(made) if isinstance(self.result, tuple) else made[0]
 
 
 class Function:
     """Subclass with static ``forward(ctx, *arrays)`` and ``backward(ctx, *grads)``; call ``apply``.
+
+    An optional static ``jvp(ctx, *tangents)`` gives forward mode (``an.func.jvp``,
+    ``gradcheck(check_forward_ad=True)``), as ``torch.autograd.Function.jvp``: one tangent per
+    argument of forward (a Tensor, zeros for a Tensor without tangent, None for an argument that
+    is not a Tensor), returning one tangent per output (Tensors or arrays). Without one, forward
+    mode differentiates ``backward`` (the double-vjp rule).
 
     >>> import autonn as an
     >>> class Cube(an.Function):
@@ -130,8 +164,14 @@ class Function:
     ...     def backward(ctx, g):
     ...         (x,) = ctx.saved_tensors
     ...         return 3 * x ** 2 * g
+    ...     @staticmethod
+    ...     def jvp(ctx, t):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 3 * x ** 2 * t
     >>> x = an.tensor(2.0, requires_grad=True)
     >>> Cube.apply(x).backward(); x.grad
+    tensor(12.)
+    >>> an.func.jvp(Cube.apply, (an.tensor(2.0),), (an.tensor(1.0),))[1]
     tensor(12.)
     """
 
@@ -142,6 +182,10 @@ class Function:
     @staticmethod
     def backward(ctx, *grads):
         raise NotImplementedError("Function subclasses define a static backward(ctx, *grads)")
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        raise NotImplementedError("Function subclasses may define a static jvp(ctx, *tangents)")
 
     @classmethod
     def apply(cls, *args):

@@ -12,21 +12,49 @@ Python list), or a tagged object ``{"$": tag, ...}`` with tag ``tensor`` (``i``:
 ``requires_grad``), ``array``, ``scalar``, ``tuple`` (``items``), ``dict``/``odict`` (``items``:
 ``[key node, value node]`` pairs, so integer keys stay integers) or ``complex`` (``re``, ``im``).
 
-Loading uses ``np.load(allow_pickle=False)`` and only JSON parsing: it never executes code from
-the file. Saving writes a temporary file next to the target and renames it over the target with
-``os.replace``, so a failure leaves the old file intact.
+Loading parses only the zip directory, ``.npy`` headers and JSON: it never executes code from
+the file. ``an.load`` also reads safetensors files (a dict of names to Tensors).
+
+Loading is bounded: only regular files are read (a FIFO, a device such as ``/dev/zero`` or a
+directory is a ``ValueError`` at once, never a hang); each ``.npy`` header's shape is checked
+against the bytes its entry holds before the array is allocated; and a *compressed* entry
+(``an.save`` writes stored, uncompressed entries) may inflate to at most ``max_inflated_bytes``
+bytes, all compressed entries of a file together too. The default is
+``autonn.io.MAX_INFLATED_BYTES`` (256 MiB); pass ``max_inflated_bytes=`` to ``an.load`` or
+``an.nn.load_network``, or set the module attribute, to change it. The limit is checked against
+the sizes the zip directory declares, before anything is inflated, and the zip reader never
+inflates an entry past its declared size.
+
+Saving writes a temporary file ``.<name>.<uuid>.tmp`` next to the target and renames it over the
+target with ``os.replace``, so a failure leaves the old file intact. A save killed before the
+rename (``kill -9``) leaves its temporary file behind: the next save to the same path removes
+it. A temporary file is locked (``flock``) while it is written, so a save running at the same
+time in another process keeps its own.
 """
 import collections
 import json
 import numbers
 import os
-import uuid
 
 import numpy as np
 
+from ._atomic import atomic_write as _atomic_write
+from ._bounded import is_safetensors, open_regular, read_npz, read_safetensors
 from .tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "MAX_INFLATED_BYTES"]
+
+MAX_INFLATED_BYTES = 256 * 2 ** 20
+
+
+def _inflation_limit(max_inflated_bytes):
+    """The limit a load uses: the argument, else ``MAX_INFLATED_BYTES`` as it is now."""
+    if max_inflated_bytes is None:
+        return MAX_INFLATED_BYTES
+    limit = int(max_inflated_bytes)
+    if limit < 0:
+        raise ValueError(f"max_inflated_bytes must be non-negative, got {limit}")
+    return limit
 
 _HEADER = "__autonn__"
 _FORMAT = "autonn"
@@ -124,27 +152,6 @@ def save(obj, path):
     _atomic_write(path, lambda f: np.savez(f, allow_pickle=False, **entries))
 
 
-def _atomic_write(path, write):
-    """Call ``write(f)`` on a temporary file next to ``path``, then rename it over ``path``
-    (``os.replace``): readers see the old file or the whole new one, never half of it."""
-    path = os.fsdecode(os.fspath(path))
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 # ----------------------------------------------------------------------------- decoding
 class _Decoder:
     def __init__(self, arrays, name):
@@ -219,37 +226,45 @@ class _Decoder:
         return items
 
 
-def _read_entries(path, name):
-    """All entries of the archive as ndarrays, or a ValueError naming the file."""
+def _read_entries(path, name, max_inflated_bytes):
+    """All arrays of the archive, or of the safetensors file, at ``path`` (a file name or a
+    binary file object); a ValueError naming the file otherwise. Returns ``(arrays, kind)``."""
     if isinstance(path, (str, bytes, os.PathLike)):
-        with open(path, "rb") as f:
-            head = f.read(4)
+        f = open_regular(path, "an.load")
     else:
-        pos = path.tell()
-        head = path.read(4)
-        path.seek(pos)
-    if head != _ZIP_MAGIC:
-        if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}"):
-            kind = "it looks like a pickle, which autonn never loads"
-        elif head == np.lib.format.MAGIC_PREFIX[:4]:
-            kind = "it is a single .npy array, not an autonn archive"
-        elif not head:
-            kind = "the file is empty"
-        else:
-            kind = "it is not a NumPy .npz archive"
-        raise ValueError(f"an.load: {name} is not an autonn file: {kind}")
+        f = path
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except Exception as e:  # BadZipFile, EOFError, zlib.error, pickle refusal, bad headers...
-        raise ValueError(f"an.load: {name} is truncated or corrupted "
-                         f"({type(e).__name__}: {e})") from e
+        pos = f.tell()
+        head = f.read(9)
+        f.seek(pos)
+        if head[:4] == _ZIP_MAGIC:
+            if f is not path:
+                return read_npz(f, name, "an.load", max_inflated_bytes), "npz"
+            data = f.read()  # a caller's stream: read only from where it stands
+            from io import BytesIO
+            return read_npz(BytesIO(data), name, "an.load", max_inflated_bytes), "npz"
+        if is_safetensors(head):
+            return read_safetensors(f.read(), name, "an.load")[0], "safetensors"
+    finally:
+        if f is not path:
+            f.close()
+    if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}"):
+        kind = "it looks like a pickle, which autonn never loads"
+    elif head[:4] == np.lib.format.MAGIC_PREFIX[:4]:
+        kind = "it is a single .npy array, not an autonn archive"
+    elif not head:
+        kind = "the file is empty"
+    else:
+        kind = "it is neither a NumPy .npz archive nor a safetensors file"
+    raise ValueError(f"an.load: {name} is not an autonn file: {kind}")
 
 
-def load(path):
+def load(path, *, max_inflated_bytes=None):
     """Load what ``an.save`` wrote; Tensors come back as Tensors with their ``requires_grad``.
-    Never executes code from the file; a truncated, corrupted or foreign file raises a
-    ``ValueError`` naming the file.
+    A safetensors file loads as a dict of names to Tensors. Never executes code from the file;
+    a truncated, corrupted, foreign or special (FIFO, device) file raises a ``ValueError``
+    naming the file. Compressed entries may inflate to ``max_inflated_bytes`` bytes in all
+    (default ``autonn.io.MAX_INFLATED_BYTES``, 256 MiB).
 
     >>> import autonn as an, numpy as np, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "x.npz")
@@ -258,7 +273,9 @@ def load(path):
     [tensor([1.5]), array([0, 1, 2]), (None, 'hi')]
     """
     name = _name(path)
-    entries = _read_entries(path, name)
+    entries, kind = _read_entries(path, name, _inflation_limit(max_inflated_bytes))
+    if kind == "safetensors":
+        return {k: Tensor._make(v) for k, v in entries.items()}
     if _HEADER not in entries:
         raise ValueError(f"an.load: {name} is a NumPy .npz archive but not an autonn file "
                          f"(no {_HEADER!r} entry); open it with numpy.load instead")

@@ -18,40 +18,12 @@ The computation runs in the data's dtype (NumPy's promotion of the data and weig
 ``np.longdouble`` data computes in long double, and training keeps the weights in that dtype).
 ``np.matrix`` inputs are converted with ``np.asarray``.
 
-The text format
----------------
-``Network.save`` writes, and ``NNBuilder.load`` reads, this line-oriented text format::
+Networks are saved in a line-oriented text format (see ``autonn.simple_text``): ``Network.save``
+writes it, ``NNBuilder.load`` reads it, and also reads the binary files that
+``an.nn.save_network`` writes, taking the model's ``Linear`` layers in order.
 
-    # autonn simple network v1
-    dtype float64
-    layers 2
-    layer 0 in 3 out 2
-    W
-    0.5 -1.25
-    1 0
-    2.5 3e-05
-    b
-    0.1 0.2
-    layer 1 in 2 out 1
-    W
-    1.5
-    -2
-    b
-    0
-
-* The first line is exactly ``# autonn simple network v1``. After it, blank lines and lines
-  starting with ``#`` are ignored.
-* ``dtype NAME`` (optional, default ``float64``): a NumPy float dtype name (``float32``,
-  ``float64``, ``longdouble``) the weights are read into.
-* ``layers N`` (optional): the number of layers; checked against the layers that follow.
-* Each layer: ``layer K in I out O`` (K counts from 0), a line ``W`` followed by ``I`` rows of
-  ``O`` whitespace-separated numbers, a line ``b`` followed by one row of ``O`` numbers. Each
-  layer's ``in`` must equal the previous layer's ``out``.
-* Numbers are anything ``float()`` reads (``1``, ``-2.5e-3``, ``nan``, ``inf``). ``save`` writes
-  the shortest string that reads back to the same value, so a round trip is exact.
-
-A malformed file raises a ``ValueError`` naming the file and the line. ``load`` also reads the
-binary files that ``an.nn.save_network`` writes, taking the model's ``Linear`` layers in order.
+``Network.to_module()`` and ``Network.from_module(module)`` convert to and from an ``an.nn``
+``Sequential`` with the same predictions, bit for bit.
 
 >>> import numpy as np
 >>> from autonn.simple import NNBuilder, FullyConnectedLayer
@@ -67,11 +39,14 @@ import numpy as np
 
 from . import engine
 from .function import Function
-from .tensor import Tensor
+from .nn.module import Module
+from .simple_text import (ACTIVATION_NAMES, MAGIC, _is_text_format, _parse_text, read_text,
+                          read_text_layers, write_text)
+from .tensor import Tensor, as_tensor
 
-__all__ = ["NNBuilder", "FullyConnectedLayer", "Network", "read_text", "MAGIC"]
+__all__ = ["NNBuilder", "FullyConnectedLayer", "Network", "Activation", "read_text",
+           "read_text_layers", "write_text", "load_named", "ACTIVATIONS", "MAGIC"]
 
-MAGIC = "# autonn simple network v1"
 
 
 # ----------------------------------------------------------------------------- activations
@@ -127,6 +102,71 @@ class _Activation(Function):
         else:
             gz = g * _as_array(layer.derivative(ctx.z), ctx.z, "derivative(z)")
         return gz, None
+
+
+# ----------------------------------------------------------------------------- named activations
+def identity(z):
+    """``z``: a linear layer's activation."""
+    return z
+
+
+def identity_deriv(z):
+    """``1``, the identity's derivative (broadcasts)."""
+    return 1
+
+
+def relu(z):
+    """``max(z, 0)``."""
+    return np.maximum(z, 0)
+
+
+def relu_deriv(Y, G):
+    """The gradient through ReLU from its output ``Y``: ``G`` where ``Y > 0``."""
+    return G * (Y > 0)
+
+
+def sigmoid(z):
+    """``1 / (1 + exp(-z))``."""
+    return 1 / (1 + np.exp(-z))
+
+
+def sigmoid_deriv(Y, G):
+    """The gradient through the sigmoid from its output: ``G Y (1 - Y)``."""
+    return G * Y * (1 - Y)
+
+
+def tanh(z):
+    """``tanh(z)``."""
+    return np.tanh(z)
+
+
+def tanh_deriv(Y, G):
+    """The gradient through tanh from its output: ``G (1 - Y^2)``."""
+    return G * (1 - Y * Y)
+
+
+def softmax(z):
+    """Softmax over the last axis (each row sums to 1)."""
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def softmax_deriv(Y, G):
+    """The gradient through softmax from its output: ``Y (G - sum(G Y))`` per row."""
+    return Y * (G - np.sum(G * Y, axis=-1, keepdims=True))
+
+
+ACTIVATIONS = {"identity": (identity, identity_deriv), "relu": (relu, relu_deriv),
+               "sigmoid": (sigmoid, sigmoid_deriv), "tanh": (tanh, tanh_deriv),
+               "softmax": (softmax, softmax_deriv)}
+"""The activations a text file can name (``act NAME``): name -> ``(activation, derivative)``,
+plain NumPy functions in the seed's style."""
+assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
+
+
+def _activation_name(layer):
+    act = getattr(layer, "activation", None)
+    return next((name for name, (f, _) in ACTIVATIONS.items() if f is act), None)
 
 
 # ----------------------------------------------------------------------------- layers
@@ -199,6 +239,35 @@ class FullyConnectedLayer:
     def __repr__(self):
         name = getattr(self.activation, "__name__", type(self.activation).__name__)
         return f"{type(self).__name__}(in={self.in_dim}, out={self.out_dim}, activation={name})"
+
+
+class Activation(Module):
+    """An ``an.nn`` module that runs a seed-style activation with its derivative (one-argument
+    ``derivative(z)`` or two-argument ``derivative(Y, G)``), as ``FullyConnectedLayer`` does;
+    ``Network.to_module`` puts one after each ``Linear``. It holds code, so ``save_network``
+    cannot store it.
+
+    >>> import autonn as an, numpy as np
+    >>> from autonn.simple import Activation, ACTIVATIONS
+    >>> act = Activation(*ACTIVATIONS["relu"])
+    >>> x = an.tensor([-1.0, 2.0], requires_grad=True)
+    >>> act(x).sum().backward(); x.grad
+    tensor([0., 1.])
+    """
+
+    def __init__(self, activation, derivative):
+        super().__init__()
+        if not callable(activation) or not callable(derivative):
+            raise TypeError("Activation: activation and derivative must be callables")
+        self.activation = activation
+        self.derivative = derivative
+        self._derivative_arity = _arity(derivative)
+
+    def forward(self, input):
+        return _Activation.apply(as_tensor(input), self)
+
+    def extra_repr(self):
+        return f"activation={getattr(self.activation, '__name__', repr(self.activation))}"
 
 
 # ----------------------------------------------------------------------------- network
@@ -350,6 +419,76 @@ class Network:
                 p.data -= lr * p.grad.data
             p.grad = None
 
+    def to_module(self):
+        """The network as an ``an.nn.Sequential``: per layer a ``Linear`` holding copies of
+        ``W`` and ``b``, then an ``Activation`` module running the layer's own activation and
+        derivative (nothing after a layer whose activation is ``identity``, so
+        ``an.nn.compress`` folds runs of linear layers). Predictions are the same, bit for bit.
+
+        >>> import numpy as np
+        >>> from autonn.simple import NNBuilder, FullyConnectedLayer, ACTIVATIONS
+        >>> i, i_ = ACTIVATIONS["identity"]
+        >>> net = NNBuilder().build_all([i] * 3, [i_] * 3, [FullyConnectedLayer] * 3,
+        ...                             [(4, 3), (3, 3), (3, 2)])
+        >>> net.to_module()
+        Sequential(
+          (0): Linear(in_features=4, out_features=3, bias=True)
+          (1): Linear(in_features=3, out_features=3, bias=True)
+          (2): Linear(in_features=3, out_features=2, bias=True)
+        )
+        """
+        from .nn import Linear, Sequential
+        modules = []
+        for k, layer in enumerate(self.layers):
+            if getattr(type(layer), "forward", None) is not FullyConnectedLayer.forward:
+                raise TypeError(f"to_module: layer {k} is a {type(layer).__name__} with its own "
+                                "forward; only FullyConnectedLayer's activation(x @ W + b) "
+                                "converts to Linear + Activation")
+            modules.append(Linear._from_arrays(layer.W.data, layer.b.data))
+            if getattr(layer, "activation", None) is not identity:
+                modules.append(Activation(layer.activation, layer.derivative))
+        return Sequential(*modules)
+
+    @classmethod
+    def from_module(cls, module, layer_class=None):
+        """A seed-style ``Network`` with the predictions of ``module``, an ``an.nn.Sequential``
+        of ``Linear`` layers each followed by at most one activation: an ``Activation``, a
+        ``Lambda`` with a derivative, ``Identity``, or one of ``ReLU``, ``Sigmoid``, ``Tanh``,
+        ``LeakyReLU``, ``ELU``, ``GELU``, ``Softplus``, ``Softmax`` (run through the module
+        itself, so predictions are the same bit for bit). Anything else is a TypeError naming
+        it. ``layer_class`` defaults to ``FullyConnectedLayer``.
+
+        >>> import autonn as an, numpy as np
+        >>> from autonn.simple import Network
+        >>> model = an.nn.Sequential(an.nn.Linear(3, 4), an.nn.ReLU(), an.nn.Linear(4, 2))
+        >>> net = Network.from_module(model)
+        >>> x = np.random.default_rng(0).standard_normal((5, 3))
+        >>> bool((net.predict(x) == model(an.tensor(x)).data).all())
+        True
+        """
+        from .nn import Linear, Sequential
+        from .nn.compress import _leaves
+        layer_class = FullyConnectedLayer if layer_class is None else layer_class
+        if not isinstance(module, Sequential) and not isinstance(module, Linear):
+            raise TypeError(f"from_module: expected an an.nn.Sequential of Linear layers and "
+                            f"activations, got {type(module).__name__}")
+        leaves, net, k = _leaves(module), cls(), 0
+        while k < len(leaves):
+            lin = leaves[k]
+            if type(lin) is not Linear:
+                raise TypeError(f"from_module: module {k} is {type(lin).__name__}, where a "
+                                "Linear was expected (a seed network is Linear layers, each "
+                                "followed by at most one activation)")
+            act, der = ACTIVATIONS["identity"]
+            if k + 1 < len(leaves) and type(leaves[k + 1]) is not Linear:
+                act, der = _callables_of(leaves[k + 1], k + 1)
+                k += 1
+            W = lin.weight.data
+            b = np.zeros(W.shape[1], W.dtype) if lin.bias is None else lin.bias.data
+            net.add(layer_class(act, der, W, b))
+            k += 1
+        return net
+
     def save(self, path):
         """Write the network's weights in the text format of the module docstring (atomically;
         reading back with ``NNBuilder().load`` gives the same values exactly).
@@ -365,184 +504,113 @@ class Network:
         """
         if not self.layers:
             raise ValueError("save: the network has no layers")
-        dtypes = {np.dtype(p.dtype) for p in self.parameters()}
-        dt = np.result_type(*dtypes)
-        lines = [MAGIC, f"dtype {dt.name if dt != np.longdouble else 'longdouble'}",
-                 f"layers {len(self.layers)}"]
-        for k, layer in enumerate(self.layers):
-            W, b = np.asarray(layer.W.data, dtype=dt), np.asarray(layer.b.data, dtype=dt)
-            lines.append(f"layer {k} in {W.shape[0]} out {W.shape[1]}")
-            lines.append("W")
-            lines.extend(" ".join(_fmt(x) for x in row) for row in W)
-            lines.append("b")
-            lines.append(" ".join(_fmt(x) for x in b))
-        text = ("\n".join(lines) + "\n").encode("utf-8")
-        from .io import _atomic_write
-        _atomic_write(path, lambda f: f.write(text))
+        write_text(path, [(layer.W.data, layer.b.data, _activation_name(layer))
+                          for layer in self.layers])
 
 
-def _fmt(x):
-    """The shortest decimal string that reads back to exactly ``x`` (any float dtype)."""
-    if x == 0 or (np.isfinite(x) and 1e-4 <= abs(x) < 1e16):
-        return np.format_float_positional(x, unique=True, trim="-")
-    return np.format_float_scientific(x, unique=True, trim="-")
+def _callables_of(module, where):
+    """``(activation, derivative)`` NumPy callables that run the an.nn activation ``module``."""
+    from . import nn
+    t = type(module)
+    if t is Activation:
+        return module.activation, module.derivative
+    if t is nn.Identity:
+        return ACTIVATIONS["identity"]
+    if t is nn.Lambda and module.derivative is not None:
+        return _module_activation(module), _numpy_derivative(module.derivative)
+    if t in (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Softplus):
+        return _module_activation(module), _elementwise_derivative(module)
+    if t is nn.Softmax and module.dim in (-1, 1, None):
+        return _module_activation(module), softmax_deriv
+    raise TypeError(f"from_module: module {where} is {t.__name__}, which a seed-style layer "
+                    "cannot run (supported: Activation, Identity, Lambda with a derivative, "
+                    "ReLU, Sigmoid, Tanh, LeakyReLU, ELU, GELU, Softplus, Softmax)")
 
 
-# ----------------------------------------------------------------------------- text format reader
-class _Lines:
-    """The meaningful lines of a text file, with their 1-based numbers, for error messages."""
-
-    def __init__(self, path, text):
-        self.path = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
-        self.items = []
-        for n, line in enumerate(text.splitlines(), 1):
-            s = line.strip()
-            if n == 1 or (s and not s.startswith("#")):
-                self.items.append((n, s))
-        self.pos = 0
-
-    def error(self, n, msg):
-        return ValueError(f"{self.path}, line {n}: {msg}")
-
-    def peek(self):
-        return self.items[self.pos] if self.pos < len(self.items) else (None, None)
-
-    def next(self, expected):
-        if self.pos >= len(self.items):
-            last = self.items[-1][0] if self.items else 0
-            raise ValueError(f"{self.path}, line {last + 1}: unexpected end of file, "
-                             f"expected {expected}")
-        item = self.items[self.pos]
-        self.pos += 1
-        return item
+def _module_activation(module):
+    def activation(z):
+        with engine.no_grad():
+            return module(Tensor._make(np.asarray(z))).data
+    activation.__name__ = type(module).__name__.lower()
+    return activation
 
 
-def _read_numbers(lines, dtype, count, what):
-    n, s = lines.next(what)
-    tokens = s.split()
-    if len(tokens) != count:
-        raise lines.error(n, f"expected {what} ({count} number(s)), got {len(tokens)} "
-                             f"value(s): {s[:60]!r}")
+def _elementwise_derivative(module):
+    def derivative(z):
+        x = Tensor(np.asarray(z), requires_grad=True)
+        with engine.enable_grad():
+            module(x).sum().backward()
+        return x.grad.data
+    derivative.__name__ = type(module).__name__.lower() + "_deriv"
+    return derivative
+
+
+def _numpy_derivative(fn):
+    def derivative(z):
+        out = fn(z)
+        return out.data if isinstance(out, Tensor) else out
+    return derivative
+
+
+def _read_source(path, name):
+    """From one bounded read: ``("text", layers)`` with ``(W, b, activation_name)`` per layer
+    of a text file, or ``("network", model)`` for a file written by ``an.nn.save_network``."""
+    from ._bounded import read_regular
+    raw = read_regular(path, "NNBuilder.load")
+    if _is_text_format(raw):
+        return "text", _parse_text(raw, name)
+    from .nn.serialization import _network_from_bytes
     try:
-        return np.array(tokens).astype(dtype)
-    except ValueError:
-        raise lines.error(n, f"{what}: not a number in {s[:60]!r}") from None
+        return "network", _network_from_bytes(raw, name)
+    except ValueError as e:
+        raise ValueError(f"{name}: neither the autonn simple text format (first line "
+                         f"{MAGIC!r}) nor a network file that an.nn.load_network reads: "
+                         f"{e}") from None
 
 
-def _positive_int(lines, n, token, what):
-    try:
-        value = int(token)
-    except ValueError:
-        raise lines.error(n, f"{what} must be an integer, got {token!r}") from None
-    if value <= 0:
-        raise lines.error(n, f"{what} must be positive, got {value}")
-    return value
-
-
-def read_text(path):
-    """Parse a file in the text format: a list of ``(W, b)`` arrays, one pair per layer.
-
-    >>> import os, tempfile
-    >>> from autonn.simple import read_text, MAGIC
-    >>> path = os.path.join(tempfile.mkdtemp(), "n.txt")
-    >>> _ = open(path, "w").write(MAGIC + "\\nlayer 0 in 1 out 2\\nW\\n1 2\\nb\\n0 0.5\\n")
-    >>> read_text(path)
-    [(array([[1., 2.]]), array([0. , 0.5]))]
-    """
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{os.fsdecode(path)}: not a text file ({e})") from None
-    lines = _Lines(path, text)
-    n, first = lines.next("the header line")
-    if first != MAGIC:
-        raise lines.error(n, f"expected the header {MAGIC!r}, got {first[:60]!r}")
-    dtype = np.dtype(np.float64)
-    n, s = lines.peek()
-    if s is not None and s.split()[0] == "dtype":
-        lines.next("dtype")
-        parts = s.split()
-        try:
-            if len(parts) != 2:
-                raise TypeError
-            dtype = np.dtype(parts[1])
-        except TypeError:
-            raise lines.error(n, f"expected 'dtype NAME', got {s[:60]!r}") from None
-        if dtype.kind != "f":
-            raise lines.error(n, f"dtype must be a float dtype, got {dtype}")
-    n_layers = None
-    n, s = lines.peek()
-    if s is not None and s.split()[0] == "layers":
-        lines.next("layers")
-        parts = s.split()
-        if len(parts) != 2:
-            raise lines.error(n, f"expected 'layers N', got {s[:60]!r}")
-        n_layers = _positive_int(lines, n, parts[1], "the layer count")
-    layers = []
-    while lines.peek()[0] is not None:
-        k = len(layers)
-        n, s = lines.next(f"'layer {k} in I out O'")
-        parts = s.split()
-        if len(parts) != 6 or parts[0] != "layer" or parts[2] != "in" or parts[4] != "out":
-            raise lines.error(n, f"expected 'layer {k} in I out O', got {s[:60]!r}")
-        if parts[1] != str(k):
-            raise lines.error(n, f"expected layer number {k}, got {parts[1]!r}")
-        d_in = _positive_int(lines, n, parts[3], "in")
-        d_out = _positive_int(lines, n, parts[5], "out")
-        if layers and layers[-1][0].shape[1] != d_in:
-            raise lines.error(n, f"layer {k} takes {d_in} inputs but layer {k - 1} gives "
-                                 f"{layers[-1][0].shape[1]} outputs")
-        n, s = lines.next("'W'")
-        if s != "W":
-            raise lines.error(n, f"expected 'W', got {s[:60]!r}")
-        W = np.empty((d_in, d_out), dtype=dtype)
-        for r in range(d_in):
-            W[r] = _read_numbers(lines, dtype, d_out, f"row {r} of W of layer {k}")
-        n, s = lines.next("'b'")
-        if s != "b":
-            raise lines.error(n, f"expected 'b' after the {d_in} rows of W of layer {k}, "
-                                 f"got {s[:60]!r}")
-        b = _read_numbers(lines, dtype, d_out, f"b of layer {k}")
-        layers.append((W, b))
-    if not layers:
-        raise ValueError(f"{lines.path}: the file has no layers")
-    if n_layers is not None and n_layers != len(layers):
-        raise ValueError(f"{lines.path}: the header says {n_layers} layers but the file has "
-                         f"{len(layers)}")
-    return layers
-
-
-def _read_saved_network(path):
-    """The (W, b) pairs of the Linear layers of a file written by ``an.nn.save_network``."""
-    name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
-    try:
-        from . import nn
-        load_network, Linear = nn.load_network, nn.Linear
-    except (ImportError, AttributeError):
-        raise ValueError(f"{name}: not in the autonn simple text format (first line "
-                         f"{MAGIC!r}), and autonn.nn.load_network is not available to read "
-                         "it as a saved network") from None
-    model = load_network(path)
-    mods = model.modules() if hasattr(model, "modules") else [model]
-    pairs = []
-    for m in mods:
+def _read_layers(path, name):
+    """``(W, b, activation_name)`` per layer of a text file, or of the ``Linear`` layers of a
+    file written by ``an.nn.save_network`` (names ``None``)."""
+    kind, found = _read_source(path, name)
+    if kind == "text":
+        return found
+    from .nn import Linear
+    model, layers = found, []
+    for m in model.modules():
         if isinstance(m, Linear):
             W = np.array(m.weight.data, copy=True)
             b = np.zeros(W.shape[1], W.dtype) if m.bias is None else np.array(m.bias.data)
-            pairs.append((W, b))
-    if not pairs:
+            layers.append((W, b, None))
+    if not layers:
         raise ValueError(f"{name}: the saved network has no Linear layers")
-    return pairs
+    return layers
 
 
-def _is_text_format(path):
-    with open(path, "rb") as f:
-        head = f.read(len(MAGIC) + 3)
-    head = head.lstrip(b"\xef\xbb\xbf")
-    # a safetensors file starts with a little-endian u64 header size: it has NUL bytes early
-    return head == b"" or (head.startswith(b"#") and b"\x00" not in head[:8])
+def load_named(path):
+    """A ``Network`` from a file, with no code: a text file whose layers all name their
+    activation (``act NAME``, one of ``ACTIVATIONS``; a ValueError names the first layer that
+    does not), or a file written by ``an.nn.save_network`` (through ``Network.from_module``).
+
+    >>> import numpy as np, os, tempfile
+    >>> from autonn.simple import load_named, write_text
+    >>> path = os.path.join(tempfile.mkdtemp(), "n.txt")
+    >>> write_text(path, [(np.eye(2), np.zeros(2), "relu")])
+    >>> load_named(path).predict([[1.0, -1.0]])
+    array([[1., 0.]])
+    """
+    name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    kind, layers = _read_source(path, name)
+    if kind == "network":
+        return Network.from_module(layers)
+    net = Network()
+    for k, (W, b, act) in enumerate(layers):
+        if act is None:
+            raise ValueError(f"{name}: layer {k} does not name its activation ('layer {k} in "
+                             f"{W.shape[0]} out {W.shape[1]} act NAME', NAME one of "
+                             f"{', '.join(ACTIVATIONS)}), so its predictions are unknown "
+                             "without code")
+        net.add(FullyConnectedLayer(*ACTIVATIONS[act], W, b))
+    return net
 
 
 # ----------------------------------------------------------------------------- builder
@@ -590,11 +658,8 @@ class NNBuilder:
         >>> NNBuilder().load([i], [i_], path, [FullyConnectedLayer], 2).predict([[1.0, 1.0]])
         array([[3.5]])
         """
-        if _is_text_format(path):
-            pairs = read_text(path)
-        else:
-            pairs = _read_saved_network(path)
         name = os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+        pairs = [(W, b) for W, b, _ in _read_layers(path, name)]
         if len(pairs) != len(activations):
             raise ValueError(f"{name} has {len(pairs)} layers but {len(activations)} "
                              "activations were given")

@@ -110,6 +110,19 @@ class Tensor:
         """
         self._retains_grad = True
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` in each ``backward()`` once this leaf's ``.grad`` is complete
+        (see ``autonn.grad_hooks``); returns a handle with ``remove()``.
+
+        >>> import autonn as an
+        >>> w = an.ones(2, requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda t: print(t.grad))
+        >>> (3 * w).sum().backward()
+        tensor([3., 3.])
+        """
+        from .grad_hooks import register_post_accumulate_grad_hook
+        return register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Backpropagate from this tensor into the ``.grad`` of the leaves.
 
@@ -262,10 +275,12 @@ def _to_array(data, dtype=None):
         arr = data
     else:
         arr = np.asarray(data)
-        if dtype is None and arr.dtype == np.float64 and get_default_dtype() != np.float64 \
-                and not isinstance(data, np.generic):
-            dtype = get_default_dtype()
-    if arr.dtype.kind not in "biuf":
+        if dtype is None and arr.dtype in (np.float64, np.complex128) \
+                and get_default_dtype() != np.float64 and not isinstance(data, np.generic):
+            # Python floats and complex numbers take the default dtype (complex: its complex twin)
+            default = get_default_dtype()
+            dtype = default if arr.dtype.kind == "f" else np.result_type(default, np.complex64)
+    if arr.dtype.kind not in "biufc":
         raise TypeError(f"tensor: can't make a tensor from data of dtype {arr.dtype}")
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
@@ -327,3 +342,6 @@ Tensor.astype = lambda self, dtype: _ops.cast(self, dtype)
 Tensor.float = lambda self: _ops.cast(self, np.float32)
 Tensor.double = lambda self: _ops.cast(self, np.float64)
 Tensor.dim = lambda self: self.ndim
+Tensor.real = property(lambda self: _ops.real(self), doc="The real part, as NumPy's ``.real``.")
+Tensor.imag = property(lambda self: _ops.imag(self), doc="The imaginary part, as NumPy's ``.imag``.")
+Tensor.conj = lambda self: _ops.conj(self)

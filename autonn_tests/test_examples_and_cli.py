@@ -36,6 +36,14 @@ def test_demo_reaches_95_percent_and_saves_a_loadable_model(tmp_path):
     assert float(line.split()[2]) >= 0.95
     model = an.nn.load_network(str(tmp_path / "digits_mlp.safetensors"))
     assert sum(p.size for p in model.parameters()) == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+    # the suggested compression really folds layers: the course's three linear layers into one
+    lines = result.stdout.splitlines()
+    command = next(l.strip() for l in lines if l.strip().startswith("autonn compress "))
+    folded = _run("-m", "autonn", *command.split()[1:])
+    assert folded.returncode == 0, folded.stdout + folded.stderr
+    assert "before: 3 layers" in folded.stdout and "after:  1 layers" in folded.stdout
+    small = an.nn.load_network(command.split()[-1])
+    assert [type(m).__name__ for m in small] == ["Linear"] and small[0].weight.shape == (64, 10)
 
 
 def test_compress_command_folds_and_checks(tmp_path):

@@ -244,3 +244,115 @@ def test_hvp_keeps_the_structure_of_primals():
     _, hv = func.hvp(lambda v: (v ** 3).sum(), an.tensor([1.0, 2.0]), an.ones(2))
     assert isinstance(hv, an.Tensor)
     np.testing.assert_allclose(hv.data, [6, 12])
+
+
+# ----------------------------------------------------------------------------- Function.jvp
+class Softsign(an.Function):
+    """x / (1 + |x|) with backward and jvp; ``calls`` counts the jvp calls."""
+    calls = 0
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x / (1 + np.abs(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (1 + an.abs(x)) ** 2
+
+    @staticmethod
+    def jvp(ctx, t):
+        Softsign.calls += 1
+        (x,) = ctx.saved_tensors
+        return t / (1 + an.abs(x)) ** 2
+
+
+class AffineTwoOut(an.Function):
+    """(a * x + y, x * y) with a non-Tensor ``a``; jvp from both tangents."""
+    seen = None
+
+    @staticmethod
+    def forward(ctx, x, a, y):
+        ctx.a = a
+        ctx.save_for_forward(x, y)
+        return a * x + y, x * y
+
+    @staticmethod
+    def backward(ctx, g1, g2):
+        raise AssertionError("forward mode must not call backward when jvp exists")
+
+    @staticmethod
+    def jvp(ctx, tx, ta, ty):
+        AffineTwoOut.seen = ta
+        x, y = ctx.saved_tensors
+        return ctx.a * tx + ty, (tx * y + x * ty).data   # an ndarray is accepted too
+
+
+def test_function_jvp_is_used_by_forward_mode():
+    x = np.array([-2.0, 0.5, 3.0])
+    t = np.array([1.0, -2.0, 0.5])
+    Softsign.calls = 0
+    out, tan = func.jvp(Softsign.apply, (an.tensor(x),), (an.tensor(t),))
+    np.testing.assert_allclose(out.data, x / (1 + np.abs(x)))
+    np.testing.assert_allclose(tan.data, t / (1 + np.abs(x)) ** 2)    # hand-derived
+    assert Softsign.calls == 1
+    # inside a composition, with a chain rule around it
+    _, tan = func.jvp(lambda z: an.exp(Softsign.apply(z * 2)), (an.tensor(x),), (an.tensor(t),))
+    s = 2 * x / (1 + np.abs(2 * x))
+    np.testing.assert_allclose(tan.data, np.exp(s) * 2 * t / (1 + np.abs(2 * x)) ** 2)
+    assert Softsign.calls == 2
+
+
+def test_function_jvp_with_two_outputs_and_a_non_tensor_argument():
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    tx, ty = np.array([0.5, 1.0]), np.array([2.0, 0.0])
+    primals, tangents = (an.tensor(x), an.tensor(y)), (an.tensor(tx), an.tensor(ty))
+    _, t1 = func.jvp(lambda u, v: AffineTwoOut.apply(u, 1.5, v)[0], primals, tangents)
+    assert AffineTwoOut.seen is None            # the float argument gets no tangent
+    _, t2 = func.jvp(lambda u, v: AffineTwoOut.apply(u, 1.5, v)[1], primals, tangents)
+    np.testing.assert_allclose(t1.data, 1.5 * tx + ty)
+    np.testing.assert_allclose(t2.data, tx * y + x * ty)
+    # a Tensor argument without a tangent (a constant) gets zeros
+    _, t2 = func.jvp(lambda u: AffineTwoOut.apply(u, 1.5, an.tensor(y))[1], (an.tensor(x),),
+                     (an.tensor(tx),))
+    np.testing.assert_allclose(t2.data, tx * y)
+
+
+def test_gradcheck_checks_function_jvp():
+    x = an.tensor([-1.5, 0.2, 2.0], requires_grad=True)
+    assert an.gradcheck(Softsign.apply, (x,), check_forward_ad=True)
+
+    class WrongJvp(Softsign):
+        @staticmethod
+        def jvp(ctx, t):
+            (x,) = ctx.saved_tensors
+            return t / (1 + an.abs(x)) ** 2 * 1.01
+    assert an.gradcheck(WrongJvp.apply, (x,))                      # backward is right
+    rep = an.gradcheck_report(WrongJvp.apply, (x,), check_forward_ad=True)
+    assert not rep.passed and not rep.forward[0].passed and rep.inputs[0].passed
+    assert rep.culprit.name == "WrongJvp" and rep.culprit.rule == "jvp"
+
+
+def test_function_jvp_errors_name_the_function():
+    class TooMany(Softsign):
+        @staticmethod
+        def jvp(ctx, t):
+            return t, t
+
+    class BadShape(Softsign):
+        @staticmethod
+        def jvp(ctx, t):
+            return t.sum()
+    x, t = (an.tensor([1.0, 2.0]),), (an.ones(2),)
+    with pytest.raises(RuntimeError, match="TooMany.jvp returned 2 tangents but forward "
+                                           "returned 1 outputs"):
+        func.jvp(TooMany.apply, x, t)
+    with pytest.raises(ValueError, match=r"BadShape.jvp returned a tangent of shape \(\) for "
+                                         r"output 0 of shape \(2,\)"):
+        func.jvp(BadShape.apply, x, t)
+
+
+def test_function_without_jvp_uses_its_backward_in_forward_mode():
+    _, t = func.jvp(Cube.apply, (an.tensor([1.0, -2.0]),), (an.tensor([1.0, 0.5]),))
+    np.testing.assert_allclose(t.data, [3.0, 6.0])   # 3 x**2 t

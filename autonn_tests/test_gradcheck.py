@@ -170,7 +170,7 @@ def test_step_and_tolerances_depend_on_dtype():
     np.testing.assert_array_equal(_tolerances.element_scale(np.array([0.1, 1.0, 3.0, -40.0])),
                                   [1.0, 1.0, 4.0, 64.0])
     assert TOLERANCES["float64"] == (1e-6, 1e-5) and TOLERANCES["float32"] == (1e-3, 1e-2)
-    rep32 = an.gradcheck_report(an.tanh, (_t([0.3], np.float32),))
+    rep32 = an.gradcheck_report(an.tanh, (_t([0.3], np.float32),), numeric_dtype=np.float32)
     assert (rep32.atol, rep32.rtol) == TOLERANCES["float32"]
 
 
@@ -179,14 +179,18 @@ def test_float32_passes_where_a_fixed_tiny_step_fails():
     fn = lambda t: an.exp(t) * an.tanh(t)  # noqa: E731
     assert an.gradcheck(fn, (x,))
     assert an.gradcheck(fn, (x,), fast_mode=True)
-    assert not an.gradcheck(fn, (x,), eps=1e-6, raise_exception=False)  # the classic false failure
+    f32 = {"numeric_dtype": np.float32}  # finite differences in float32 itself
+    assert an.gradcheck(fn, (x,), **f32)
+    assert an.gradcheck(fn, (x,), fast_mode=True, **f32)
+    assert not an.gradcheck(fn, (x,), eps=1e-6, raise_exception=False, **f32)  # the classic
 
 
 def test_richardson_and_extended_precision_shrink_the_numeric_error():
     x32 = _t([0.2, 1.3, -0.7], np.float32)
     f = lambda t: an.sin(t) * an.exp(t)  # noqa: E731
-    plain = an.gradcheck_report(f, (x32,)).inputs[0].max_abs_error
-    extrap = an.gradcheck_report(f, (x32,), richardson=True).inputs[0].max_abs_error
+    f32 = {"numeric_dtype": np.float32}
+    plain = an.gradcheck_report(f, (x32,), **f32).inputs[0].max_abs_error
+    extrap = an.gradcheck_report(f, (x32,), richardson=True, **f32).inputs[0].max_abs_error
     assert extrap < plain / 10
     x = _t([0.2, 1.3, -0.7])
     plain64 = an.gradcheck_report(f, (x,)).inputs[0].max_abs_error
@@ -414,3 +418,365 @@ def test_cli_exits_non_zero_when_an_op_fails(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "FAIL" in out and "culprit: PlantedSquare" in out
     assert main(["gradcheck", "--ops", "no_such_op"]) == 2
+
+
+# ----------------------------------------------------------------------------- domain edges
+class HalfLine(an.Function):
+    """x**2 + 3x on x >= 0 only (NaN left of 0): its right derivative at 0 is 3."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):
+            return x * x + 3 * x + 0 * np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2 * x + 3)
+
+
+class SqrtOff(an.Function):
+    """sqrt with a derivative 0.5% off: 0.5025 / sqrt(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.data * 0.5025 / np.sqrt(ctx._inputs[0].data)
+
+
+def _diagonal(rep):
+    return np.diagonal(rep.inputs[0].pairs[0].numeric_jacobian)
+
+
+def test_sqrt_in_float32_near_zero_adapts_the_step_instead_of_failing():
+    x = _t(np.geomspace(1e-4, 1e-2, 6), np.float32)
+    exact = 0.5 / np.sqrt(x.data.astype(np.float64))   # hand-derived d sqrt(x) / dx
+    rep = an.gradcheck_report(an.sqrt, (x,), numeric_dtype=np.float32)  # the float32 step 2**-8
+    assert rep.passed and rep.culprit is None
+    edges = [d.index for d in rep.domain_edges]
+    assert edges == [(i,) for i in range(6) if x.data[i] < 2.0 ** -8]  # exactly where x < h
+    assert all(d.method == "central" and d.step < x.data[d.index] for d in rep.domain_edges)
+    near = [i for (i,) in edges]
+    np.testing.assert_allclose(_diagonal(rep)[near], exact[near], rtol=1e-3)
+    np.testing.assert_allclose(_diagonal(rep), exact, rtol=rep.rtol)
+    assert "leaves fn's domain" in rep.message() and "nan" not in rep.message()
+    assert an.gradcheck(an.sqrt, (x,), numeric_dtype=np.float32, fast_mode=True)
+    assert an.gradcheck(an.sqrt, (x,))                  # numeric side in float64
+
+
+@pytest.mark.parametrize("fn, derivative", [(an.sqrt, lambda x: 0.5 / np.sqrt(x)),
+                                            (an.log, lambda x: 1 / x)])
+def test_float64_steps_shrink_near_the_edge_of_the_domain(fn, derivative):
+    x = _t(np.geomspace(1e-12, 1e-5, 8))
+    for fast in (False, True):
+        rep = an.gradcheck_report(fn, (x,), fast_mode=fast)
+        assert rep.passed, rep.message()
+        assert rep.domain_edges
+    rep = an.gradcheck_report(fn, (x,))
+    np.testing.assert_allclose(_diagonal(rep), derivative(x.data), rtol=rep.rtol / 4)
+
+
+def test_a_wrong_derivative_near_the_edge_still_fails():
+    x = _t(np.geomspace(1e-4, 1e-2, 4), np.float32)
+    rep = an.gradcheck_report(SqrtOff.apply, (x,))
+    assert not rep.passed and rep.culprit.name == "SqrtOff"
+    x = _t(np.geomspace(1e-12, 1e-7, 4))
+    rep = an.gradcheck_report(SqrtOff.apply, (x,))
+    assert not rep.passed and rep.domain_edges and rep.culprit.name == "SqrtOff"
+
+
+def test_on_the_edge_of_the_domain_the_difference_is_one_sided():
+    x = _t([0.0, 0.5])
+    rep = an.gradcheck_report(HalfLine.apply, (x,))
+    assert rep.passed, rep.message()
+    (edge,) = rep.domain_edges
+    assert edge.index == (0,) and edge.method == "forward"
+    assert _diagonal(rep) == pytest.approx([3.0, 4.0], rel=1e-9)   # 2x + 3
+    assert "one-sided (forward)" in rep.message()
+
+
+# ----------------------------------------------------------------------------- float32 vs float64
+class Float32Bug(an.Function):
+    """tanh whose backward is right in float64 and 0.2% off on the float32 path."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        grad = g * (1 - y * y)
+        return grad * 1.002 if grad.dtype == np.float32 else grad
+
+
+class OnlyFloat32(an.Function):
+    """exp computed in float32 whatever the input dtype (a float32-only implementation)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(np.asarray(x, dtype=np.float32))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+def _scaled(op, factor):
+    """``op`` (an autonn function of one tensor) with its true vjp multiplied by ``factor``."""
+    class Scaled(an.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.x = np.array(x, copy=True)
+            return op(an.tensor(x)).data
+
+        @staticmethod
+        def backward(ctx, g):
+            t = an.tensor(ctx.x, requires_grad=True)
+            with an.enable_grad():
+                (true,) = an.grad(op(t), (t,), g.detach())
+            return true.data * factor
+    return Scaled.apply
+
+
+def test_float32_checks_take_the_numeric_side_from_float64():
+    rng = np.random.default_rng(5)
+    x = _t(rng.uniform(-2, 2, (3, 4)), np.float32)
+    rep = an.gradcheck_report(an.tanh, (x,))
+    assert rep.passed and (rep.atol, rep.rtol) == an.checking.WIDENED["float32"]
+    assert "evaluated in float64 (fn also runs in float64" in rep.step
+    exact = 1 - np.tanh(x.data.astype(np.float64)) ** 2            # hand-derived, in float64
+    numeric = rep.inputs[0].pairs[0].numeric_jacobian.reshape(12, 12)
+    np.testing.assert_allclose(np.diagonal(numeric), exact.ravel(), rtol=1e-9)
+    # a bug on the float32 path only: invisible to float32 differences, caught now
+    assert an.gradcheck(Float32Bug.apply, (x,), numeric_dtype=np.float32)
+    rep = an.gradcheck_report(Float32Bug.apply, (x,))
+    assert not rep.passed and rep.culprit.name == "Float32Bug"
+    assert an.gradcheck(Float32Bug.apply, (_t(x.data, np.float64),))   # float64 path is right
+
+
+@pytest.mark.parametrize("op", [an.tanh, an.exp, lambda t: an.softmax(t, axis=1),
+                                lambda t: (t @ t.T).sum(axis=0)])
+def test_a_gradient_off_by_a_tenth_of_a_percent_is_caught_in_float32(op):
+    x = _t(np.random.default_rng(6).uniform(-1.5, 1.5, (3, 4)), np.float32)
+    assert an.gradcheck(_scaled(op, 1.0), (x,))
+    wrong = _scaled(op, 1 + 1e-3)
+    assert an.gradcheck(wrong, (x,), numeric_dtype=np.float32)  # under float32's allowance
+    assert not an.gradcheck(wrong, (x,), raise_exception=False)
+    assert not an.gradcheck(wrong, (x,), raise_exception=False, fast_mode=True)
+
+
+def test_functions_that_only_run_in_float32_keep_the_float32_check():
+    x = _t([0.3, -1.0, 2.0], np.float32)
+    rep = an.gradcheck_report(OnlyFloat32.apply, (x,))
+    assert rep.passed and (rep.atol, rep.rtol) == TOLERANCES["float32"]
+    assert "evaluated in float32" in rep.step
+    assert any("fn returns float32 outputs for float64 inputs" in n for n in rep.notes)
+
+    def refuses_float64(t):
+        if t.dtype != np.float32:
+            raise TypeError("float32 only")
+        return an.sin(t)
+    rep = an.gradcheck_report(refuses_float64, (x,))
+    assert rep.passed and (rep.atol, rep.rtol) == TOLERANCES["float32"]
+    assert any("fails on float64 inputs (TypeError: float32 only)" in n for n in rep.notes)
+
+
+# ----------------------------------------------------------------------------- culprit: other rules
+class DetachedCube(an.Function):
+    """x**3 whose backward has the right value but loses d/dx (x is detached): a wrong second
+    derivative (0 instead of 6x) with a right first one."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x.detach() ** 2 * g
+
+
+class DetachedSinOp(Op):
+    """sin as an op whose vjp multiplies by cos(x) as a constant: d2/dx2 sin is lost."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def vjp(self, g, out, x):
+        return g * an.tensor(np.cos(x.data))
+
+
+class WrongCosOp(Op):
+    """cos with a wrong vjp (-1.01 sin x); used inside MySin's backward only."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def vjp(self, g, out, x):
+        return -1.01 * g * an.sin(x)
+
+
+class MySin(an.Function):
+    """sin whose backward, written with autonn ops, uses WrongCosOp: its first derivative is
+    right, and the op that makes the second one wrong is WrongCosOp's own vjp."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * apply(WrongCosOp(), x)
+
+
+def _second_order_model(x):
+    h = an.tanh(x) * 0.5
+    h = DetachedCube.apply(h)          # the planted wrong second derivative
+    return an.sin(h) + h
+
+
+def test_culprit_search_finds_a_wrong_second_derivative():
+    x = _t([0.4, -0.9, 1.3])
+    assert an.gradcheck(_second_order_model, (x,))          # first derivatives are right
+    rep = an.gradgradcheck(_second_order_model, (x,), report=True)
+    assert not rep.passed and rep.culprit is not None
+    c = rep.culprit
+    assert (c.name, c.rule, c.argument) == ("DetachedCube", "second", 0)
+    assert c.location == f"{__file__}:{_line_of('DetachedCube.apply', _second_order_model)}"
+    # d/dh of its vjp 3 h**2 v is 6 h v (v: the incoming gradient, random), its analytic 0
+    assert c.analytic == 0 and abs(c.numeric) > 0.1
+    assert "culprit: DetachedCube created at" in rep.message()
+    assert "second derivative" in rep.message()
+
+    def f(x):
+        return an.tanh(apply(DetachedSinOp(), x * 2))
+    rep = an.gradgradcheck(f, (x,), report=True)
+    assert rep.culprit.op == "DetachedSinOp" and rep.culprit.rule == "second"
+    assert rep.culprit.location.endswith(f":{_line_of('DetachedSinOp()', f)}")
+
+
+def test_a_wrong_first_order_rule_in_the_derivative_graph_is_blamed_first():
+    x = _t([0.4, -0.9])
+    assert an.gradcheck(MySin.apply, (x,))
+    rep = an.gradgradcheck(lambda t: MySin.apply(t * 1.5), (x,), report=True)
+    assert rep.culprit.op == "WrongCosOp" and rep.culprit.rule == "vjp"
+    assert rep.culprit.location.endswith(f":{_line_of('WrongCosOp()', MySin.backward)}")
+
+
+class WrongJvpCube(an.Function):
+    """x**3 with a right backward and a jvp 1% off."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return 3.03 * x ** 2 * t
+
+
+def test_culprit_search_finds_a_wrong_jvp():
+    def f(t):
+        return an.tanh(WrongJvpCube.apply(an.sin(t)) * 2)
+    x = _t([0.3, -0.7, 1.1])
+    assert an.gradcheck(f, (x,))
+    for fast in (False, True):
+        rep = an.gradcheck_report(f, (x,), check_forward_ad=True, fast_mode=fast)
+        assert not rep.passed and rep.inputs[0].passed and not rep.forward[0].passed
+        c = rep.culprit
+        assert (c.name, c.rule) == ("WrongJvpCube", "jvp")
+        assert c.location.endswith(f":{_line_of('WrongJvpCube.apply', f)}")
+        s = np.sin(x.data)
+        assert c.analytic == pytest.approx(3.03 * s[c.worst_index] ** 2, rel=1e-9)
+        assert c.numeric == pytest.approx(3 * s[c.worst_index] ** 2, rel=1e-6)
+        assert "its jvp (forward mode)" in rep.message()
+
+
+def test_culprit_search_finds_an_op_with_a_wrong_jvp_rule():
+    class WrongJvpSin(Op):
+        __slots__ = ()
+
+        def forward(self, x):
+            return np.sin(x)
+
+        def vjp(self, g, out, x):
+            return g * an.cos(x)
+
+        def jvp(self, tangents, out, x):
+            return tangents[0] * an.cos(x) * 1.01
+
+    def f(t):
+        return an.exp(apply(WrongJvpSin(), t * t))
+    rep = an.gradcheck_report(f, (_t([0.2, -0.4]),), check_forward_ad=True)
+    assert rep.culprit.op == "WrongJvpSin" and rep.culprit.rule == "jvp"
+    assert rep.searched == "jvp"
+
+
+def test_no_culprit_names_the_rules_that_were_searched():
+    class HiddenConstant(an.Function):
+        """y = x * c where backward believes c = 2 but forward reads a global 2.5: every op's
+        own rules are right (the Function's forward is re-run with the same global)."""
+        scale = 2.5
+
+        @staticmethod
+        def forward(ctx, x):
+            return x * HiddenConstant.scale
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0
+    rep = an.gradcheck_report(HiddenConstant.apply, (_t([1.0]),))
+    assert not rep.passed and rep.culprit is not None    # its own vjp is wrong: found
+    x = _t([0.5])
+    snap = {"v": 1.0}
+
+    def leaky(t):   # reads the input's value as a constant: no op is wrong on its own
+        return t * an.tensor(t.data * snap["v"])
+    rep = an.gradgradcheck(leaky, (x,), report=True)
+    assert not rep.passed and rep.culprit is None
+    assert "every op's own vjp and second derivative agrees" in rep.message()
+
+
+class SquareOff(an.Function):
+    """x**2 with the gradient 2.1 x: 5% off, beyond even float32's allowance."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2.1 * x * g
+
+
+def test_a_sqrt_near_the_edge_of_its_domain_is_not_blamed_for_another_ops_bug():
+    def f(t):
+        return SquareOff.apply(an.sqrt(t) + 1)   # Sqrt is made (and checked) first
+    x = _t(np.geomspace(1e-4, 1e-2, 4), np.float32)
+    for options in ({}, {"numeric_dtype": np.float32}):
+        rep = an.gradcheck_report(f, (x,), **options)
+        assert not rep.passed and rep.culprit.name == "SquareOff", rep.message()

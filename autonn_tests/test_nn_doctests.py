@@ -11,7 +11,7 @@ MODULES = ["autonn.nn", "autonn.nn.module", "autonn.nn.parameter", "autonn.nn.co
            "autonn.nn.linear", "autonn.nn.activation", "autonn.nn.dropout",
            "autonn.nn.normalization", "autonn.nn.sparse", "autonn.nn.conv", "autonn.nn.loss",
            "autonn.nn.functional", "autonn.nn.init", "autonn.nn.compress",
-           "autonn.nn.serialization"]
+           "autonn.nn.serialization", "autonn.nn.torch_weights"]
 
 
 @pytest.mark.parametrize("name", MODULES)

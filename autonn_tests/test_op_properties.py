@@ -154,12 +154,23 @@ def test_graph_is_freed_after_backward(name):
         out.backward(g)
 
 
+_NAMESPACES = ("fft", "linalg")  # public modules of ops; their entries are registered as "<module>.<name>"
+
+
 def _exported_ops():
-    """Every op autonn exports: ``autonn.ops.__all__``, the fused ``autonn.ops.nn`` ones,
-    ``autonn.special`` (as ``special.<name>``) and ``autonn.stats`` (``stats.<dist>.<fn>``)."""
-    return (list(an.ops.__all__) + [n for n in an.ops.nn.__all__ if callable(getattr(an.ops.nn, n))]
-            + [f"special.{n}" for n in an.special.__all__]
-            + [f"stats.{d}.{f}" for d, fns in an.stats.DISTRIBUTIONS.items() for f in fns])
+    """Every op autonn exports: ``autonn.ops.__all__``, the fused ``autonn.ops.nn`` ones, the
+    ops of the public namespaces (functions re-exported from NumPy, e.g. ``fftfreq``, are not
+    ops), ``autonn.special`` (as ``special.<name>``) and ``autonn.stats``
+    (``stats.<dist>.<fn>``)."""
+    names = list(an.ops.__all__) + [n for n in an.ops.nn.__all__ if callable(getattr(an.ops.nn, n))]
+    for ns in _NAMESPACES:
+        module = getattr(an, ns)
+        names += [f"{ns}.{n}" for n in module.__all__
+                  if getattr(getattr(module, n), "__module__", "").startswith("autonn")
+                  and getattr(module, n) is not getattr(an, n, None)]  # an.linalg.matmul is an.matmul
+    names += [f"special.{n}" for n in an.special.__all__]
+    names += [f"stats.{d}.{f}" for d, fns in an.stats.DISTRIBUTIONS.items() for f in fns]
+    return names
 
 
 def test_every_exported_op_is_registered():

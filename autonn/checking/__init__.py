@@ -14,13 +14,20 @@ float32     2**-8  = 3.9e-3                  1e-3     1e-2
 longdouble  2**-22 = 2.4e-7                  1e-8     1e-7
 =========== ================================ ======== ========
 
+float32 inputs of a ``fn`` that also runs in float64 take their finite differences from float64
+evaluations at the same points (float64's step), with atol 1e-5 and rtol 1e-4 (``WIDENED``):
+only the float32 rounding of the analytic side is left to cover. ``numeric_dtype=np.float32``
+keeps the float32 check. A step that leaves fn's domain (a non-finite output where the output at
+x is finite) is shrunk, or made one-sided, and reported in ``.domain_edges``, not as a mismatch.
+
 With ``richardson=True`` the step is ``eps**(1/5)`` (2**-11 in float64, 2**-5 in float32) and
 the estimate combines steps h and h/2. ``numeric_dtype=np.longdouble`` evaluates fn in extended
 precision for the finite differences. ``fast_mode=True`` checks random projections and recomputes
 the full Jacobian only when they disagree. Non-differentiable points (relu at 0, ties of max) are
 detected from one-sided differences and reported in ``.nondifferentiable`` instead of failing.
-When a check fails, ``.culprit`` names the first op whose own vjp disagrees with its own finite
-differences, with the file:line that created it. See docs/gradcheck.md.
+When a check fails, ``.culprit`` names the first op whose own rule (vjp, jvp, or second
+derivative for gradgradcheck) disagrees with its own finite differences, with the file:line that
+created it. See docs/gradcheck.md.
 
 >>> import autonn as an
 >>> x = an.tensor([1.0, 2.0], requires_grad=True)
@@ -28,9 +35,10 @@ differences, with the file:line that created it. See docs/gradcheck.md.
 True
 """
 from ._check import gradcheck, gradcheck_report, gradgradcheck
-from ._report import (Culprit, GradcheckError, GradcheckReport, GradcheckWarning,  # noqa: F401
-                      InputReport, Kink, PairReport)
-from ._tolerances import TOLERANCES  # noqa: F401
+from ._report import (Culprit, DomainEdge, GradcheckError, GradcheckReport,  # noqa: F401
+                      GradcheckWarning, InputReport, Kink, PairReport)
+from ._tolerances import TOLERANCES, WIDENED  # noqa: F401
 
 __all__ = ["gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError", "GradcheckReport",
-           "GradcheckWarning", "InputReport", "PairReport", "Kink", "Culprit", "TOLERANCES"]
+           "GradcheckWarning", "InputReport", "PairReport", "Kink", "Culprit", "DomainEdge",
+           "TOLERANCES", "WIDENED"]

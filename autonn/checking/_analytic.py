@@ -85,7 +85,9 @@ def max_difference(first, second):
     for a, b in zip(first, second):
         for x, y in zip(a, b):
             if x.size:
-                d = np.abs(np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64))
-                d = np.where(np.isnan(d) & ~(np.isnan(x) & np.isnan(y)), np.inf, np.nan_to_num(d))
+                with np.errstate(invalid="ignore"):  # inf - inf: the same infinity twice
+                    d = np.abs(np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64))
+                same = (np.asarray(x) == np.asarray(y)) | (np.isnan(x) & np.isnan(y))
+                d = np.where(same, 0.0, np.where(np.isnan(d), np.inf, d))
                 worst = max(worst, float(d.max()))
     return worst

@@ -5,24 +5,27 @@ import numpy as np
 
 from .. import engine
 from ..tensor import Tensor
-from . import _analytic, _fast, _tolerances
+from . import _analytic, _fast, _tolerances, _widen
 from ._compare import Block
 from ._culprit import find_culprit
 from ._numeric import Differ
 from ._problem import AsLeaves, Problem, Swapped, as_outputs
-from ._report import (GradcheckError, GradcheckReport, GradcheckWarning, InputReport, Kink,
-                      PairReport)
+from ._report import (DomainEdge, GradcheckError, GradcheckReport, GradcheckWarning,
+                      InputReport, Kink, PairReport)
 
 _WIDE = np.dtype(np.longdouble)
 
 
 def _settings(problem, outputs, eps, atol, rtol, numeric_dtype, richardson):
     xs = [problem.inputs[i] for i in problem.diff]
-    d_atol, d_rtol = _tolerances.default_tolerances([x.dtype for x in xs] +
-                                                    [o.dtype for o in outputs])
+    eval_dtypes, widened, note = _widen.numeric_dtypes(problem, outputs, xs, numeric_dtype)
+    if widened:
+        d_atol, d_rtol = _tolerances.WIDENED["float32"]
+    else:
+        d_atol, d_rtol = _tolerances.default_tolerances([x.dtype for x in xs] +
+                                                        [o.dtype for o in outputs])
     atol = d_atol if atol is None else float(atol)
     rtol = d_rtol if rtol is None else float(rtol)
-    eval_dtypes = [np.dtype(numeric_dtype) if numeric_dtype is not None else x.dtype for x in xs]
     wide = any(d == _WIDE and _tolerances._LONGDOUBLE_IS_WIDER for d in eval_dtypes)
     acc = np.longdouble if wide else np.float64
     ev = _tolerances.least_precise(eval_dtypes)
@@ -34,7 +37,11 @@ def _settings(problem, outputs, eps, atol, rtol, numeric_dtype, richardson):
                 f"evaluated in {ev.name}")
     else:
         step = f"step {float(eps):.3g} * max(|x|, 1) per element, {method}, evaluated in {ev.name}"
-    return xs, atol, rtol, eval_dtypes, acc, step
+    if widened:
+        step += (" (fn also runs in float64: the numeric side of its float32 inputs comes from "
+                 "float64 evaluations at the same points; the tolerances cover float32 rounding "
+                 "of the analytic side)")
+    return xs, atol, rtol, eval_dtypes, acc, step, note
 
 
 def _input_reports(problem):
@@ -132,10 +139,35 @@ def _run_full(problem, outputs, xs, swapped, atol, rtol, eps, richardson, nondet
         seen = {(k.input, k.index, k.output, k.output_index) for k in kinks}
         kinks += [k for k in fkinks if (k.input, k.index, k.output, k.output_index) not in seen]
     report.evaluations += differ.evaluations
+    report.domain_edges += [
+        DomainEdge(input=problem.diff[p], input_name=problem.input_names[problem.diff[p]],
+                   index=tuple(int(v) for v in np.unravel_index(e, xs[p].shape)),
+                   method=edge.method, step=float(edge.step), first_step=float(edge.first_step))
+        for (p, e), edge in sorted(differ.edges.items())]
     det = _check_forward_determinism(problem, outputs, differ.f0, eval_dtypes, xs, atol, rtol)
     if det:
         report.problems.append(det)
     return pairs, fwd_pairs, kinks
+
+
+def _search_culprit(problem, pairs, fwd_pairs, order, atol, rtol, eps, richardson, numeric_dtype):
+    """(culprit or None, the rules searched). A reverse-mode mismatch searches every op's vjp
+    (in gradgradcheck: the ops of the derivative's graph too) and then, for second derivatives,
+    every op's second derivative; a forward-mode mismatch searches every op's jvp. The tolerances
+    are the user's (None: each op's own defaults)."""
+    plan = []
+    if any(not p.passed for p in pairs):
+        plan.append((problem.fn, problem.inputs, "vjp"))
+        if order == 2 and getattr(problem, "first_order", None) is not None:
+            plan.append(problem.first_order + ("second",))
+    if any(not p.passed for p in fwd_pairs):
+        plan.append((problem.fn, problem.inputs, "jvp"))
+    names = {"vjp": "vjp", "jvp": "jvp", "second": "second derivative"}
+    for fn, inputs, rule in plan:
+        found = find_culprit(fn, inputs, atol, rtol, eps, richardson, numeric_dtype, rule=rule)
+        if found is not None:
+            return found, names[rule]
+    return None, " and ".join(names[r] for _, _, r in plan)
 
 
 def _report(problem, eps=None, atol=None, rtol=None, fast_mode=False, nondet_tol=0.0,
@@ -152,10 +184,13 @@ def _check(problem, eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad, nu
     if not problem.diff:
         raise ValueError("gradcheck: no input requires grad; pass the Tensors to check with "
                          "requires_grad=True")
-    xs, atol, rtol, eval_dtypes, acc, step = _settings(problem, outputs, eps, atol, rtol,
-                                                       numeric_dtype, richardson)
+    user_atol, user_rtol = atol, rtol
+    xs, atol, rtol, eval_dtypes, acc, step, note = _settings(problem, outputs, eps, atol, rtol,
+                                                             numeric_dtype, richardson)
     report = GradcheckReport(passed=True, inputs=_input_reports(problem), atol=atol, rtol=rtol,
                              step=step, order=order, fast_mode=fast_mode)
+    if note:
+        report.notes.append(note)
     with Swapped(problem, eval_dtypes, acc) as swapped:
         full = True
         if fast_mode:
@@ -177,6 +212,10 @@ def _check(problem, eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad, nu
                 report.recomputed_full = True
             else:
                 pairs, fwd_pairs, kinks = fast.pairs, fast.forward_pairs, []
+                report.domain_edges += [
+                    DomainEdge(input=problem.diff[p], input_name=problem.input_names[
+                        problem.diff[p]], index=None, method="central", step=float(c),
+                        first_step=float(c0)) for p, c0, c in fast.edges]
         if full:
             pairs, fwd_pairs, kinks = _run_full(problem, outputs, xs, swapped, atol, rtol, eps,
                                                 richardson, nondet_tol, check_forward_ad, acc,
@@ -194,9 +233,9 @@ def _check(problem, eps, atol, rtol, fast_mode, nondet_tol, check_forward_ad, nu
             f"backward is not deterministic (or not reentrant): two backward passes at the same "
             f"point differ by {report.nondeterminism:.3g} > nondet_tol={nondet_tol:g}"))
     report.passed = (all(p.passed for p in pairs + fwd_pairs) and not report.problems)
-    if not report.passed and culprit and any(not p.passed for p in pairs):
-        report.culprit = find_culprit(problem.fn, problem.inputs, atol, rtol, eps, richardson,
-                                      numeric_dtype)
+    if not report.passed and culprit:
+        report.culprit, report.searched = _search_culprit(
+            problem, pairs, fwd_pairs, order, user_atol, user_rtol, eps, richardson, numeric_dtype)
     return report
 
 
@@ -288,7 +327,9 @@ def _second_order_problem(fn, inputs, grad_outputs, seed):
     names = [f"input {i}" for i in range(n)] + [f"grad_output {k}"
                                                  for k in range(len(grad_outputs))]
     out_names = [f"gradient w.r.t. input {i}" for i in first.diff]
-    return Problem(grads, tuple(first.inputs) + tuple(grad_outputs), names, out_names)
+    problem = Problem(grads, tuple(first.inputs) + tuple(grad_outputs), names, out_names)
+    problem.first_order = (fn, first.inputs)
+    return problem
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=None, atol=None, rtol=None,

@@ -1,5 +1,7 @@
 """Which op is wrong: re-run fn while recording where each node is made, then check every op's
-own vjp against its own finite differences, in creation order, and name the first that disagrees.
+own rule against its own finite differences, in creation order, and name the first that
+disagrees. The rule is the one whose check failed: the vjp (reverse mode), the jvp (forward mode),
+or the second derivative (the op's vjp differentiated again, for gradgradcheck).
 
 Creation sites come from a profile hook (``sys.setprofile``) that watches ``ops.base.apply`` and
 ``Function.apply`` return while fn is re-run here, so ordinary runs pay nothing for it.
@@ -77,10 +79,14 @@ def _local_problem(node):
     return fn, args
 
 
-def check_node(node, atol, rtol, eps=None, richardson=False, numeric_dtype=None, seed=0):
-    """The report of ``node``'s op checked on its own (its vjp against finite differences of its
-    forward), or None when there is nothing to check."""
-    from ._check import _report
+def check_node(node, atol, rtol, eps=None, richardson=False, numeric_dtype=None, seed=0,
+               rule="vjp"):
+    """The failing blocks of ``node``'s op checked on its own, for one ``rule``: its ``vjp``
+    against finite differences of its forward, its ``jvp`` (forward mode) against the same, or
+    its ``second`` derivative (gradgradcheck of the op alone: its vjp against finite differences
+    of its vjp). A list of failing ``PairReport``s (empty when the rule is right); None when
+    there is nothing to check."""
+    from ._check import _report, _second_order_problem
     from ._problem import Problem
     op, parents = node._op, node._parents
     if op is None or parents is None or isinstance(op, (_TupleItem, _OnceDifferentiable)):
@@ -90,29 +96,40 @@ def check_node(node, atol, rtol, eps=None, richardson=False, numeric_dtype=None,
         return None
     size = node.size if not isinstance(op, _FunctionOp) or not isinstance(op.result, tuple) \
         else sum(r.size for r in op.result)
-    big = size * sum(a.size for a in args if a.requires_grad) > FULL_LIMIT
+    n_in = sum(a.size for a in args if a.requires_grad)
+    big = size * n_in * (2 if rule == "second" else 1) > FULL_LIMIT
     try:
-        return _report(Problem(fn, args), eps, atol, rtol, fast_mode=big,
-                       numeric_dtype=numeric_dtype, richardson=richardson, seed=seed,
-                       culprit=False, full_on_failure=not big)
+        problem = _second_order_problem(fn, args, None, seed) if rule == "second" else \
+            Problem(fn, args)
+        rep = _report(problem, eps, atol, rtol, fast_mode=big, numeric_dtype=numeric_dtype,
+                      richardson=richardson, seed=seed, culprit=False, full_on_failure=not big,
+                      check_forward_ad=rule == "jvp", order=2 if rule == "second" else 1)
     except (NotImplementedError, TypeError, ValueError, RuntimeError):
         return None
+    reports = rep.forward if rule == "jvp" else rep.inputs
+    return [p for r in reports for p in r.pairs if not p.passed]
 
 
-def find_culprit(fn, inputs, atol, rtol, eps=None, richardson=False, numeric_dtype=None):
-    """Re-run ``fn(*inputs)`` recording creation sites and check each op on its own; return a
-    ``Culprit`` for the first (in creation order) whose vjp is wrong, or None."""
+def _recorded_nodes(fn, inputs):
+    """Run ``fn(*inputs)`` recording creation sites: (its graph's op nodes in creation order,
+    the recorder)."""
     recorder = SiteRecorder()
     with recorder, engine.enable_grad():
         outs = as_outputs(fn(*inputs))
     roots = [o for o in outs if o.requires_grad]
     nodes = [n for n in engine.toposort(roots) if n._op is not None]
     nodes.sort(key=lambda n: recorder.order.get(id(n), len(recorder.order)))
+    return nodes, recorder
+
+
+def find_culprit(fn, inputs, atol, rtol, eps=None, richardson=False, numeric_dtype=None,
+                 rule="vjp"):
+    """Re-run ``fn(*inputs)`` recording creation sites and check each op on its own, for
+    ``rule`` ('vjp', 'jvp' or 'second', see ``check_node``); return a ``Culprit`` for the first
+    (in creation order) whose rule is wrong, or None."""
+    nodes, recorder = _recorded_nodes(fn, inputs)
     for count, node in enumerate(nodes, 1):
-        rep = check_node(node, atol, rtol, eps, richardson, numeric_dtype)
-        if rep is None:
-            continue
-        bad = [p for r in rep.inputs for p in r.pairs if not p.passed]
+        bad = check_node(node, atol, rtol, eps, richardson, numeric_dtype, rule=rule)
         if not bad:
             continue
         worst = max(bad, key=lambda p: abs(p.analytic - p.numeric) / p.allowed
@@ -120,9 +137,12 @@ def find_culprit(fn, inputs, atol, rtol, eps=None, richardson=False, numeric_dty
         op = node._op
         name = op.fn.__name__ if isinstance(op, _FunctionOp) else type(op).__name__
         where = recorder.sites.get(id(node), "<not recorded>")
+        arg_name = ("incoming gradient" if rule == "second" and worst.input >= len(node._parents)
+                    else f"argument {worst.input}")
         return Culprit(op=name, name=op.name, location=where,
                        argument=worst.input, worst_index=worst.worst_index,
                        output_index=worst.worst_output_index, analytic=worst.analytic,
                        numeric=worst.numeric, max_abs_error=worst.max_abs_error,
-                       checked_ops=count)
+                       checked_ops=count, rule=rule, argument_name=arg_name,
+                       output_name=worst.output_name if rule == "second" else "")
     return None

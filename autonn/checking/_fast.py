@@ -15,6 +15,7 @@ import numpy as np
 from . import _tolerances
 from ._analytic import forward_directional, max_difference, reverse_projection
 from ._compare import TAU
+from ._numeric import MARGIN, MAX_SHRINKS, SHRINK
 from ._report import PairReport
 
 ROUNDING = 8.0  # rounding of one output ~ ROUNDING * eps * |f|
@@ -33,6 +34,7 @@ class FastResult:
         self.suspects = []       # (input, output) pairs where u crosses a kink
         self.nondeterminism = 0.0
         self.evaluations = 0
+        self.edges = []          # (input, first step, step used): the direction left the domain
 
     @property
     def passed(self):
@@ -47,6 +49,10 @@ def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_f
     res.nondeterminism = max_difference(rows, reverse_projection(outputs, xs, vs, acc))
     f0 = swapped()
     res.evaluations = 1
+    finite0 = np.isfinite(f0)
+
+    def outside(f):
+        return bool(np.any(finite0 & ~np.isfinite(f)))
     vflat = [np.asarray(v, dtype=acc).ravel() for v in vs]
     for p, (x, w) in enumerate(zip(xs, swapped.works)):
         edt = np.dtype(eval_dtypes[p])
@@ -60,10 +66,11 @@ def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_f
             xp = (x0 + h * u).astype(w.dtype)
             xm = (x0 - h * u).astype(w.dtype)
             try:
-                w[...] = xp
-                fp = swapped()
-                w[...] = xm
-                fm = swapped()
+                with np.errstate(all="ignore"):  # perturbed points may leave the domain
+                    w[...] = xp
+                    fp = swapped()
+                    w[...] = xm
+                    fm = swapped()
             finally:
                 w[...] = x0
             res.evaluations += 2
@@ -72,10 +79,19 @@ def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_f
             return fp, fm, (dp + dm) / (2 * h)
 
         fp, fm, delta = quotient(c)
+        c_first, shrinks = c, 0
+        while (outside(fp) or outside(fm)) and shrinks < MAX_SHRINKS:
+            c, shrinks = c / SHRINK, shrinks + 1  # as the full check does (see _numeric)
+            fp, fm, delta = quotient(c)
+        if shrinks:
+            if not (outside(fp) or outside(fm)):
+                c /= MARGIN
+                fp, fm, delta = quotient(c)
+            res.edges.append((p, c_first, c))
         num = (fp - fm) / (2 * c)                     # ~ J delta, flat over outputs
         second = (fp + fm - 2 * f0) / (c * c)         # ~ f''(u, u)
         right, left = (fp - f0) / c, (f0 - fm) / c
-        if richardson:
+        if richardson or shrinks:  # near a domain edge: the truncation error is large
             fp2, fm2, delta2 = quotient(c / 2)
             num = (4 * (fp2 - fm2) / c - num) / 3
             delta = (4 * delta2 - delta) / 3

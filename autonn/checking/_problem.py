@@ -90,7 +90,8 @@ class Swapped:
             t.data = d
         return False
 
-    def __call__(self):
+    def outputs(self):
+        """fn at the working arrays, without grad: its floating outputs (Tensors)."""
         pr = self.problem
         with engine.no_grad():
             outs = as_outputs(pr.fn(*pr.inputs))
@@ -98,6 +99,10 @@ class Swapped:
         if len(outs) != len(pr.all_outputs) or [o.shape for o in floats] != pr.out_shapes:
             raise RuntimeError("gradcheck: fn returned outputs of different number or shapes "
                                "when its inputs were perturbed")
+        return floats
+
+    def __call__(self):
+        floats = self.outputs()
         if not floats:
             return np.zeros(0, dtype=self.acc)
         return np.concatenate([np.asarray(o.data, dtype=self.acc).ravel() for o in floats])

@@ -106,30 +106,73 @@ class Kink:
                 f"analytic {_num(self.analytic)})")
 
 
+@dataclass(frozen=True)
+class DomainEdge:
+    """An element where ``x +- h`` left fn's domain (an output finite at ``x`` was not at the
+    perturbed point): the step was adapted, and this is not a mismatch. ``method``: 'central'
+    (a smaller step ``step``, extrapolated from h and h/2), 'forward'/'backward' (one-sided, the
+    other side never got inside), 'none' (no finite value on either side; left out of the
+    comparison). ``index`` is None for fast mode's random direction."""
+    input: int
+    index: Optional[tuple]
+    method: str
+    step: float
+    first_step: float
+    input_name: str = ""
+
+    def __str__(self):
+        name = self.input_name or f"input {self.input}"
+        where = (f"along the random direction of {name}" if self.index is None
+                 else f"at index {_idx(self.index)} of {name}")
+        head = f"{where}: x +- {self.first_step:.3g} leaves fn's domain"
+        if self.method == "central":
+            return f"{head}; central difference with the smaller step {self.step:.3g}"
+        if self.method in ("forward", "backward"):
+            return (f"{head} on the {'left' if self.method == 'forward' else 'right'} at every "
+                    f"step; one-sided ({self.method}) difference with step {self.step:.3g}")
+        return (f"{head} on both sides at every step down to rounding; left out of the "
+                "comparison")
+
+
+_RULES = {"vjp": "vjp", "jvp": "jvp (forward mode)",
+          "second": "second derivative (its vjp differentiated again):"}
+
+
 @dataclass
 class Culprit:
-    """The first op (in creation order) whose own vjp disagrees with its own finite differences."""
+    """The first op (in creation order) whose own rule disagrees with its own finite differences.
+    ``rule`` says which: 'vjp' (reverse mode), 'jvp' (forward mode) or 'second' (the second
+    derivative: its vjp differentiated again, checked by gradgradcheck of the op alone)."""
     op: str                  # the op's class name
     name: str                # the op's display name (a Function's class name)
     location: str            # file:line of user code that created it
-    argument: int            # which of the op's inputs
+    argument: int            # which of the op's inputs (for 'second': its inputs, then the
+    #                          incoming gradient)
     worst_index: tuple
     output_index: tuple
     analytic: float
     numeric: float
     max_abs_error: float
     checked_ops: int = 0     # ops checked before (and including) this one
+    rule: str = "vjp"
+    argument_name: str = ""
+    output_name: str = ""    # for 'second': which of the op's gradients is wrong
 
     def __str__(self):
+        rule = _RULES.get(self.rule, self.rule)
+        arg = self.argument_name or f"argument {self.argument}"
+        if self.output_name:  # the second derivative: which gradient, w.r.t. what
+            what = (f"d({self.output_name.replace('input', 'argument')}) / d(its {arg})")
+        else:
+            what = f"w.r.t. its {arg}"
+        head = f"{self.name} created at {self.location}: its {rule} {what} disagrees with its " \
+               "own finite differences"
         if self.worst_index is None:
-            return (f"{self.name} created at {self.location}: its vjp w.r.t. its argument "
-                    f"{self.argument} disagrees with its own finite differences (random "
-                    f"projection v^T J u: analytic {_num(self.analytic)} vs numeric "
-                    f"{_num(self.numeric)})")
-        return (f"{self.name} created at {self.location}: its vjp w.r.t. its argument "
-                f"{self.argument} disagrees with its own finite differences at index "
-                f"{_idx(self.worst_index)} (output index {_idx(self.output_index)}): analytic "
-                f"{_num(self.analytic)} vs numeric {_num(self.numeric)}")
+            return (f"{head} (random projection v^T J u: analytic {_num(self.analytic)} vs "
+                    f"numeric {_num(self.numeric)})")
+        return (f"{head} at index {_idx(self.worst_index)} (output index "
+                f"{_idx(self.output_index)}): analytic {_num(self.analytic)} vs numeric "
+                f"{_num(self.numeric)}")
 
 
 @dataclass
@@ -152,6 +195,9 @@ class GradcheckReport:
     fast_note: str = ""
     nondeterminism: float = 0.0
     evaluations: int = 0
+    domain_edges: list = field(default_factory=list)   # DomainEdge list
+    searched: str = ""    # the rules the culprit search checked, when it ran
+    notes: list = field(default_factory=list)          # how the check was done, when unusual
 
     @property
     def pairs(self):
@@ -183,14 +229,22 @@ class GradcheckReport:
         if not self.passed and self.culprit is not None:
             lines.append(f"  culprit: {self.culprit}")
         elif not self.passed and failing:
-            lines.append("  culprit: none found (every op's own vjp agrees with its finite "
-                         "differences; look at how fn combines them, or at non-determinism)")
+            lines.append(f"  culprit: none found (every op's own {self.searched or 'vjp'} agrees "
+                         "with its finite differences; look at how fn combines them, or at "
+                         "non-determinism)")
         if self.nondifferentiable:
             lines.append(f"  {len(self.nondifferentiable)} non-differentiable point(s), left out "
                          "of the comparison:")
             lines += [f"    {k}" for k in self.nondifferentiable[:5]]
             if len(self.nondifferentiable) > 5:
                 lines.append(f"    ... and {len(self.nondifferentiable) - 5} more")
+        if self.domain_edges:
+            lines.append(f"  {len(self.domain_edges)} point(s) where the step left fn's domain "
+                         "(not a mismatch; the step was adapted):")
+            lines += [f"    {d}" for d in self.domain_edges[:5]]
+            if len(self.domain_edges) > 5:
+                lines.append(f"    ... and {len(self.domain_edges) - 5} more")
+        lines += [f"  {n}" for n in self.notes]
         if self.fast_note:
             lines.append(f"  {self.fast_note}")
         lines.append(f"  {tol}")

@@ -23,9 +23,11 @@ from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .serialization import load_network, save_network  # noqa: F401
 from .sparse import Embedding  # noqa: F401
+from .torch_weights import load_torch_state_dict  # noqa: F401
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Identity", "Flatten",
            "Dropout", "BatchNorm1d", "LayerNorm", "Embedding", "Conv2d", "MaxPool2d", "ReLU",
            "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
            "Lambda", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-           "BCEWithLogitsLoss", "functional", "init", "compress", "save_network", "load_network"]
+           "BCEWithLogitsLoss", "functional", "init", "compress", "save_network", "load_network",
+           "load_torch_state_dict"]

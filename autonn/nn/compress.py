@@ -78,7 +78,9 @@ def compress(model):
     ``b = b1 W2 ... Wk + ... + bk``. Everything else (activations, ``Lambda``, train-mode Dropout
     and BatchNorm1d, unknown modules) is kept, as a copy; a run without any Linear is kept as it
     is. The input model is not modified. Returns a ``Sequential``. BatchNorm1d is folded as the
-    per-feature map of ``(N, C)`` inputs, the only shape a Linear after it accepts.
+    per-feature map of ``(N, C)`` inputs, the only shape a Linear after it accepts. A seed-style
+    ``autonn.simple.Network`` is compressed through ``to_module()`` and comes back as a
+    ``Network`` (its layers with the ``identity`` activation fold).
 
     >>> import autonn as an
     >>> net = an.nn.Sequential(an.nn.Linear(4, 16), an.nn.Linear(16, 8), an.nn.ReLU(),
@@ -95,7 +97,11 @@ def compress(model):
     True
     """
     if not isinstance(model, Module):
-        raise TypeError(f"compress: expected an an.nn.Module, got {type(model).__name__}")
+        from ..simple import Network
+        if isinstance(model, Network):  # a seed-style network: compressed, and seed-style again
+            return Network.from_module(compress(model.to_module()))
+        raise TypeError(f"compress: expected an an.nn.Module or an autonn.simple.Network, got "
+                        f"{type(model).__name__}")
     out, run = [], []
 
     def flush():

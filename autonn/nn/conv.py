@@ -2,8 +2,7 @@
 the kernels are ``autonn.ops.nn.conv2d`` and ``max_pool2d``."""
 import math
 
-import numpy as np
-
+from .._validate import check_pair, check_size
 from . import functional as F
 from . import init
 from .linear import _dtype
@@ -11,15 +10,6 @@ from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Conv2d", "MaxPool2d"]
-
-
-def _pair(v, name):
-    if isinstance(v, (int, np.integer)):
-        return (int(v), int(v))
-    t = tuple(int(a) for a in v)
-    if len(t) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-    return t
 
 
 class Conv2d(Module):
@@ -43,24 +33,25 @@ class Conv2d(Module):
                  bias=True, dtype=None):
         super().__init__()
         dtype = _dtype(dtype)
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.dilation = _pair(dilation, "dilation")
+        self.in_channels = check_size(in_channels, "in_channels", "Conv2d")
+        self.out_channels = check_size(out_channels, "out_channels", "Conv2d")
+        self.kernel_size = check_pair(kernel_size, "kernel_size", "Conv2d", minimum=1)
+        self.stride = check_pair(stride, "stride", "Conv2d", minimum=1)
+        self.dilation = check_pair(dilation, "dilation", "Conv2d", minimum=1)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                                 "'valid', 'same'")
+                raise ValueError(f"Conv2d: invalid padding string {padding!r}, should be one "
+                                 "of 'valid', 'same'")
             if padding == "same" and self.stride != (1, 1):
-                raise ValueError("padding='same' is not supported for strided convolutions")
+                raise ValueError("Conv2d: padding='same' is not supported for strided "
+                                 "convolutions")
             self.padding = padding
         else:
-            self.padding = _pair(padding, "padding")
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels)
-                                         + self.kernel_size, dtype=dtype))
+            self.padding = check_pair(padding, "padding", "Conv2d")
+        self.weight = Parameter(init._storage((self.out_channels, self.in_channels)
+                                              + self.kernel_size, dtype))
         if bias:
-            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
+            self.bias = Parameter(init._storage(self.out_channels, dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -114,10 +105,10 @@ class MaxPool2d(Module):
         super().__init__()
         self.return_indices = bool(return_indices)
         self.ceil_mode = bool(ceil_mode)
-        self.kernel_size = _int_or_pair(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else _int_or_pair(stride, "stride")
-        self.padding = _int_or_pair(padding, "padding")
-        self.dilation = _int_or_pair(dilation, "dilation")
+        self.kernel_size = _int_or_pair(kernel_size, "kernel_size", 1)
+        self.stride = self.kernel_size if stride is None else _int_or_pair(stride, "stride", 1)
+        self.padding = _int_or_pair(padding, "padding", 0)
+        self.dilation = _int_or_pair(dilation, "dilation", 1)
 
     def forward(self, input):
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -134,5 +125,8 @@ class MaxPool2d(Module):
                  ("return_indices", self.return_indices), ("ceil_mode", self.ceil_mode))}
 
 
-def _int_or_pair(v, name):
-    return int(v) if isinstance(v, (int, np.integer)) else _pair(v, name)
+def _int_or_pair(v, name, minimum):
+    """MaxPool2d keeps an int as an int (as PyTorch's repr shows it) and a pair as a pair."""
+    if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+        return check_size(v, name, "MaxPool2d", minimum)
+    return check_pair(v, name, "MaxPool2d", minimum)

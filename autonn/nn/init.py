@@ -9,7 +9,9 @@ Fan-in and fan-out follow autonn's layouts:
   ``(out_channels, in_channels, *kernel)``: ``fan_in = shape[1] * prod(kernel)`` and
   ``fan_out = shape[0] * prod(kernel)``, exactly as PyTorch.
 """
+import contextlib
 import math
+import threading
 
 import numpy as np
 
@@ -18,6 +20,37 @@ from ..engine import no_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+
+
+_placeholders = threading.local()
+
+
+@contextlib.contextmanager
+def _placeholder_storage():
+    """Inside this block (in this thread), layers get zero-byte read-only placeholders of the
+    right shape instead of memory, and the init functions leave them alone: ``load_network``
+    builds the architecture this way, checks the shapes against the file's arrays, and only then
+    puts those arrays in. A layer declared in a file is never allocated or drawn at random."""
+    before = getattr(_placeholders, "on", False)
+    _placeholders.on = True
+    try:
+        yield
+    finally:
+        _placeholders.on = before
+
+
+def _storage(shape, dtype, fill=None):
+    """A layer's new parameter or buffer array: ``np.empty`` (or filled with ``fill``), or a
+    placeholder inside ``_placeholder_storage()``."""
+    if getattr(_placeholders, "on", False):
+        return np.broadcast_to(np.zeros((), dtype=dtype), shape)
+    if fill is None:
+        return np.empty(shape, dtype=dtype)
+    return np.full(shape, fill, dtype=dtype)
+
+
+def _skip(tensor):
+    return getattr(_placeholders, "on", False)
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -68,6 +101,8 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, values):
+    if _skip(tensor):
+        return tensor
     with no_grad():
         tensor.data[...] = values
     return tensor
@@ -81,6 +116,8 @@ def uniform_(tensor, a=0.0, b=1.0):
     >>> bool((abs(w.data) <= 0.1).all())
     True
     """
+    if _skip(tensor):
+        return tensor
     return _fill(tensor, creation.generator().uniform(a, b, tensor.shape))
 
 
@@ -91,6 +128,8 @@ def normal_(tensor, mean=0.0, std=1.0):
     >>> an.nn.init.normal_(an.empty(2, 2)).shape
     (2, 2)
     """
+    if _skip(tensor):
+        return tensor
     return _fill(tensor, creation.generator().normal(mean, std, tensor.shape))
 
 

@@ -1,10 +1,12 @@
 """``Linear`` (row-vector convention: ``x @ W + b`` with ``W`` of shape ``(in, out)``),
 ``Identity`` and ``Flatten``."""
 import math
+import operator
 
 import numpy as np
 
 from .._dtype import get_default_dtype
+from .._validate import check_size
 from ..ops.shape import flatten
 from . import functional as F
 from . import init
@@ -40,11 +42,11 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
         dtype = _dtype(dtype)
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
-        self.weight = Parameter(np.empty((self.in_features, self.out_features), dtype=dtype))
+        self.in_features = check_size(in_features, "in_features", "Linear")
+        self.out_features = check_size(out_features, "out_features", "Linear")
+        self.weight = Parameter(init._storage((self.in_features, self.out_features), dtype))
         if bias:
-            self.bias = Parameter(np.empty(self.out_features, dtype=dtype))
+            self.bias = Parameter(init._storage(self.out_features, dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -111,8 +113,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim = int(start_dim)
-        self.end_dim = int(end_dim)
+        self.start_dim = operator.index(start_dim)
+        self.end_dim = operator.index(end_dim)
 
     def forward(self, input):
         return flatten(input, self.start_dim, self.end_dim)

@@ -1,6 +1,7 @@
 """``BatchNorm1d`` and ``LayerNorm``, as PyTorch's."""
 import numpy as np
 
+from .._validate import check_size, check_sizes
 from ..tensor import Tensor, as_tensor
 from . import functional as F
 from . import init
@@ -34,21 +35,21 @@ class BatchNorm1d(Module):
                  track_running_stats=True, dtype=None):
         super().__init__()
         dtype = _dtype(dtype)
-        self.num_features = int(num_features)
+        self.num_features = check_size(num_features, "num_features", "BatchNorm1d")
         self.eps = float(eps)
         self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         if self.affine:
-            self.weight = Parameter(np.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(self.num_features, dtype=dtype))
+            self.weight = Parameter(init._storage(self.num_features, dtype, 1))
+            self.bias = Parameter(init._storage(self.num_features, dtype, 0))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", Tensor(np.zeros(self.num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(np.ones(self.num_features, dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+            self.register_buffer("running_mean", Tensor(init._storage(self.num_features, dtype, 0)))
+            self.register_buffer("running_var", Tensor(init._storage(self.num_features, dtype, 1)))
+            self.register_buffer("num_batches_tracked", Tensor(init._storage((), np.int64, 0)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -116,13 +117,13 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
         super().__init__()
         dtype = _dtype(dtype)
-        self.normalized_shape = F._norm_shape(normalized_shape)
+        self.normalized_shape = check_sizes(normalized_shape, "normalized_shape", "LayerNorm")
         self.eps = float(eps)
         self.elementwise_affine = bool(elementwise_affine)
         if self.elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
+            self.weight = Parameter(init._storage(self.normalized_shape, dtype, 1))
             if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
+                self.bias = Parameter(init._storage(self.normalized_shape, dtype, 0))
             else:
                 self.register_parameter("bias", None)
         else:

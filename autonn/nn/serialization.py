@@ -17,13 +17,11 @@ from the file.
 import hashlib
 import json
 import os
-import zipfile
 from io import BytesIO
 
 import numpy as np
 
-from .. import creation
-from . import activation, container, conv, dropout, linear, loss, normalization, sparse
+from . import activation, container, conv, dropout, init, linear, loss, normalization, sparse
 from .module import Module
 
 __all__ = ["save_network", "load_network"]
@@ -114,13 +112,13 @@ def _checksum(arch_json, arrays):
     for key in sorted(arrays):
         a = np.asarray(arrays[key], order="C")
         h.update(f"\0{key}\0{a.dtype.str}\0{a.shape}\0".encode())
-        h.update(a.tobytes())
+        h.update(a.reshape(-1).view(np.uint8))  # the bytes of a.tobytes(), without a copy
     return h.hexdigest()
 
 
 def _atomic_write(path, payload):
     """Write ``payload`` (bytes) to ``path`` through a temporary file and a rename."""
-    from ..io import _atomic_write as atomic_write
+    from .._atomic import atomic_write
     atomic_write(path, lambda f: f.write(payload))
 
 
@@ -156,25 +154,13 @@ def save_network(model, path):
 
 
 # ----- loading -----
-def _read_safetensors(data, path):
-    if len(data) < 8:
-        raise ValueError("the file is truncated (no safetensors header)")
-    n = int.from_bytes(data[:8], "little")
-    if n > len(data) - 8:
-        raise ValueError(f"the file is truncated (a {n}-byte header in a {len(data)}-byte file)")
-    try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"the safetensors header is corrupted ({e})") from None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
+def _read_safetensors(data, name):
+    from .._bounded import read_safetensors
+    arrays, meta = read_safetensors(data, name, "load_network")
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise ValueError("it is a safetensors file but not an autonn network (no architecture "
-                         "metadata); use an.load or safetensors for plain tensors")
-    from safetensors.numpy import load
-    try:
-        arrays = load(bytes(data))
-    except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
-        raise ValueError(f"the safetensors data is corrupted or truncated ({e})") from None
+                         "metadata); an.load reads it as a dict of tensors, and "
+                         "an.nn.load_torch_state_dict loads PyTorch weights into a model")
     return meta, arrays
 
 
@@ -191,35 +177,99 @@ def _check_zip_seal(data):
     if len(data) < 22 + _SEAL_LEN or data[-_SEAL_LEN - 2:-_SEAL_LEN] != \
             _SEAL_LEN.to_bytes(2, "little"):
         raise ValueError("the .npz archive is truncated or corrupted (its end record is damaged)")
-    if hashlib.sha256(data[:-_SEAL_LEN]).hexdigest().encode() != data[-_SEAL_LEN:]:
+    if hashlib.sha256(memoryview(data)[:-_SEAL_LEN]).hexdigest().encode() != data[-_SEAL_LEN:]:
         raise ValueError("the .npz archive is corrupted (its SHA-256 does not match)")
 
 
-def _read_npz(data, path):
+def _read_npz(data, name, max_inflated_bytes):
+    from .._bounded import read_npz
+    from ..io import _inflation_limit
     _check_zip_seal(data)
-    try:
-        with np.load(BytesIO(data), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise ValueError(f"the .npz archive is corrupted or truncated ({e})") from None
+    arrays = read_npz(BytesIO(data), name, "load_network", _inflation_limit(max_inflated_bytes))
     blob = arrays.pop(_NPZ_META, None)
     if blob is None:
         raise ValueError("it is a .npz archive but not an autonn network (no architecture entry)")
     try:
         meta = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ValueError(f"the architecture entry is corrupted ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise ValueError("it is a .npz archive but not an autonn network")
     return meta, arrays
 
 
-def load_network(path):
+def _adopt(model, arrays):
+    """Put the file's arrays into the placeholder parameters and buffers of a model built under
+    ``init._placeholder_storage()``, after checking every key and shape: a RuntimeError naming
+    each missing, unexpected or wrongly shaped key, before anything is allocated."""
+    own = model.state_dict(keep_vars=True)
+    missing = [k for k in own if k not in arrays]
+    unexpected = [k for k in arrays if k not in own]
+    errors = []
+    if unexpected:
+        errors.append("Unexpected key(s) in the file: " + ", ".join(f'"{k}"' for k in unexpected))
+    if missing:
+        errors.append("Missing key(s) in the file: " + ", ".join(f'"{k}"' for k in missing))
+    for key, target in own.items():
+        value = arrays.get(key)
+        if value is None:
+            continue
+        if value.dtype.kind not in "biuf":
+            errors.append(f'"{key}" holds an array of dtype {value.dtype}, not numbers')
+        elif value.shape != target.shape:
+            errors.append(f"size mismatch for {key}: the file stores shape {value.shape}, its "
+                          f"architecture declares {target.shape}")
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    for key, target in own.items():
+        value = arrays[key]
+        copy = value.dtype != target.dtype or not value.flags.writeable
+        target.data = np.array(value, dtype=target.dtype, copy=True) if copy else value
+
+
+def _network_from_bytes(data, name, max_inflated_bytes=None):
+    """The model stored in ``data``, the bytes of a file written by ``save_network``."""
+    try:
+        if data[:4] == _NPZ_MAGIC:
+            meta, arrays = _read_npz(data, name, max_inflated_bytes)
+        elif len(data) >= 9 and data[8:9] == b"{":
+            meta, arrays = _read_safetensors(data, name)
+        else:
+            raise ValueError("it is not an autonn network file (unrecognised header)")
+        arch_json = meta.get("architecture")
+        if not isinstance(arch_json, str) or meta.get("checksum") != _checksum(arch_json, arrays):
+            raise ValueError("the checksum does not match: the file is corrupted")
+        with init._placeholder_storage():  # declared shapes allocate nothing, draw nothing
+            model = _build(json.loads(arch_json))
+    except RecursionError:
+        raise ValueError(f"load_network: cannot load {name!r}: its architecture nests too "
+                         "deeply") from None
+    except ValueError as e:
+        msg = str(e)
+        if not msg.startswith("load_network: "):
+            msg = f"load_network: cannot load {name!r}: {msg}"
+        raise ValueError(msg) from None
+    try:
+        _adopt(model, arrays)
+    except RuntimeError as e:
+        raise RuntimeError(f"load_network: the weights in {name!r} do not match its "
+                           f"architecture: {e}") from None
+    except RecursionError:
+        raise ValueError(f"load_network: cannot load {name!r}: its architecture nests too "
+                         "deeply") from None
+    return model
+
+
+def load_network(path, *, max_inflated_bytes=None):
     """Read a file written by ``save_network`` and return the model, in the mode it was saved in.
 
-    A truncated, corrupted or foreign file is a ValueError naming the file; weights that do not
-    fit the architecture are a RuntimeError naming the file and the keys. Nothing from the file
-    is ever executed: only known layer classes are built, from JSON arguments.
+    A truncated, corrupted, foreign or special (FIFO, device) file is a ValueError naming the
+    file; weights that do not fit the architecture are a RuntimeError naming the file and the
+    keys. Loading is bounded: the shapes the architecture declares are checked against the
+    arrays the file holds before anything is allocated, and no layer is initialised at random
+    only to be overwritten. Compressed ``.npz`` entries may inflate to ``max_inflated_bytes``
+    bytes (default ``autonn.io.MAX_INFLATED_BYTES``). Nothing from the file is ever executed:
+    only known layer classes are built, from JSON arguments.
 
     >>> import autonn as an, os, tempfile, numpy as np
     >>> net = an.nn.Sequential(an.nn.Linear(2, 2, dtype=np.longdouble), an.nn.ReLU())
@@ -228,31 +278,6 @@ def load_network(path):
     >>> an.nn.load_network(path)[0].weight.dtype == np.longdouble
     True
     """
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    try:
-        if data[:4] == _NPZ_MAGIC:
-            meta, arrays = _read_npz(data, path)
-        elif len(data) >= 9 and data[8:9] == b"{":
-            meta, arrays = _read_safetensors(data, path)
-        else:
-            raise ValueError("it is not an autonn network file (unrecognised header)")
-        arch_json = meta.get("architecture")
-        if not isinstance(arch_json, str) or meta.get("checksum") != _checksum(arch_json, arrays):
-            raise ValueError("the checksum does not match: the file is corrupted")
-        arch = json.loads(arch_json)
-        gen = creation.generator()
-        state = gen.bit_generator.state  # building layers must not consume the user's seed
-        try:
-            model = _build(arch)
-        finally:
-            gen.bit_generator.state = state
-    except ValueError as e:
-        raise ValueError(f"load_network: cannot load {path!r}: {e}") from None
-    try:
-        model.load_state_dict(arrays)
-    except RuntimeError as e:
-        raise RuntimeError(f"load_network: the weights in {path!r} do not match its "
-                           f"architecture: {e}") from None
-    return model
+    from .._bounded import read_regular
+    name = os.fsdecode(os.fspath(path))
+    return _network_from_bytes(read_regular(path, "load_network"), name, max_inflated_bytes)

@@ -1,6 +1,5 @@
 """``Embedding``: a lookup table of learnable vectors."""
-import numpy as np
-
+from .._validate import check_size
 from . import functional as F
 from . import init
 from .linear import _dtype
@@ -26,9 +25,9 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, dtype=None):
         super().__init__()
         dtype = _dtype(dtype)
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
-        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
+        self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
+        self.weight = Parameter(init._storage((self.num_embeddings, self.embedding_dim), dtype))
         self.reset_parameters()
 
     def reset_parameters(self):

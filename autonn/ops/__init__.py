@@ -5,8 +5,9 @@ Each module lists its public functions in ``__all__``; this package re-exports t
 every one of them is registered in ``autonn.testing.registry``. The fused network ops are in
 ``autonn.ops.nn``.
 """
-from . import activation, elementary, elementwise, index, linalg, reduce, shape
+from . import activation, complex_parts, elementary, elementwise, index, linalg, reduce, shape
 from .activation import *  # noqa: F401,F403
+from .complex_parts import *  # noqa: F401,F403
 from .elementary import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403
@@ -21,7 +22,7 @@ from .shape import sum_to  # noqa: F401
 from . import nn  # noqa: F401,E402  (fused network ops: linear, cross_entropy, conv2d, ...)
 
 __all__ = [name for module in (elementwise, elementary, activation, shape, index, reduce, linalg)
-           for name in module.__all__]
+           for name in module.__all__] + complex_parts.__all__
 
 # Rounding and piecewise functions, NumPy's names, and the functions without a gradient
 # (imported last: logic's ``shape`` function takes the name of the ``shape`` module here,

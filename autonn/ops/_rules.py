@@ -79,7 +79,8 @@ def float_tensor(x):
     return float_inputs(x)[0] if x.data.dtype.kind in "biu" else x
 
 
-def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, promote=True):
+def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, complex=False,
+                promote=True):
     """Declare an elementwise op from its NumPy ``forward`` and one partial-derivative rule per
     input, and return its public function (one shared Op instance: the op has no state).
 
@@ -90,7 +91,9 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, pr
       float dtype first (see ``float_inputs``). False keeps NumPy's integer results
       (``floor``, ``sign``, ``mod``...);
     * ``arrays`` (optional): the same rules on NumPy arrays (``g``, ``out.data``...), used by a
-      plain ``backward()`` so that it builds no Tensors; it must compute the same values.
+      plain ``backward()`` so that it builds no Tensors; it must compute the same values;
+    * ``complex=True``: the rules are right for complex inputs too (true as written for a
+      holomorphic function, in HIPS autograd's and JAX's convention: no conjugation).
 
     The function has ``.op`` (the Op class) and ``.elementwise = True``; its ``__name__`` is
     ``name``, its ``__doc__`` is ``doc`` and its ``__module__`` the caller's (or ``module``).
@@ -108,7 +111,7 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, pr
         raise ValueError(f"elementwise {name!r}: give one partial-derivative rule per input")
     if arrays is not None and len(arrays) != nin:
         raise ValueError(f"elementwise {name!r}: {len(arrays)} array rules for {nin} inputs")
-    body = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin,
+    body = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin, "complex": complex,
             "forward": staticmethod(forward), "partials": partials}
     if nin == 1:
         (d,) = partials

@@ -23,6 +23,7 @@ class Op:
     """Base class of every differentiable operation."""
     __slots__ = ()
     linear = False
+    complex = False  # True: the rules are right for complex inputs (HIPS autograd's / JAX's convention)
 
     @property
     def name(self):
@@ -60,6 +61,8 @@ def apply(op, *inputs):
     if _grad_state.enabled:
         for t in inputs:
             if t._requires_grad:
+                if not op.complex and (data.dtype.kind == "c" or t.data.dtype.kind == "c"):
+                    raise _complex_error(op, inputs)
                 out = Tensor._make(data, op, inputs)
                 if _anomaly_state.active:
                     _anomaly.record(out)
@@ -70,14 +73,20 @@ def apply(op, *inputs):
     return out
 
 
+def _complex_error(op, inputs):
+    dtypes = ", ".join(str(t.dtype) for t in inputs)
+    return TypeError(f"{op.name}: its gradient is not defined for complex inputs (dtypes {dtypes}); "
+                     "the ops that differentiate complex numbers are listed in the docs")
+
+
 def lift(x, like):
     """``x`` as a Tensor; Python scalars take ``like``'s dtype as NumPy's weak scalar rule says."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (int, float)):
+    if isinstance(x, (int, float, complex)):
         dtype = like.data.dtype
-        if dtype.kind != "f":  # NumPy's weak-scalar rule: int tensor * 0.5 is float64
-            dtype = np.result_type(like.data, x)
+        if dtype.kind not in "fc" or (isinstance(x, complex) and dtype.kind != "c"):
+            dtype = np.result_type(like.data, x)  # NumPy's weak-scalar rule: int tensor * 0.5 is float64
         return Tensor._make(np.asarray(x, dtype=dtype))
     from ..tensor import as_tensor
     return as_tensor(x)

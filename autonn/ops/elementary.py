@@ -13,6 +13,7 @@ from ._rules import elementwise
 
 exp = elementwise(
     "exp", np.exp, lambda g, out, x: g * out, arrays=(lambda g, out, x: g * out,),
+    complex=True,
     doc="""Elementwise e**x.
 
     >>> import autonn as an
@@ -22,6 +23,7 @@ exp = elementwise(
 
 log = elementwise(
     "log", np.log, lambda g, out, x: g / x, arrays=(lambda g, out, x: g / x,),
+    complex=True,
     doc="""Elementwise natural logarithm.
 
     >>> import autonn as an
@@ -31,6 +33,7 @@ log = elementwise(
 
 sqrt = elementwise(
     "sqrt", np.sqrt, lambda g, out, x: g / (2 * out), arrays=(lambda g, out, x: g / (2 * out),),
+    complex=True,
     doc="""Elementwise square root.
 
     >>> import autonn as an
@@ -38,18 +41,53 @@ sqrt = elementwise(
     tensor([2.])
     """)
 
+
+def _abs_rule(g, out, x):
+    if x.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|: the cotangent times conj(z) / |z|
+        from .complex_parts import conj
+        from .elementwise import where
+        return g * conj(x) / where(out.data == 0, 1.0, out)  # (0 at z = 0, as sign(0) for reals)
+    return g * const(np.sign(x.data))
+
+
+def _abs_rule_arrays(g, out, x):
+    return g * (np.conj(_unit(x)) if x.dtype.kind == "c" else np.sign(x))
+
+
+def _unit(z):
+    """z / |z|, and 0 at 0 (the gradient of |z| there, as for real inputs)."""
+    a = np.abs(z)
+    return np.where(a == 0, 0, z / np.where(a == 0, 1, a))
+
+
 abs = elementwise(
-    "abs", np.abs, lambda g, out, x: g * const(np.sign(x.data)),
-    arrays=(lambda g, out, x: g * np.sign(x),),
-    doc="""Elementwise |x|; the gradient at 0 is 0 (sign(0)).
+    "abs", np.abs, _abs_rule, arrays=(_abs_rule_arrays,), complex=True,
+    doc="""Elementwise |x|; the gradient at 0 is 0 (sign(0)). For complex ``z`` the gradient is
+    ``conj(z) / |z|`` times the cotangent (HIPS autograd's and JAX's convention).
 
     >>> import autonn as an
     >>> an.abs(an.tensor([-2.0]))
     tensor([2.])
     """)
 
+
+def _abs_jvp(self, tangents, out, x):
+    """|z| is not holomorphic: its tangent is the real part Re(conj(z) dz) / |z|."""
+    (dx,) = tangents
+    if dx is None:
+        return None
+    t = _abs_rule(dx, out, x)
+    if x.dtype.kind == "c":
+        from .complex_parts import real
+        t = real(t)
+    return t
+
+
+abs.op.jvp = _abs_jvp
+
 sin = elementwise(
     "sin", np.sin, lambda g, out, x: g * cos(x), arrays=(lambda g, out, x: g * np.cos(x),),
+    complex=True,
     doc="""Elementwise sine.
 
     >>> import autonn as an
@@ -59,6 +97,7 @@ sin = elementwise(
 
 cos = elementwise(
     "cos", np.cos, lambda g, out, x: -g * sin(x), arrays=(lambda g, out, x: -g * np.sin(x),),
+    complex=True,
     doc="""Elementwise cosine.
 
     >>> import autonn as an
@@ -68,6 +107,7 @@ cos = elementwise(
 
 tan = elementwise(
     "tan", np.tan, lambda g, out, x: g * (1 + out * out),
+    complex=True,
     doc="""Elementwise tangent.
 
     >>> import autonn as an
@@ -77,6 +117,7 @@ tan = elementwise(
 
 log1p = elementwise(
     "log1p", np.log1p, lambda g, out, x: g / (1 + x),
+    complex=True,
     doc="""Elementwise ``log(1 + x)``, accurate for small x.
 
     >>> import autonn as an
@@ -86,6 +127,7 @@ log1p = elementwise(
 
 expm1 = elementwise(
     "expm1", np.expm1, lambda g, out, x: g * (out + 1),
+    complex=True,
     doc="""Elementwise ``exp(x) - 1``, accurate for small x.
 
     >>> import autonn as an
@@ -95,6 +137,7 @@ expm1 = elementwise(
 
 square = elementwise(
     "square", np.square, lambda g, out, x: g * x * 2,
+    complex=True,
     doc="""Elementwise ``x * x``.
 
     >>> import autonn as an
@@ -104,6 +147,7 @@ square = elementwise(
 
 reciprocal = elementwise(
     "reciprocal", np.reciprocal, lambda g, out, x: -g * out * out,
+    complex=True,
     doc="""Elementwise ``1 / x``.
 
     >>> import autonn as an
@@ -113,6 +157,7 @@ reciprocal = elementwise(
 
 sinh = elementwise(
     "sinh", np.sinh, lambda g, out, x: g * cosh(x),
+    complex=True,
     doc="""Elementwise hyperbolic sine.
 
     >>> import autonn as an
@@ -122,6 +167,7 @@ sinh = elementwise(
 
 cosh = elementwise(
     "cosh", np.cosh, lambda g, out, x: g * sinh(x),
+    complex=True,
     doc="""Elementwise hyperbolic cosine.
 
     >>> import autonn as an
@@ -131,6 +177,7 @@ cosh = elementwise(
 
 arctan = elementwise(
     "arctan", np.arctan, lambda g, out, x: g / (1 + x * x),
+    complex=True,
     doc="""Elementwise inverse tangent, in ``(-pi/2, pi/2)``.
 
     >>> import autonn as an

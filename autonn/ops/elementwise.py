@@ -21,6 +21,7 @@ def _binary(op, x, y):  # operand_pair, inlined: this is the hot path of x + y
 
 class Add(Op):
     __slots__ = ()
+    complex = True
     linear = True
     jvp = linear_jvp
 
@@ -33,6 +34,7 @@ class Add(Op):
 
 class Sub(Op):
     __slots__ = ()
+    complex = True
     linear = True
     jvp = linear_jvp
 
@@ -45,6 +47,7 @@ class Sub(Op):
 
 class Mul(Op):
     __slots__ = ()
+    complex = True
 
     def forward(self, x, y):
         return x * y
@@ -59,6 +62,7 @@ class Mul(Op):
 
 class Div(Op):
     __slots__ = ()
+    complex = True
 
     def forward(self, x, y):
         return x / y
@@ -74,6 +78,7 @@ class Div(Op):
 
 class Pow(Op):
     __slots__ = ()
+    complex = True
 
     def forward(self, x, y):
         return np.power(x, y)
@@ -97,6 +102,7 @@ class Pow(Op):
 
 class Neg(Op):
     __slots__ = ()
+    complex = True
     linear = True
     jvp = linear_jvp
 
@@ -109,6 +115,7 @@ class Neg(Op):
 
 class Cast(Op):
     __slots__ = ("dtype",)
+    complex = True
     linear = True
     jvp = linear_jvp
 
@@ -116,6 +123,8 @@ class Cast(Op):
         self.dtype = np.dtype(dtype)
 
     def forward(self, x):
+        if x.dtype.kind == "c" and self.dtype.kind != "c":
+            x = x.real  # complex to real keeps the real part (NumPy warns and does the same)
         return x.astype(self.dtype)
 
     def vjp(self, g, out, x):
@@ -125,6 +134,7 @@ class Cast(Op):
 class Where(Op):
     """``where(cond, x, y)``; ``cond`` is a constant boolean array."""
     __slots__ = ("cond",)
+    complex = True
     linear = True
     jvp = linear_jvp
 
@@ -144,6 +154,7 @@ class Where(Op):
 class _MaskedLinear(Op):
     """``x * mask`` with a constant mask: the gradient rule of max, min, clip, ties split evenly."""
     __slots__ = ("mask",)
+    complex = True
     linear = True
     jvp = linear_jvp
 

@@ -24,6 +24,7 @@ def _is_basic(index):
 
 class GetItem(Op):
     __slots__ = ("index",)
+    complex = True
     linear = True
     jvp = linear_jvp
 
@@ -40,6 +41,7 @@ class GetItem(Op):
 class ScatterAdd(Op):
     """zeros(shape) with ``g`` added at ``index`` (repeats accumulate): GetItem's adjoint."""
     __slots__ = ("index", "shape")
+    complex = True
     linear = True
     jvp = linear_jvp
 

@@ -9,6 +9,7 @@ from .shape import reshape, sum_to, swapaxes
 
 class MatMul(Op):
     __slots__ = ()
+    complex = True
 
     def forward(self, a, b):
         return np.matmul(a, b)

@@ -10,6 +10,7 @@ from .base import Op, _grad_state, apply, const
 
 class _ScalarOp(Op):
     __slots__ = ("c",)
+    complex = True
 
     def __init__(self, c):
         self.c = c

@@ -10,6 +10,7 @@ from .base import Op, apply, linear_jvp
 
 class _Linear(Op):
     __slots__ = ()
+    complex = True
     linear = True
     jvp = linear_jvp
 

@@ -17,45 +17,14 @@ import math
 
 import numpy as np
 
-from ..ops.base import Op, apply
 from ..ops.elementary import exp
 from ..ops.linalg import matmul
+from ..ops.linalg_ops import inv, slogdet
 from ..ops.reduce import sum as _sum
-from ..ops.shape import squeeze, swapaxes
+from ..ops.shape import squeeze
 from ._common import standardize
 
 _LOG_2PI = math.log(2 * math.pi)
-
-
-class _Inverse(Op):
-    """Matrix inverse of a (d, d) matrix; vjp ``-S^-T g S^-T`` in autonn ops."""
-    __slots__ = ()
-
-    def forward(self, a):
-        return np.linalg.inv(a)
-
-    def vjp(self, g, out, a):
-        t = swapaxes(out, -1, -2)
-        return -matmul(matmul(t, g), t)
-
-    def jvp(self, tangents, out, a):
-        (da,) = tangents
-        return None if da is None else -matmul(matmul(out, da), out)
-
-
-class _LogDet(Op):
-    """``log det`` of a positive definite (d, d) matrix; vjp ``g S^-T``."""
-    __slots__ = ()
-
-    def forward(self, a):
-        return np.asarray(np.linalg.slogdet(a)[1])
-
-    def vjp(self, g, out, a):
-        return g * swapaxes(apply(_Inverse(), a), -1, -2)
-
-    def jvp(self, tangents, out, a):
-        (da,) = tangents
-        return None if da is None else _sum(swapaxes(apply(_Inverse(), a), -1, -2) * da)
 
 
 def _parameters(mean, cov, fn):
@@ -97,9 +66,8 @@ def logpdf(x, mean=None, cov=1, allow_singular=False):
         raise ValueError(f"multivariate_normal.logpdf: x has {x.shape[-1]} components on its "
                          f"last axis, the distribution {d}")
     diff = x if mean is None else x - mean
-    inverse = apply(_Inverse(), cov)
-    quad = _sum(matmul(diff, inverse) * diff, axis=-1)
-    out = -0.5 * (quad + apply(_LogDet(), cov) + d * _LOG_2PI)
+    quad = _sum(matmul(diff, inv(cov)) * diff, axis=-1)
+    out = -0.5 * (quad + slogdet(cov)[1] + d * _LOG_2PI)
     return squeeze(out) if 1 in out.shape else out  # SciPy squeezes unit axes
 
 
@@ -121,7 +89,7 @@ def entropy(mean=None, cov=1):
     tensor(2.83787707)
     """
     mean, cov, d = _parameters(mean, cov, "multivariate_normal.entropy")
-    return 0.5 * (apply(_LogDet(), cov) + d * (_LOG_2PI + 1))
+    return 0.5 * (slogdet(cov)[1] + d * (_LOG_2PI + 1))
 
 
 __all__ = ["logpdf", "pdf", "entropy"]

@@ -9,6 +9,7 @@ takes to have it tested; a test checks that every name in ``autonn.ops.__all__``
 True
 """
 import math
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -572,6 +573,52 @@ def _ref_max_pool2d(x, kernel_size, stride):
 register("max_pool2d", lambda x, **kw: an.ops.nn.max_pool2d(x, **kw), _ref_max_pool2d, _pool_cases,
          second_order=False)
 
+
+# ----- complex numbers (autonn.ops.complex_parts) and the Fourier transforms (autonn.fft) -----
+# Each is composed with a complex constant so that real inputs (the property suite's) exercise the
+# complex rules: imag and angle of a real number have no gradient to check.
+_W = 1.0 + 0.5j
+register("real", lambda x: an.real(x * _W), lambda a: np.real(a * _W), linear=True, complex=True)
+register("imag", lambda x: an.imag(x * _W), lambda a: np.imag(a * _W), linear=True, complex=True)
+register("conj", lambda x: an.real(an.conj(x * _W) * (0.3 + 1j)),
+         lambda a: np.real(np.conj(a * _W) * (0.3 + 1j)), linear=True, complex=True,
+         covers=("conj", "conjugate"))
+register("angle", lambda x: an.angle(x + 0.7j), lambda a: np.angle(a + 0.7j), complex=True)
+
+
+def _re_im(y):
+    """A complex result as real numbers (its real parts, then its imaginary parts), so the real
+    property suite checks every component of a complex-valued op."""
+    if isinstance(y, an.Tensor):
+        return an.concatenate([an.reshape(an.real(y), -1), an.reshape(an.imag(y), -1)])
+    return np.concatenate([np.real(y).ravel(), np.imag(y).ravel()])
+
+
+def _fft_cases(min_dims=1):
+    def cases(dtype):
+        @st.composite
+        def draw(draw):
+            shape = draw(shapes(min_dims=min_dims, max_dims=3, min_side=2))  # irfft: n >= 2
+            return Case((draw(arrays(shape, dtype)),))
+        return draw()
+    return cases
+
+
+for _name, _nd in [("fft", 1), ("ifft", 1), ("rfft", 1), ("irfft", 1), ("fft2", 2), ("ifft2", 2),
+                   ("rfft2", 2), ("irfft2", 2), ("fftn", 1), ("ifftn", 1), ("rfftn", 1),
+                   ("irfftn", 1), ("fftshift", 1), ("ifftshift", 1)]:
+    register(f"fft.{_name}", (lambda f: lambda x: _re_im(f(x)))(getattr(an.fft, _name)),
+             (lambda f: lambda a: _re_im(f(a)))(getattr(np.fft, _name)), _fft_cases(_nd),
+             covers=(f"fft.{_name}",), linear=True, complex=not _name.startswith("rfft"))
+
+# ops whose rules are right for complex inputs (the test of complex gradients reads this flag)
+for _name in ("add sub mul div pow neg add_scalar rsub_scalar mul_scalar div_scalar "
+              "rdiv_scalar pow_scalar exp log sqrt abs sin cos tan log1p expm1 square reciprocal "
+              "sinh cosh arctan where sum mean matmul reshape transpose swapaxes squeeze unsqueeze "
+              "broadcast_to flatten concatenate stack split pad getitem").split():
+    REGISTRY[_name] = dataclasses.replace(REGISTRY[_name], complex=True)
+
+from . import registry_linalg  # noqa: E402,F401  (autonn.linalg's entries)
 
 # ----- math, special functions, distributions (autonn.testing.registry_math) -----
 from . import registry_math  # noqa: E402,F401
