@@ -144,9 +144,16 @@ def test_fmax_fmin_ignore_nans_and_route_the_gradient_to_the_number():
         assert x.grad.data[2] == 1 and y.grad.data[2] == 0
 
 
-def test_real_if_close_of_a_real_tensor_is_the_tensor():
+def test_real_if_close():
     x = an.tensor([1.5, 2.0], requires_grad=True)
     assert an.real_if_close(x) is x
+    z = an.tensor(np.array([1.5 + 1e-20j, 2.0 + 0j]), requires_grad=True)
+    out = an.real_if_close(z)
+    assert out.dtype == np.float64 and np.array_equal(out.data, [1.5, 2.0])
+    (out * an.tensor([1.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(z.grad.data, [1.0, 3.0])  # d/dz of real(z) . w
+    far = an.tensor(np.array([1.5 + 1j]))
+    assert an.real_if_close(far) is far
 
 
 def test_sinc_derivatives_at_and_near_zero():

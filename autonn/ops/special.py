@@ -16,7 +16,7 @@ import scipy.special as sc
 from ..tensor import as_tensor
 from ._rules import elementwise
 from .base import const
-from .elementary import exp, log, log1p, sqrt
+from .elementary import exp, log, log1p
 from .piecewise import _zero, _zero_array
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
