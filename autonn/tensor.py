@@ -3,13 +3,11 @@
 Operators and methods delegate to the functions in ``autonn.ops``; the graph walk
 lives in ``autonn.engine``.
 """
-import itertools
-
 import numpy as np
 
-from . import engine
+from . import engine, saved
 
-_creation = itertools.count()  # a tensor is always created after its inputs: a topological order
+_creation = saved.clock  # a tensor is always created after its inputs: a topological order
 from ._dtype import get_default_dtype
 
 
@@ -22,7 +20,8 @@ class Tensor:
     tensor([2., 4., 6.])
     """
     __slots__ = ("data", "_grad", "_grad_owned", "_requires_grad", "_op", "_parents",
-                 "_retains_grad", "_trace", "_seq", "__weakref__")
+                 "_retains_grad", "_trace", "_seq", "_held", "_history", "__weakref__")
+    # _history: (stamp, alias) per in-place rebase (autonn.saved.route), unset until the first
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -36,6 +35,7 @@ class Tensor:
         self._retains_grad = False
         self._trace = None
         self._seq = next(_creation)
+        self._held = 0  # how many graph nodes hold this tensor's array read-only (autonn.saved)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -52,6 +52,7 @@ class Tensor:
         t._retains_grad = False
         t._trace = None
         t._seq = _next()
+        t._held = 0
         return t
 
     # ----- autograd attributes -----
@@ -142,15 +143,15 @@ class Tensor:
         """
         return Tensor._make(self.data)
 
-    def zero_(self):
-        """Fill with zeros in place and return self.
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (shared with its views).
 
         >>> import autonn as an
-        >>> an.ones(2).zero_()
-        tensor([0., 0.])
+        >>> t = an.zeros(2); _ = t.add_(1); t._version
+        1
         """
-        self.data[...] = 0
-        return self
+        return saved.version(self.data)
 
     # ----- array attributes -----
     @property
@@ -202,6 +203,23 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
+
+    def __dlpack__(self, **kwargs):
+        """DLPack export of the data, shared and not copied (``np.from_dlpack(t)``,
+        ``torch.from_dlpack(t)``); raises if the tensor requires grad, as PyTorch.
+
+        >>> import autonn as an, numpy as np
+        >>> t = an.zeros(2); np.from_dlpack(t)[0] = 7.0; t
+        tensor([7., 0.])
+        """
+        if self.requires_grad:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad; "
+                               "use tensor.detach()")
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        """The DLPack device of the data: ``(1, 0)``, the CPU."""
+        return self.data.__dlpack_device__()
 
     def __len__(self):
         if self.ndim == 0:
@@ -255,10 +273,7 @@ class Tensor:
     def __getitem__(self, index): return _ops.getitem(self, index)
 
     def __setitem__(self, index, value):
-        if self.requires_grad and engine.is_grad_enabled():
-            raise RuntimeError("in-place assignment into a tensor that requires grad is not "
-                               "supported; build a new tensor (e.g. with an.where) instead")
-        self.data[_ops.index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+        inplace.setitem_(self, index, value)
 
     def __lt__(self, o): return _ops.compare(np.less, self, o)
     def __le__(self, o): return _ops.compare(np.less_equal, self, o)
@@ -312,7 +327,36 @@ def tensor(data, dtype=None, requires_grad=False):
     return t
 
 
+class _Saving(Tensor):
+    """A node made by an op whose gradient reads values (``Op.saves_values``): it holds its
+    inputs' and its own arrays read-only (``autonn.saved``) until freed or collected."""
+    __slots__ = ()
+
+    def __del__(self):
+        if self._parents:  # not freed by a backward: let go of the held arrays
+            try:
+                saved.release_node(self)
+            except Exception:  # (interpreter shutdown)
+                pass
+
+
+class _Stale(Tensor):
+    """A saved value changed in place since it was saved, handed to a gradient rule: its
+    shape and dtype answer, reading its values raises PyTorch's error (``autonn.saved``)."""
+    __slots__ = ("_error",)
+
+    def _raise(self):
+        raise self._error
+
+    data = property(_raise, lambda self, arr: Tensor.data.__set__(self, arr))
+    shape = property(lambda self: Tensor.data.__get__(self).shape)
+    dtype = property(lambda self: Tensor.data.__get__(self).dtype)
+    ndim = property(lambda self: Tensor.data.__get__(self).ndim)
+    size = property(lambda self: Tensor.data.__get__(self).size)
+
+
 from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)
+from . import inplace  # noqa: E402,F401  (adds the in-place methods to Tensor)
 
 _METHODS = """exp log sqrt abs sin cos tanh sigmoid relu leaky_relu elu gelu softplus clip sum mean
 max min var std logsumexp softmax log_softmax argmax argmin matmul reshape permute swapaxes

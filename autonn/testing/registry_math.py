@@ -8,7 +8,7 @@ import math
 import numpy as np
 import scipy.special as sc
 import scipy.stats as ss
-from hypothesis import assume, strategies as st
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autonn as an
@@ -43,8 +43,10 @@ def binary(low=-3.0, high=3.0, low2=None, high2=None, apart=0.0):
             a = draw(arrays(s1, dtype, low, high))
             b = draw(arrays(s2, dtype, low if low2 is None else low2,
                             high if high2 is None else high2))
-            if apart:  # away from ties (fmax, fmin)
-                assume(np.all(np.abs(a.astype(np.float64) - b) > apart))
+            if apart:  # away from ties (fmax, fmin): a = b + d with |d| > apart
+                d = draw(arrays(np.broadcast_shapes(s1, s2), np.float64, -3, 3, avoid=(0,),
+                                margin=apart))
+                a = np.asarray(b.astype(np.float64) + d).astype(dtype)
             return Case((a, b))
         return draw()
     return cases
@@ -70,19 +72,17 @@ def _ints_in(low, high):
         v for v in range(math.ceil(max(low, -3)), math.floor(min(high, 3)) + 1) if low < v < high)
 
 
-def _ratio_cases(zero_ok=False):
-    """Two operands whose ratio x / y stays away from integers (the jumps of floor(x / y))."""
-    def cases(dtype):
-        @st.composite
-        def draw(draw):
-            s1, s2 = draw(broadcastable_shapes(2))
-            a = draw(arrays(s1, dtype, -3, 3))
-            b = np.asarray(draw(arrays(s2, dtype, 0.5, 2)) * draw(st.sampled_from([1, -1])))
-            r = a.astype(np.float64) / b
-            assume(np.all(np.abs(r - np.round(r)) > 0.02))
-            return Case((a, b.astype(dtype)))
-        return draw()
-    return cases
+def _ratio_cases(dtype):
+    """Two operands whose ratio x / y stays away from integers (the jumps of floor(x / y)):
+    y drawn, then x = q * y with q away from the integers (so x has the broadcast shape)."""
+    @st.composite
+    def draw(draw):
+        s1, s2 = draw(broadcastable_shapes(2))
+        b = np.asarray(draw(arrays(s2, np.float64, 0.5, 2)) * draw(st.sampled_from([1, -1])))
+        q = draw(arrays(np.broadcast_shapes(s1, s2), np.float64, -3, 3,
+                        avoid=tuple(range(-3, 4)), margin=0.05))
+        return Case((np.asarray(q * b).astype(dtype), b.astype(dtype)))
+    return draw()
 
 
 def _special_values(dtype):
@@ -205,10 +205,10 @@ register("rint", an.rint, np.rint, kinks=_HALVES, zero_gradient=True)
 register("round", an.round, np.round, kinks=_HALVES, zero_gradient=True,
          covers=("round", "around"), **EW)
 register("sign", an.sign, np.sign, kinks=(0,), zero_gradient=True)
-register("floor_divide", an.floor_divide, np.floor_divide, _ratio_cases(), zero_gradient=True)
-register("remainder", an.remainder, np.remainder, _ratio_cases(), second_order=False,
+register("floor_divide", an.floor_divide, np.floor_divide, _ratio_cases, zero_gradient=True)
+register("remainder", an.remainder, np.remainder, _ratio_cases, second_order=False,
          covers=("remainder", "mod"))
-register("fmod", an.fmod, np.fmod, _ratio_cases(), second_order=False)
+register("fmod", an.fmod, np.fmod, _ratio_cases, second_order=False)
 register("fabs", an.fabs, np.fabs, kinks=(0,), second_order=False)
 register("fmax", an.fmax, np.fmax, binary(apart=0.05), second_order=False, **EW)
 register("fmin", an.fmin, np.fmin, binary(apart=0.05), second_order=False, **EW)
