@@ -48,8 +48,8 @@ __all__ = [  # (lists the API reference's static reader can follow)
     "Tensor", "tensor", "as_tensor", "from_dlpack", "set_default_dtype", "get_default_dtype",
     "no_grad", "enable_grad", "is_grad_enabled", "grad", "detect_anomaly", "Function",
     # creation
-    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "arange", "eye", "rand", "randn",
-    "manual_seed",
+    "zeros", "ones", "full", "empty", "arange", "eye", "rand", "randn", "manual_seed",
+    # (zeros_like, ones_like, empty_like, full_like: in ops.__all__, with the no-gradient ops)
     # loaded on first use (autonn.testing too, but it needs Hypothesis, the test extra, so
     # `from autonn import *` leaves it out; dir() lists it)
     "gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError", "save", "load",
