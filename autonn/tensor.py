@@ -283,20 +283,45 @@ class Tensor:
     def __ne__(self, o): return _ops.compare(np.not_equal, self, o)
 
 
+def _public_caller(default="tensor"):
+    """The name of the outermost public autonn function on the call stack (the one the user
+    called), for error messages; only looked up when an error is raised."""
+    import sys
+    name, frame = default, sys._getframe(2)
+    while frame is not None:
+        module = sys.modules.get(frame.f_globals.get("__name__", ""))
+        if module is not None and module.__name__.startswith("autonn."):
+            code = frame.f_code.co_name
+            if code in getattr(module, "__all__", ()):
+                name = code
+            elif module.__name__ == "autonn.ops._rules" and code == "fn":  # a declared op
+                name = getattr(frame.f_locals.get("op"), "public_name", name)
+        frame = frame.f_back
+    return name
+
+
 def _to_array(data, dtype=None):
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as e:
+            raise TypeError(f"{_public_caller()}: invalid dtype {dtype!r}: {e}") from None
     if isinstance(data, np.ndarray):
         arr = data
     else:
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise type(e)(f"{_public_caller()}: can't make a tensor from {type(data).__name__} "
+                          f"data: {e}") if not isinstance(e, OverflowError) else \
+                ValueError(f"{_public_caller()}: can't make a tensor from {data!r}: {e}") from None
         if dtype is None and arr.dtype in (np.float64, np.complex128) \
                 and get_default_dtype() != np.float64 and not isinstance(data, np.generic):
             # Python floats and complex numbers take the default dtype (complex: its complex twin)
             default = get_default_dtype()
             dtype = default if arr.dtype.kind == "f" else np.result_type(default, np.complex64)
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"tensor: can't make a tensor from data of dtype {arr.dtype}")
+        raise TypeError(f"{_public_caller()}: can't make a tensor from data of dtype {arr.dtype}")
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     return arr
@@ -308,7 +333,14 @@ def as_tensor(x, dtype=None):
         if dtype is not None and x.dtype != dtype:
             return _ops.cast(x, dtype)
         return x
+    if isinstance(x, (list, tuple)) and _holds_tensor(x):  # NumPy's sequences, keeping the graph
+        return _ops.stack([as_tensor(v, dtype) for v in x])
     return Tensor._make(_to_array(x, dtype))
+
+
+def _holds_tensor(seq):
+    return any(isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and _holds_tensor(v))
+               for v in seq)
 
 
 def tensor(data, dtype=None, requires_grad=False):

@@ -67,9 +67,12 @@ def apply(op, *inputs):
     try:
         data = op.forward(inputs[0].data) if len(inputs) == 1 else \
             op.forward(*[t.data for t in inputs])
-    except (ValueError, IndexError, np.exceptions.AxisError) as e:
+    except (ValueError, IndexError, TypeError) as e:
         shapes = ", ".join(str(t.shape) for t in inputs)
-        raise type(e)(f"{op.name}: {e} (input shapes: {shapes})") from None
+        raise renamed(e, f"{op.name}: {e} (input shapes: {shapes})") from None
+    except OverflowError as e:  # a size or stride past what NumPy can index
+        raise ValueError(f"{op.name}: {e} (input shapes: "
+                         f"{', '.join(str(t.shape) for t in inputs)})") from None
     if _grad_state.enabled:
         for t in inputs:
             if t._requires_grad:
@@ -87,6 +90,15 @@ def apply(op, *inputs):
     if _anomaly_state.active:
         _anomaly.check_forward(out, op)
     return out
+
+
+def renamed(e, message):
+    """An exception of ``e``'s type (or of its ValueError/TypeError/IndexError base, when that
+    type is built otherwise) with ``message``."""
+    try:
+        return type(e)(message)
+    except Exception:  # e.g. NumPy's UFuncTypeError takes other arguments
+        return next(t for t in (ValueError, TypeError, IndexError) if isinstance(e, t))(message)
 
 
 def _complex_error(op, inputs):
