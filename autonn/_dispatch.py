@@ -75,6 +75,11 @@ def table():
     return _table
 
 
+def _reset():
+    """Forget the table: the next use reads the namespaces again (for tests)."""
+    _table.clear(), _names.clear(), _loaded.clear(), _signatures.clear()
+
+
 def _read(np_name, an_name):
     _loaded.add(np_name)
     numpy_ns = importlib.import_module(np_name)
@@ -282,6 +287,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 
     if out is not None:
         return _with_out(ufunc, inputs, kwargs, numpy_call, out if len(out) > 1 else out[0])
+    if method == "at":  # in place on the first input: the output argument's rule
+        return _with_out(ufunc, inputs[1:], kwargs, lambda *a, **k: _at(ufunc, inputs[0], a, k),
+                         inputs[0], f"{name_of(ufunc)}.at")
     fn = _ufunc_function(ufunc, method) if not ignored else None
     if fn is not None:
         return fn(*inputs, **{k: v for k, v in kwargs.items() if k in allowed})
@@ -379,14 +387,22 @@ def _on_data(func, args, kwargs, numpy_call, reason, label=None):
     return _wrap(result)
 
 
-def _with_out(func, args, kwargs, numpy_call, out):
+def _at(ufunc, target, args, kwargs):
+    """``ufunc.at(target, ...)`` computed on a copy: the result is written back as an output."""
+    values = np.array(_data(target), copy=True)
+    ufunc.at(values, *args, **kwargs)
+    return values
+
+
+def _with_out(func, args, kwargs, numpy_call, out, label=None):
     """``out=``: refused while recording a graph (as PyTorch); otherwise NumPy writes the values
     into the outputs' arrays, and the outputs are returned."""
     if recording((args, kwargs, out)):
+        label = label or f"{name_of(func)}(..., out=...)"
         raise TypeError(
-            f"{name_of(func)}(..., out=...): an output argument can't carry the gradient graph, "
-            "and a Tensor that requires grad was given. Use the returned value "
-            "(y = np.f(...)) or run under an.no_grad().")
+            f"{label}: an output argument can't carry the gradient graph, and a Tensor that "
+            "requires grad was given. Use the returned value (y = np.f(...)) or run under "
+            "an.no_grad().")
     outs = out if isinstance(out, tuple) else (out,)
     kw = {k: v for k, v in kwargs.items() if k != "out"}
     result = numpy_call(*_data(args), **_data(kw))
@@ -398,7 +414,7 @@ def _with_out(func, args, kwargs, numpy_call, out):
             _write_tensor(target, value)
         else:
             np.copyto(target, value, casting="same_kind")
-    return out
+    return None if label else out
 
 
 def _write_tensor(target, value):
