@@ -141,15 +141,15 @@ def to_array(t, dtype=None, copy=None):
     >>> np.mean([x, x])
     Traceback (most recent call last):
     ...
-    TypeError: numpy.mean converted a Tensor that requires grad to a NumPy array, which drops the gradient graph. Use the autonn function (an.mean([...]) stacks a list of Tensors), an.stack first, or t.detach().
+    TypeError: numpy.mean converted a Tensor that requires grad to a NumPy array, which drops the gradient graph. Call autonn's function instead (it stacks a list of Tensors), or convert explicitly: np.asarray(t) or t.detach().
     """
     if t._requires_grad and engine.is_grad_enabled():
         label = _converting_function(sys._getframe(1))
         if label is not None:
             raise TypeError(
                 f"{label} converted a Tensor that requires grad to a NumPy array, which drops the "
-                f"gradient graph. Use the autonn function (an.{label.rsplit('.', 1)[-1]}([...]) "
-                "stacks a list of Tensors), an.stack first, or t.detach().")
+                "gradient graph. Call autonn's function instead (it stacks a list of Tensors), "
+                "or convert explicitly: np.asarray(t) or t.detach().")
     data = t.data
     if dtype is not None and data.dtype != dtype:
         return data.astype(dtype)
