@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 def __getattr__(name):
     # Heavier subpackages load on first use, so `import autonn` stays fast.
     import importlib
-    if name in ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io", "fft"):
+    if name in ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io", "fft", "linalg"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError"):
         return getattr(importlib.import_module(".checking", __name__), name)

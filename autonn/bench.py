@@ -318,6 +318,9 @@ def _torch_available():
 
 def run(args):
     """Entry point of ``autonn bench``."""
+    if getattr(args, "distributed", False):  # autonn/distributed/benchmark.py
+        from .distributed.benchmark import run as run_distributed
+        return run_distributed(args)
     quick = getattr(args, "quick", False)
     rounds, min_time, pause = (5, 0.03, 0.3) if quick else (11, 0.08, 0.5)
     torch_ok = _torch_available()

@@ -27,6 +27,9 @@ def _parser():
     bench = sub.add_parser("bench", help="benchmark autonn against plain NumPy (and PyTorch)")
     bench.add_argument("--quick", action="store_true", help="fewer rounds; finishes in under a minute")
     bench.add_argument("--json", help="also write the rows to this JSON file")
+    bench.add_argument("--distributed", action="store_true",
+                       help="data-parallel scaling over MPI instead (2 ranks x 1 thread against 1 "
+                            "process x 1 thread; needs the distributed extra)")
     return p
 
 

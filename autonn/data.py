@@ -106,7 +106,9 @@ def default_collate(batch):
 class DataLoader:
     """Iterate over a dataset in mini-batches, optionally shuffled (a new order every epoch).
 
-    ``seed`` makes the sequence of shuffles reproducible; with ``seed=None`` the shuffles come
+    ``sampler`` (an iterable of indices with a length, such as
+    ``autonn.distributed.DistributedSampler``) replaces the dataset's order; ``seed`` makes the
+    sequence of shuffles reproducible; with ``seed=None`` the shuffles come
     from autonn's global generator, so ``an.manual_seed`` controls them. A ``TensorDataset``
     is batched with one fancy index per tensor; other datasets go through ``collate_fn``
     (``default_collate``). ``batch_size=None`` yields the samples one by one, unbatched.
@@ -120,7 +122,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, *,
-                 collate_fn=None):
+                 collate_fn=None, sampler=None):
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, numbers.Integral)
                                        or batch_size <= 0):
@@ -129,7 +131,11 @@ class DataLoader:
         if batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually "
                              "exclusive with drop_last")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
+                             "(the sampler decides the order)")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -138,7 +144,7 @@ class DataLoader:
         self._rng = None if seed is None else np.random.default_rng(seed)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.batch_size is None:
             return n
         if self.drop_last:
@@ -146,6 +152,8 @@ class DataLoader:
         return -(-n // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:  # e.g. a DistributedSampler: its indices, in its order
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)

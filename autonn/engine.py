@@ -171,17 +171,26 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
             deliver(r, g, wanted, handed)
         elif allowed is None or r in allowed:
             _send(r, g, grads, pending)
+    plan = None  # post-accumulate-grad hooks (grad_hooks.py); none registered: no cost
+    if _grad_hooks._hooks and wanted is None:
+        plan = _grad_hooks.plan(roots, toposort)
+        if plan is not None:
+            _grad_hooks._running.append(plan)
     state = _state  # grad mode during the walk: on only to record the gradients' graph
     prev = state.enabled
     state.enabled = create_graph
     try:
         if _anomaly_state.on:  # ops inside gradient rules are not checked as forward ops
             with _anomaly.backward_pass():
-                walk(pending, grads, wanted, allowed, retain_graph, handed)
+                walk(pending, grads, wanted, allowed, retain_graph, handed, plan)
         else:
-            walk(pending, grads, wanted, allowed, retain_graph, handed)
+            walk(pending, grads, wanted, allowed, retain_graph, handed, plan)
+        if plan is not None:
+            plan.finish()
     finally:
         state.enabled = prev
+        if plan is not None:
+            _grad_hooks._running.pop()
     if wanted is None:
         return None
     if create_graph:
@@ -209,7 +218,7 @@ def _send(t, g, grads, pending):
         grads[t] = _accumulate(prev, g)
 
 
-def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
+def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed, plan=None):
     """The plain backward: visit the op nodes that have a gradient, newest first, turning
     each node's gradient into its inputs' gradients. A tensor is created after its inputs,
     so the newest queued node has received everything its consumers send (a topological
@@ -279,6 +288,8 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed):
             else:
                 grads[p] = pg
                 push(pending, (-p._seq, id(p), p))  # id: copies share _seq
+        if plan is not None:
+            plan.visited(t)  # fires the hooks of the leaves whose gradient t completed
         if not retain_graph:
             t._parents = None
         if nxt is not None and pending and pending[0][0] < -nxt._seq:
@@ -317,7 +328,7 @@ def _fit_array(g, inp, node):
     return g
 
 
-def _walk(pending, grads, wanted, allowed, retain_graph, handed):
+def _walk(pending, grads, wanted, allowed, retain_graph, handed, plan=None):
     """The backward with ``create_graph``: as :func:`_walk_arrays`, with Tensor gradients
     whose graph is recorded (every ``vjp`` is written in differentiable ops)."""
     anomaly_on = _anomaly_state.on
@@ -351,6 +362,8 @@ def _walk(pending, grads, wanted, allowed, retain_graph, handed):
                 _deliver(p, pg, wanted, handed)
             else:
                 _send(p, pg, grads, pending)
+        if plan is not None:
+            plan.visited(t)
         if not retain_graph:
             t._parents = None
 
@@ -494,6 +507,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from . import anomaly as _anomaly  # noqa: E402
+from . import grad_hooks as _grad_hooks  # noqa: E402
 from .anomaly import check_backward  # noqa: E402
 _anomaly_state = _anomaly._state
 from . import tensor as _tensor  # noqa: E402  (tensor imports this module first)

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import engine
 from .ops.base import Op
+from .ops.multi import TupleItem as _TupleItem  # one output of a multi-output node
 from .tensor import Tensor, as_tensor
 
 
@@ -142,21 +143,6 @@ class _FunctionOp(Op):
                                  f"output {k} of shape {o.shape}")
             made.append(t)
         return tuple(made) if isinstance(self.result, tuple) else made[0]
-
-
-class _TupleItem(Op):
-    """Output ``index`` of a multi-output Function: passes its gradient into slot ``index``."""
-    __slots__ = ("index", "count")
-
-    def __init__(self, index, count):
-        self.index, self.count = index, count
-
-    def vjp(self, g, out, pack):
-        return (tuple(g if i == self.index else None for i in range(self.count)),)
-
-    def jvp(self, tangents, out, pack):
-        (packed,) = tangents  # the tangents of all outputs, from the Function node
-        return None if packed is None else packed[self.index]
 
 
 class Function:

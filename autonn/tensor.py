@@ -110,6 +110,19 @@ class Tensor:
         """
         self._retains_grad = True
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` in each ``backward()`` once this leaf's ``.grad`` is complete
+        (see ``autonn.grad_hooks``); returns a handle with ``remove()``.
+
+        >>> import autonn as an
+        >>> w = an.ones(2, requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda t: print(t.grad))
+        >>> (3 * w).sum().backward()
+        tensor([3., 3.])
+        """
+        from .grad_hooks import register_post_accumulate_grad_hook
+        return register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Backpropagate from this tensor into the ``.grad`` of the leaves.
 

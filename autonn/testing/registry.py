@@ -614,3 +614,5 @@ for _name in ("add sub mul div pow neg add_scalar rsub_scalar mul_scalar div_sca
               "sinh cosh arctan where sum mean matmul reshape transpose swapaxes squeeze unsqueeze "
               "broadcast_to flatten concatenate stack split pad getitem").split():
     REGISTRY[_name] = dataclasses.replace(REGISTRY[_name], complex=True)
+
+from . import registry_linalg  # noqa: E402,F401  (autonn.linalg's entries)
