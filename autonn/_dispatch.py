@@ -97,8 +97,8 @@ def _read(np_name, an_name):
         if fn is None and np_name == "numpy":
             fn = getattr(autonn_ns, _AUTONN_SPELLING.get(name, ""), None)
         target = getattr(numpy_ns, name, None)
-        if fn is None or not callable(target) or isinstance(target, type):
-            continue
+        if fn is None or fn is target or not callable(target) or isinstance(target, type):
+            continue  # (autonn.fft re-exports NumPy's fftfreq: not an autonn function)
         if np_name == "scipy.special" and not isinstance(target, np.ufunc):
             continue  # scipy's Python functions do not dispatch: only its ufuncs reach here
         _table.setdefault(target, fn)
