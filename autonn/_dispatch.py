@@ -56,7 +56,7 @@ _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
 _table = {}
 _names = {}  # NumPy function -> "numpy.linalg.norm", for messages
 _loaded = set()  # the NumPy namespaces read into the table
-_signatures = {}  # NumPy function -> (NumPy's parameters or None, autonn's parameters)
+_signatures = {}  # NumPy function -> (NumPy's parameters or None, autonn's, one argument enough)
 
 
 def table():
@@ -182,8 +182,6 @@ def array_function(func, types, args, kwargs):
     if out is not None:
         return _with_out(func, args, kwargs, lambda *a, **k: func(*a, **k), out)
     if fn is not None:
-        if not kwargs and len(args) == 1:
-            return fn(args[0])
         call, reason = _match(func, fn, args, kwargs)
         if call is not None:
             return fn(*call[0], **call[1])
@@ -195,9 +193,11 @@ def _match(func, fn, args, kwargs):
     """``(args, kwargs)`` for ``fn`` from a call of NumPy's ``func``, or ``(None, reason)``."""
     entry = _signatures.get(func)
     if entry is None:
-        entry = _signatures[func] = (_parameters(func), _parameters(fn))
-    np_params, an_params = entry
-    if an_params is None:
+        an_params = _parameters(fn)
+        entry = _signatures[func] = (_parameters(func), an_params,
+                                     an_params is not None and _takes_one(an_params))
+    np_params, an_params, takes_one = entry
+    if an_params is None or (takes_one and len(args) == 1 and not kwargs):
         return (args, kwargs), None
     if np_params is None:  # NumPy's signature is not known: pass the call as it is
         pos, named = list(args), dict(kwargs)
@@ -217,7 +217,7 @@ def _match(func, fn, args, kwargs):
                 named.update(value)
             elif i == 0 or p.kind is p.POSITIONAL_ONLY:
                 if len(pos) != i:  # a positional-only argument after a skipped one
-                    return None, f"argument {p.name!r} in this position"
+                    return None, f"it needs {p.name!r} as a keyword"
                 pos.append(value)
             else:
                 named[p.name] = value
@@ -236,11 +236,23 @@ def _match(func, fn, args, kwargs):
                         default is not inspect.Parameter.empty and _same(named[key], default)):
                     del named[key]  # NumPy's default value: nothing asked of autonn
                     continue
-                return None, f"argument {key}={named[key]!r}"
+                return None, f"it does not take {key}={named[key]!r}"
     positional = [p for p in an_params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(pos) > len(positional) and not any(p.kind is p.VAR_POSITIONAL for p in an_params):
-        return None, f"{len(pos)} positional arguments"
+        return None, f"it takes {len(positional)} positional arguments, {len(pos)} were given"
+    missing = [p.name for p in positional[len(pos):] if p.default is p.empty and p.name not in named]
+    if missing:
+        return None, f"it needs the argument {missing[0]!r}"
     return (pos, named), None
+
+
+def _takes_one(params):
+    """True if one positional argument is a complete call."""
+    return bool(params) and params[0].kind in (params[0].POSITIONAL_ONLY,
+                                               params[0].POSITIONAL_OR_KEYWORD,
+                                               params[0].VAR_POSITIONAL) and not any(
+        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
+                                            p.KEYWORD_ONLY) for p in params[1:])
 
 
 def _np_default(np_params, key):
@@ -294,7 +306,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if fn is not None:
         return fn(*inputs, **{k: v for k, v in kwargs.items() if k in allowed})
     label = name_of(ufunc) + ("" if method == "__call__" else f".{method}")
-    reason = f"argument {ignored[0]}={kwargs[ignored[0]]!r}" if ignored else None
+    reason = f"it does not take {ignored[0]}={kwargs[ignored[0]]!r}" if ignored else None
     return _on_data(ufunc, inputs, kwargs, numpy_call, reason, label)
 
 
@@ -378,8 +390,8 @@ def _on_data(func, args, kwargs, numpy_call, reason, label=None):
     label = label or name_of(func)
     result = numpy_call(*_data(args), **_data(kwargs))
     if _holds_float(result) and recording((args, kwargs)):
-        what = (f"is not implemented by autonn" if reason is None else
-                f"is implemented by autonn, but not with {reason}")
+        what = ("is not implemented by autonn" if reason is None else
+                f"is implemented by autonn, but not for this call ({reason})")
         raise TypeError(
             f"{label} {what} and was given a Tensor that requires grad: NumPy's result would drop "
             "the gradient graph. Use an autonn function, or pass t.detach() (or run under "

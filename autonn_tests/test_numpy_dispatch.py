@@ -442,3 +442,13 @@ def test_linalg_results_keep_the_graph():
     assert sign.item() == 1.0
     logdet.backward()  # d log|det A| = A^-T
     np.testing.assert_allclose(a.grad.data, np.linalg.inv(a0).T, rtol=1e-12)
+
+
+def test_a_call_autonn_cannot_take_goes_to_numpy_or_raises():
+    cond = an.tensor([True, False, True])
+    idx = np.where(cond)  # NumPy's one-argument where: indices, no gradient involved
+    np.testing.assert_array_equal(idx[0].data, [0, 2])
+    x = an.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"numpy\.max is implemented by autonn, but not for this "
+                                        r"call \(it does not take initial=5\.0\)"):
+        np.max(x, initial=5.0)
