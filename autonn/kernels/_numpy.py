@@ -233,8 +233,11 @@ def elu_forward(x, alpha=1.0):
     """
     x = _float(x)
     a = x.dtype.type(alpha)
-    neg = a * np.expm1(np.minimum(x, 0))
-    return _out(np.where(x > 0, x, neg), x.dtype)
+    zero = x.dtype.type(0)
+    # where(x > 0, 0, x) rather than minimum(x, 0): it keeps -0, so elu(-0) = alpha*expm1(-0) = -0
+    # (the kernels', PyTorch's and C99's expm1(-0) sign; np.minimum(-0., 0.) may give +0)
+    neg = a * np.expm1(np.where(x > zero, zero, x))
+    return _out(np.where(x > zero, x, neg), x.dtype)
 
 
 def elu_backward(x, g, alpha=1.0):
@@ -272,7 +275,11 @@ def gelu_backward(x, g):
     xd = _wide(x)
     phi_cdf = 0.5 * _erfc(-xd * _SQRT1_2)
     pdf = np.exp(-0.5 * xd * xd) * _INV_SQRT_2PI
-    return _out(g * (phi_cdf + xd * pdf), x.dtype)
+    # Phi + x phi as -((-x) phi - Phi): the same value (negation commutes with rounding), but -0
+    # where both terms underflow (x < -38.5), the sign of the true derivative (negative below
+    # x = -0.7518), as the kernels
+    d = np.negative(np.subtract(np.negative(xd) * pdf, phi_cdf))
+    return _out(g * d, x.dtype)
 
 
 def sigmoid_forward(x):
