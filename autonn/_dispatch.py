@@ -173,8 +173,12 @@ def _converting_function(frame):
 
 
 # ----- NEP 18: functions -----
-def array_function(func, types, args, kwargs):
+def array_function(self, func, types, args, kwargs):
     """``Tensor.__array_function__``: the autonn function, or NumPy on the data (see above)."""
+    if len(args) == 1 and not kwargs and types == (Tensor,):  # np.sum(t), np.linalg.norm(t)
+        entry = _signatures.get(func)
+        if entry is not None and entry[2]:
+            return _table[func](args[0])
     if not all(issubclass(t, (Tensor, np.ndarray)) for t in types):
         return NotImplemented  # another array library is involved: let it (or NumPy) decide
     fn = table().get(func)
@@ -277,13 +281,22 @@ def _parameters(f):
 
 
 # ----- NEP 13: ufuncs -----
+_PLAIN = (Tensor, np.ndarray, np.generic, float, int, complex)  # no array protocol of their own
 _UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype": None,
                    "subok": True, "signature": None}
 _UFUNC_METHOD_ARGS = {"reduce": ("axis", "keepdims"), "accumulate": ("axis",)}
 
 
-def array_ufunc(ufunc, method, inputs, kwargs):
+def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """``Tensor.__array_ufunc__``: the autonn function, or NumPy on the data (see above)."""
+    if method == "__call__" and not kwargs:  # the common case first: np.exp(t), ndarray + t
+        fn = _table.get(ufunc)
+        if fn is not None:
+            for x in inputs:
+                if not isinstance(x, _PLAIN):
+                    break
+            else:
+                return fn(*inputs)
     for x in inputs:
         if not isinstance(x, (Tensor, np.ndarray, np.generic)) and hasattr(x, "__array_ufunc__"):
             return NotImplemented  # another array library is involved: let it decide

@@ -373,10 +373,8 @@ def _format(self, spec):
 
 
 Tensor.__array__ = _dispatch.to_array
-Tensor.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kwargs: \
-    _dispatch.array_ufunc(ufunc, method, inputs, kwargs)
-Tensor.__array_function__ = lambda self, func, types, args, kwargs: \
-    _dispatch.array_function(func, types, args, kwargs)
+Tensor.__array_ufunc__ = _dispatch.array_ufunc
+Tensor.__array_function__ = _dispatch.array_function
 Tensor.__mod__ = lambda self, o: _ops.remainder(self, o)
 Tensor.__rmod__ = lambda self, o: _ops.remainder(o, self)
 Tensor.__floordiv__ = lambda self, o: _ops.floor_divide(self, o)
