@@ -70,13 +70,13 @@ def main(other_root, rounds=15, reps=20):
     x0 = np.linspace(0.1, 0.4, 4)
     c = A.tensor(np.full(4, 1.0001))
 
-    def np_exp_chain():
+    def np_sin_chain():
         y = A.tensor(x0, requires_grad=True)
         for _ in range(100):
             y = np.sin(y) + c
         y.sum().backward()
 
-    this["np.sin (100) + add"], other["np.sin (100) + add"] = np_exp_chain, this["an.sin (100) + add"]
+    this["np.sin (100) + add"], other["np.sin (100) + add"] = np_sin_chain, this["an.sin (100) + add"]
     times = {k: ([], []) for k in this}
     for _ in range(rounds):
         for k in this:
@@ -88,7 +88,7 @@ def main(other_root, rounds=15, reps=20):
         ratio = statistics.median(a / b for a, b in zip(t, o))
         print(f"{k:22} {statistics.median(t) * 1e6:11.2f} {statistics.median(o) * 1e6:12.2f} "
               f"{ratio:7.3f}")
-    print("(np.sin row: "other" is an.sin in this checkout)")
+    print("(np.sin row: 'other' is an.sin in this checkout)")
 
 
 if __name__ == "__main__":
