@@ -13,19 +13,46 @@ from .creation import (zeros, ones, full, empty, zeros_like, ones_like, arange, 
                        rand, randn, manual_seed)
 from .ops import *  # noqa: F401,F403  (every op: autonn.ops.__all__)
 from .function import Function  # noqa: F401
+from .dlpack import from_dlpack  # noqa: F401
 from . import func  # noqa: F401
 from . import ops  # noqa: F401
 
 __version__ = "0.1.0"
 
+# Heavier parts load on first use, so `import autonn` stays fast: submodules by name, and
+# names that live in a submodule.
+_LAZY_MODULES = ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io", "viz",
+                 "fft", "linalg")
+_LAZY_NAMES = {"gradcheck": "checking", "gradgradcheck": "checking",
+               "gradcheck_report": "checking", "GradcheckError": "checking",
+               "save": "io", "load": "io"}
+
 
 def __getattr__(name):
-    # Heavier subpackages load on first use, so `import autonn` stays fast.
     import importlib
-    if name in ("nn", "optim", "data", "testing", "kernels", "datasets", "simple", "io", "fft", "linalg"):
+    if name in _LAZY_MODULES:
         return importlib.import_module(f".{name}", __name__)
-    if name in ("gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError"):
-        return getattr(importlib.import_module(".checking", __name__), name)
-    if name in ("save", "load"):
-        return getattr(importlib.import_module(".io", __name__), name)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'autonn' has no attribute {name!r}")
+
+
+def __dir__():
+    # tab completion offers the lazily loaded names too
+    return sorted(set(globals()) | set(__all__) | set(_LAZY_MODULES))
+
+
+__all__ = [  # (lists the API reference's static reader can follow)
+    # tensors and the graph
+    "Tensor", "tensor", "as_tensor", "from_dlpack", "set_default_dtype", "get_default_dtype",
+    "no_grad", "enable_grad", "is_grad_enabled", "grad", "detect_anomaly", "Function",
+    # creation
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "arange", "eye", "rand", "randn",
+    "manual_seed",
+    # loaded on first use (autonn.testing too, but it needs Hypothesis, the test extra, so
+    # `from autonn import *` leaves it out; dir() lists it)
+    "gradcheck", "gradgradcheck", "gradcheck_report", "GradcheckError", "save", "load",
+    # submodules
+    "func", "ops", "nn", "optim", "data", "kernels", "datasets", "simple", "io", "viz", "fft",
+    "linalg",
+] + ops.__all__  # every op

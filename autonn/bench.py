@@ -328,20 +328,21 @@ def run(args):
     mlps = [((64, 128, 10), 64), ((784, 512, 256, 10), 128)]
     if not quick:
         mlps.append(((1024, 2048, 2048, 10), 512))
+    print(_machine())
+    print("\n".join(_format([]).splitlines()[:2]), flush=True)   # the header
+
+    def add(*new_rows):  # each row is printed once, when it is measured
+        for row in new_rows:
+            rows.append(row)
+            print(_format([row]).splitlines()[-1], flush=True)
     for sizes, batch in mlps:
         r = rounds if sizes[0] < 1000 else max(3, rounds // 2)
-        rows.append(bench_mlp(sizes, batch, r, min_time, pause, torch_ok))
-        print(_format(rows[-1:]).splitlines()[-1], flush=True)
-    rows.append(bench_chain(200, rounds, min_time, pause, torch_ok))
-    print(_format(rows[-1:]).splitlines()[-1], flush=True)
+        add(bench_mlp(sizes, batch, r, min_time, pause, torch_ok))
+    add(bench_chain(200, rounds, min_time, pause, torch_ok))
     for n in ((10 ** 6,) if quick else (10 ** 6, 10 ** 7)):
         for name in ("relu", "sigmoid", "tanh", "gelu"):
-            rows.append(bench_activation(name, n, rounds, min_time, pause, torch_ok))
-            print(_format(rows[-1:]).splitlines()[-1], flush=True)
-    rows.extend(bench_startup(3 if quick else 7, torch_ok))
-    print()
-    print(_machine())
-    print(_format(rows))
+            add(bench_activation(name, n, rounds, min_time, pause, torch_ok))
+    add(*bench_startup(3 if quick else 7, torch_ok))
     out = getattr(args, "json", None)
     if out:
         with open(out, "w") as f:

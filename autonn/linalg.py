@@ -8,12 +8,13 @@ does not exist).
 tensor([[ 3., -1.],
         [-1.,  2.]])
 """
+from .ops import linalg_ops as _numpy_linalg
+from .ops import scipy_linalg as _scipy_linalg
 from .ops.linalg import matmul  # noqa: F401
 from .ops.linalg_ops import *  # noqa: F401,F403
-from .ops.linalg_ops import __all__ as _numpy_linalg
 from .ops.scipy_linalg import *  # noqa: F401,F403
-from .ops.scipy_linalg import __all__ as _scipy_linalg
 
 LinAlgError = __import__("numpy").linalg.LinAlgError
 
-__all__ = list(_numpy_linalg) + list(_scipy_linalg) + ["matmul", "LinAlgError"]
+# (a sum of lists, which the API reference's static reader can follow)
+__all__ = _numpy_linalg.__all__ + _scipy_linalg.__all__ + ["matmul", "LinAlgError"]

@@ -200,6 +200,23 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
+    def __dlpack__(self, **kwargs):
+        """DLPack export of the data, shared and not copied (``np.from_dlpack(t)``,
+        ``torch.from_dlpack(t)``); raises if the tensor requires grad, as PyTorch.
+
+        >>> import autonn as an, numpy as np
+        >>> t = an.zeros(2); np.from_dlpack(t)[0] = 7.0; t
+        tensor([7., 0.])
+        """
+        if self.requires_grad:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad; "
+                               "use tensor.detach()")
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        """The DLPack device of the data: ``(1, 0)``, the CPU."""
+        return self.data.__dlpack_device__()
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

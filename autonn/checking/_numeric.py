@@ -16,6 +16,7 @@ difference on the other side is used. Each such element is recorded in ``edges``
 import numpy as np
 
 from . import _tolerances
+from .._progress import progress
 
 ROUNDING = 8.0  # an evaluated output is taken to carry rounding errors up to ROUNDING*eps*|f|
 SHRINK = 4.0    # a step that leaves the domain is divided by this, ...
@@ -164,6 +165,6 @@ class Differ:
         C = np.empty((m, n), dtype=self.acc)
         P = np.empty((m, n), dtype=self.acc)
         B = np.empty((m, n), dtype=self.acc)
-        for e in range(n):
+        for e in progress(range(n), f"gradcheck: finite differences of input {p}", unit="element"):
             C[:, e], P[:, e], B[:, e] = self.column(p, e)
         return C, P, B
