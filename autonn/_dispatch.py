@@ -228,19 +228,18 @@ def _match(func, fn, args, kwargs):
     an_by_name = {p.name: p for p in an_params}
     for key in list(named):
         p = an_by_name.get(key)
-        if p is not None and p.kind is p.VAR_POSITIONAL and not any(
+        if p is not None and p.kind is p.VAR_POSITIONAL and len(pos) == 1 and not any(
                 q.kind is q.VAR_POSITIONAL for q in np_params or ()):
-            if len(pos) == 1:  # NumPy's reshape(a, shape) to autonn's reshape(x, *shape)
-                pos.append(named.pop(key))
+            pos.append(named.pop(key))  # NumPy's reshape(a, shape) to autonn's reshape(x, *shape)
+            continue
+        if (p is None or p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL)) and not any(
+                q.kind is q.VAR_KEYWORD for q in an_params):
+            default = _np_default(np_params, key)
+            if named[key] is None or named[key] is np._NoValue or (
+                    default is not inspect.Parameter.empty and _same(named[key], default)):
+                del named[key]  # NumPy's default value: nothing asked of autonn
                 continue
-        if p is None or p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL):
-            if not any(q.kind is q.VAR_KEYWORD for q in an_params):
-                default = _np_default(np_params, key)
-                if named[key] is None or named[key] is np._NoValue or (
-                        default is not inspect.Parameter.empty and _same(named[key], default)):
-                    del named[key]  # NumPy's default value: nothing asked of autonn
-                    continue
-                return None, f"it does not take {key}={named[key]!r}"
+            return None, f"it does not take {key}={named[key]!r}"
     positional = [p for p in an_params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(pos) > len(positional) and not any(p.kind is p.VAR_POSITIONAL for p in an_params):
         return None, f"it takes {len(positional)} positional arguments, {len(pos)} were given"
@@ -269,7 +268,7 @@ def _np_default(np_params, key):
 def _same(a, b):
     try:
         return bool(a is b or a == b)
-    except Exception:
+    except (TypeError, ValueError):  # arrays compare elementwise: not a default value
         return False
 
 

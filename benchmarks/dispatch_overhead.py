@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import autonn as A  # noqa: E402
+import autonn as A
 
 
 def _load_other(root):
