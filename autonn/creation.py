@@ -76,15 +76,33 @@ def empty(*shape, dtype=None, requires_grad=False):
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
-    """A tensor filled with ``fill_value``.
+    """A tensor filled with ``fill_value`` (a Tensor fill value keeps its graph).
 
     >>> import autonn as an
     >>> an.full((2,), 7.0)
     tensor([7., 7.])
     """
+    if isinstance(fill_value, Tensor):  # differentiable in the fill value, as HIPS autograd's
+        from .ops import broadcast_to
+        value = fill_value if dtype is None else fill_value.astype(dtype)
+        shape = check_sizes(shape, "shape", "full")
+        try:
+            ok = np.broadcast_shapes(value.shape, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"full: a fill value of shape {value.shape} does not broadcast to "
+                             f"{shape}")
+        return broadcast_to(value, shape) * 1  # a new tensor, not a view of the fill value
     if dtype is None and isinstance(fill_value, float):
         dtype = get_default_dtype()
-    data = np.full(check_sizes(shape, "shape", "full"), fill_value, dtype=dtype)
+    shape = check_sizes(shape, "shape", "full")
+    try:
+        data = np.full(shape, fill_value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise TypeError(f"full: invalid fill value {fill_value!r:.40} or dtype {dtype!r}: {e}") from None
+    if data.dtype.kind not in "biufc":
+        raise TypeError(f"full: the fill value must be a number, got {fill_value!r:.40}")
     return _leaf(data, requires_grad)
 
 
@@ -96,6 +114,8 @@ def zeros_like(t, dtype=None, requires_grad=False):
     tensor([0., 0.])
     """
     data = t.data if isinstance(t, Tensor) else np.asarray(t)
+    if data.dtype.kind not in "biufc":
+        raise TypeError(f"zeros_like: expects a numeric array or tensor, got dtype {data.dtype}")
     return _leaf(np.zeros(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
@@ -107,6 +127,8 @@ def ones_like(t, dtype=None, requires_grad=False):
     tensor([1., 1.])
     """
     data = t.data if isinstance(t, Tensor) else np.asarray(t)
+    if data.dtype.kind not in "biufc":
+        raise TypeError(f"ones_like: expects a numeric array or tensor, got dtype {data.dtype}")
     return _leaf(np.ones(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
@@ -181,3 +203,33 @@ def randn(*shape, dtype=None, requires_grad=False):
     """
     data = _rng.standard_normal(_shape(shape, "randn")).astype(_float(dtype), copy=False)
     return _leaf(data, requires_grad)
+
+
+class AllocationError(RuntimeError, MemoryError):
+    """A tensor too large for the memory: a RuntimeError naming the constructor (as PyTorch's),
+    and a MemoryError (as NumPy's)."""
+
+
+def _allocating(fn):
+    """``fn`` with a failed allocation reported as an :class:`AllocationError` naming it."""
+    import functools
+
+    @functools.wraps(fn)
+    def constructor(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MemoryError as e:
+            if isinstance(e, AllocationError):
+                raise
+            raise AllocationError(f"{fn.__name__}: cannot allocate the tensor: {e}") from None
+        except (ValueError, TypeError) as e:  # NumPy's "array is too big", "data type not understood"
+            if str(e).startswith(f"{fn.__name__}:"):
+                raise
+            raise (ValueError if isinstance(e, ValueError) else TypeError)(
+                f"{fn.__name__}: {e}") from None
+    return constructor
+
+
+for _name in ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "arange", "eye",
+              "rand", "randn"):
+    globals()[_name] = _allocating(globals()[_name])

@@ -99,10 +99,12 @@ def toposort(roots, leaves=True):
             seen.add(r)
             stack.append(r)
     nodes = []
+    gate = _saved.last_stamp  # nodes older than an in-place change may name a rebased input
     while stack:
         t = stack.pop()
         nodes.append(t)
-        for p in t._parents or ():  # None: freed by an earlier backward
+        parents = t._parents if t._seq > gate else _saved.routed_parents(t)
+        for p in parents or ():  # None: freed by an earlier backward
             if p._requires_grad and p not in seen and (leaves or p._op is not None):
                 seen.add(p)
                 stack.append(p)
@@ -203,7 +205,8 @@ def _leading_to(order, wanted):
     reached, so that ``grad()`` neither runs nor frees anything upstream of its inputs."""
     leads = set(wanted)
     for t in order:  # parents come first
-        if t._parents is None or any(p in leads for p in t._parents):
+        parents = _saved.routed_parents(t)
+        if parents is None or any(p in leads for p in parents):
             leads.add(t)  # (a node freed by an earlier backward may lead anywhere: the walk raises)
     return leads
 
@@ -234,6 +237,8 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed, plan=Non
     anomaly_on = _anomaly_state.on
     pop, push = heapq.heappop, heapq.heappush
     ndarray = np.ndarray
+    gate = _saved.last_stamp  # nodes older than the newest in-place change are checked
+    _Saving = _tensor._Saving
     t = g = None
     while True:
         if t is None:
@@ -252,15 +257,18 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed, plan=Non
                 t = None
                 continue  # a wanted input freed by an earlier backward: its gradient is all we need
             raise _freed_error(t)
+        args, out = parents, t
+        if t._seq < gate:  # inputs as this node saw them; changed values raise when read
+            parents, args, out = _saved.check_node(t)
         if allowed is not None and not any(p in allowed for p in parents):
             t = None
             continue  # a wanted input with no other wanted input upstream: stop here
         op = t._op
         rule = op.vjp_arrays
         if rule is not None:
-            in_grads = rule(g, t, *parents)
+            in_grads = rule(g, out, *args)
         else:
-            in_grads = op.vjp(_const_grad(g), t, *parents)
+            in_grads = op.vjp(_const_grad(g), out, *args)
         if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
             in_grads = (in_grads,)  # a one-input op's single gradient
         nxt = nxt_g = None  # the first op node reached afresh, and its gradient (held here)
@@ -291,6 +299,8 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed, plan=Non
         if plan is not None:
             plan.visited(t)  # fires the hooks of the leaves whose gradient t completed
         if not retain_graph:
+            if t.__class__ is _Saving:
+                _saved.release_node(t)  # its held arrays are writable again
             t._parents = None
         if nxt is not None and pending and pending[0][0] < -nxt._seq:
             grads[nxt] = nxt_g  # a newer node waits: queue this one
@@ -332,6 +342,8 @@ def _walk(pending, grads, wanted, allowed, retain_graph, handed, plan=None):
     """The backward with ``create_graph``: as :func:`_walk_arrays`, with Tensor gradients
     whose graph is recorded (every ``vjp`` is written in differentiable ops)."""
     anomaly_on = _anomaly_state.on
+    gate = _saved.last_stamp
+    _Saving = _tensor._Saving
     while pending:
         t = heapq.heappop(pending)[2]
         g = grads.pop(t)
@@ -345,9 +357,12 @@ def _walk(pending, grads, wanted, allowed, retain_graph, handed, plan=None):
             if wanted is not None and t in wanted:
                 continue  # a wanted input freed by an earlier backward: its gradient is all we need
             raise _freed_error(t)
+        args, out = parents, t
+        if t._seq < gate:
+            parents, args, out = _saved.check_node(t)
         if allowed is not None and not any(p in allowed for p in parents):
             continue  # a wanted input with no other wanted input upstream: stop here
-        in_grads = t._op.vjp(g, t, *parents)
+        in_grads = t._op.vjp(g, out, *args)
         if in_grads.__class__ is not tuple and in_grads.__class__ is not list:
             in_grads = (in_grads,)  # a one-input op's single gradient
         for p, pg in zip(parents, in_grads):
@@ -365,6 +380,8 @@ def _walk(pending, grads, wanted, allowed, retain_graph, handed, plan=None):
         if plan is not None:
             plan.visited(t)
         if not retain_graph:
+            if t.__class__ is _Saving:
+                _saved.release_node(t)
             t._parents = None
 
 
@@ -405,7 +422,8 @@ def _accumulate_array(t, arr, handed):
             t._grad = _tensor.Tensor._make(arr)
             t._grad_owned = True
             return
-    elif t._grad_owned and grad.data.shape == t.data.shape and id(grad.data) not in handed:
+    elif t._grad_owned and grad.data.shape == t.data.shape and id(grad.data) not in handed \
+            and grad.data.flags.writeable:  # (a .grad saved by a graph is read-only)
         np.add(grad.data, arr, out=grad.data, casting="unsafe")
         return
     if grad is not None:
@@ -510,4 +528,5 @@ from . import anomaly as _anomaly  # noqa: E402
 from . import grad_hooks as _grad_hooks  # noqa: E402
 from .anomaly import check_backward  # noqa: E402
 _anomaly_state = _anomaly._state
+from . import saved as _saved  # noqa: E402
 from . import tensor as _tensor  # noqa: E402  (tensor imports this module first)

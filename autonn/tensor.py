@@ -3,13 +3,11 @@
 Operators and methods delegate to the functions in ``autonn.ops``; the graph walk
 lives in ``autonn.engine``.
 """
-import itertools
-
 import numpy as np
 
-from . import engine
+from . import engine, saved
 
-_creation = itertools.count()  # a tensor is always created after its inputs: a topological order
+_creation = saved.clock  # a tensor is always created after its inputs: a topological order
 from ._dtype import get_default_dtype
 
 
@@ -22,7 +20,8 @@ class Tensor:
     tensor([2., 4., 6.])
     """
     __slots__ = ("data", "_grad", "_grad_owned", "_requires_grad", "_op", "_parents",
-                 "_retains_grad", "_trace", "_seq", "__weakref__")
+                 "_retains_grad", "_trace", "_seq", "_held", "_history", "__weakref__")
+    # _history: (stamp, alias) per in-place rebase (autonn.saved.route), unset until the first
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -36,6 +35,7 @@ class Tensor:
         self._retains_grad = False
         self._trace = None
         self._seq = next(_creation)
+        self._held = 0  # how many graph nodes hold this tensor's array read-only (autonn.saved)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -52,6 +52,7 @@ class Tensor:
         t._retains_grad = False
         t._trace = None
         t._seq = _next()
+        t._held = 0
         return t
 
     # ----- autograd attributes -----
@@ -142,15 +143,15 @@ class Tensor:
         """
         return Tensor._make(self.data)
 
-    def zero_(self):
-        """Fill with zeros in place and return self.
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (shared with its views).
 
         >>> import autonn as an
-        >>> an.ones(2).zero_()
-        tensor([0., 0.])
+        >>> t = an.zeros(2); _ = t.add_(1); t._version
+        1
         """
-        self.data[...] = 0
-        return self
+        return saved.version(self.data)
 
     # ----- array attributes -----
     @property
@@ -269,10 +270,7 @@ class Tensor:
     def __getitem__(self, index): return _ops.getitem(self, index)
 
     def __setitem__(self, index, value):
-        if self.requires_grad and engine.is_grad_enabled():
-            raise RuntimeError("in-place assignment into a tensor that requires grad is not "
-                               "supported; build a new tensor (e.g. with an.where) instead")
-        self.data[_ops.index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+        inplace.setitem_(self, index, value)
 
     def __lt__(self, o): return _ops.compare(np.less, self, o)
     def __le__(self, o): return _ops.compare(np.less_equal, self, o)
@@ -282,20 +280,45 @@ class Tensor:
     def __ne__(self, o): return _ops.compare(np.not_equal, self, o)
 
 
+def _public_caller(default="tensor"):
+    """The name of the outermost public autonn function on the call stack (the one the user
+    called), for error messages; only looked up when an error is raised."""
+    import sys
+    name, frame = default, sys._getframe(2)
+    while frame is not None:
+        module = sys.modules.get(frame.f_globals.get("__name__", ""))
+        if module is not None and module.__name__.startswith("autonn."):
+            code = frame.f_code.co_name
+            if code in getattr(module, "__all__", ()):
+                name = code
+            elif module.__name__ == "autonn.ops._rules" and code == "fn":  # a declared op
+                name = getattr(frame.f_locals.get("op"), "public_name", name)
+        frame = frame.f_back
+    return name
+
+
 def _to_array(data, dtype=None):
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as e:
+            raise TypeError(f"{_public_caller()}: invalid dtype {dtype!r}: {e}") from None
     if isinstance(data, np.ndarray):
         arr = data
     else:
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except (ValueError, TypeError, OverflowError) as e:
+            raise type(e)(f"{_public_caller()}: can't make a tensor from {type(data).__name__} "
+                          f"data: {e}") if not isinstance(e, OverflowError) else \
+                ValueError(f"{_public_caller()}: can't make a tensor from {data!r}: {e}") from None
         if dtype is None and arr.dtype in (np.float64, np.complex128) \
                 and get_default_dtype() != np.float64 and not isinstance(data, np.generic):
             # Python floats and complex numbers take the default dtype (complex: its complex twin)
             default = get_default_dtype()
             dtype = default if arr.dtype.kind == "f" else np.result_type(default, np.complex64)
     if arr.dtype.kind not in "biufc":
-        raise TypeError(f"tensor: can't make a tensor from data of dtype {arr.dtype}")
+        raise TypeError(f"{_public_caller()}: can't make a tensor from data of dtype {arr.dtype}")
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     return arr
@@ -314,15 +337,14 @@ def as_tensor(x, dtype=None):
         if dtype is not None and x.dtype != dtype:
             return _ops.cast(x, dtype)
         return x
-    if (x.__class__ is list or x.__class__ is tuple) and _holds_tensor(x):
-        t = _ops.stack(x)  # a sequence holding Tensors: NumPy's array from it, graph kept
-        return t if dtype is None else _ops.cast(t, dtype)
+    if isinstance(x, (list, tuple)) and _holds_tensor(x):  # NumPy's sequences, keeping the graph
+        return _ops.stack([as_tensor(v, dtype) for v in x])
     return Tensor._make(_to_array(x, dtype))
 
 
 def _holds_tensor(seq):
-    return any(isinstance(v, Tensor) or ((v.__class__ is list or v.__class__ is tuple)
-                                         and _holds_tensor(v)) for v in seq)
+    return any(isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and _holds_tensor(v))
+               for v in seq)
 
 
 def tensor(data, dtype=None, requires_grad=False):
@@ -341,7 +363,36 @@ def tensor(data, dtype=None, requires_grad=False):
     return t
 
 
+class _Saving(Tensor):
+    """A node made by an op whose gradient reads values (``Op.saves_values``): it holds its
+    inputs' and its own arrays read-only (``autonn.saved``) until freed or collected."""
+    __slots__ = ()
+
+    def __del__(self):
+        if self._parents:  # not freed by a backward: let go of the held arrays
+            try:
+                saved.release_node(self)
+            except Exception:  # (interpreter shutdown)
+                pass
+
+
+class _Stale(Tensor):
+    """A saved value changed in place since it was saved, handed to a gradient rule: its
+    shape and dtype answer, reading its values raises PyTorch's error (``autonn.saved``)."""
+    __slots__ = ("_error",)
+
+    def _raise(self):
+        raise self._error
+
+    data = property(_raise, lambda self, arr: Tensor.data.__set__(self, arr))
+    shape = property(lambda self: Tensor.data.__get__(self).shape)
+    dtype = property(lambda self: Tensor.data.__get__(self).dtype)
+    ndim = property(lambda self: Tensor.data.__get__(self).ndim)
+    size = property(lambda self: Tensor.data.__get__(self).size)
+
+
 from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)
+from . import inplace  # noqa: E402,F401  (adds the in-place methods to Tensor)
 
 _METHODS = """exp log sqrt abs sin cos tanh sigmoid relu leaky_relu elu gelu softplus clip sum mean
 max min var std logsumexp softmax log_softmax argmax argmin matmul reshape permute swapaxes

@@ -12,17 +12,26 @@ import autonn as an
 
 
 def numeric_grad(f, x, eps=1e-6):
-    """d f() / d x by central differences, perturbing the array ``x`` in place."""
-    g = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"])
+    """d f() / d x by central differences, perturbing the array or Tensor ``x`` in place (a
+    Tensor through setitem under no_grad: its array may be read-only while a graph holds it)."""
+    arr = x.data if isinstance(x, an.Tensor) else x
+    g = np.zeros(arr.shape, dtype=np.float64)
+    it = np.nditer(arr, flags=["multi_index"])
+
+    def put(idx, value):
+        if isinstance(x, an.Tensor):
+            with an.no_grad():
+                x[idx] = value
+        else:
+            x[idx] = value
     for _ in it:
         idx = it.multi_index
-        old = x[idx].copy()
-        x[idx] = old + eps
+        old = arr[idx].copy()
+        put(idx, old + eps)
         fp = f()
-        x[idx] = old - eps
+        put(idx, old - eps)
         fm = f()
-        x[idx] = old
+        put(idx, old)
         g[idx] = (fp - fm) / (2 * eps)
     return g
 
@@ -54,7 +63,7 @@ def check_grads(fn, tensors, extra=(), atol=1e-6, rtol=1e-5, seed=0, eps=1e-6,
         t.grad = None
     (fn(*tensors) * an.tensor(w)).sum().backward()
     for i, t in enumerate(leaves):
-        num = numeric_grad(projected, t.data, eps)
+        num = numeric_grad(projected, t, eps)
         ana = np.zeros_like(num) if t.grad is None else t.grad.data
         np.testing.assert_allclose(ana, num, atol=atol, rtol=rtol,
                                    err_msg=f"gradient of leaf {i} (shape {t.shape})")

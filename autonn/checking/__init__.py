@@ -27,7 +27,9 @@ the full Jacobian only when they disagree. Non-differentiable points (relu at 0,
 detected from one-sided differences and reported in ``.nondifferentiable`` instead of failing.
 When a check fails, ``.culprit`` names the first op whose own rule (vjp, jvp, or second
 derivative for gradgradcheck) disagrees with its own finite differences, with the file:line that
-created it. See docs/gradcheck.md.
+created it. Complex inputs and outputs are checked as their real and imaginary parts, in
+autonn's convention (HIPS autograd's and JAX's; see ``_parts``), and reports name the part.
+See docs/gradcheck.md.
 
 >>> import autonn as an
 >>> x = an.tensor([1.0, 2.0], requires_grad=True)

@@ -9,9 +9,24 @@ from . import _analytic, _fast, _tolerances, _widen
 from ._compare import Block
 from ._culprit import find_culprit
 from ._numeric import Differ
-from ._problem import AsLeaves, Problem, Swapped, as_outputs
-from ._report import (DomainEdge, GradcheckError, GradcheckReport, GradcheckWarning,
-                      InputReport, Kink, PairReport)
+from ._parts import (
+    flat_real,
+    is_complex,
+    part_indices,
+    real_dtype,
+    real_size,
+    split_index,
+)
+from ._problem import FLOATING, AsLeaves, Problem, Swapped, as_outputs
+from ._report import (
+    DomainEdge,
+    GradcheckError,
+    GradcheckReport,
+    GradcheckWarning,
+    InputReport,
+    Kink,
+    PairReport,
+)
 
 _WIDE = np.dtype(np.longdouble)
 
@@ -26,7 +41,7 @@ def _settings(problem, outputs, eps, atol, rtol, numeric_dtype, richardson):
                                                         [o.dtype for o in outputs])
     atol = d_atol if atol is None else float(atol)
     rtol = d_rtol if rtol is None else float(rtol)
-    wide = any(d == _WIDE and _tolerances._LONGDOUBLE_IS_WIDER for d in eval_dtypes)
+    wide = any(real_dtype(d) == _WIDE and _tolerances._LONGDOUBLE_IS_WIDER for d in eval_dtypes)
     acc = np.longdouble if wide else np.float64
     ev = _tolerances.least_precise(eval_dtypes)
     method = "central differences with Richardson extrapolation" if richardson else \
@@ -67,52 +82,80 @@ def _fold(reports, pairs):
         if r.analytic is None or mine > best:
             r.worst_index, r.worst_output = pr.worst_index, pr.output
             r.worst_output_index = pr.worst_output_index
+            r.worst_part, r.worst_output_part = pr.input_part, pr.output_part
             r.analytic, r.numeric, r.allowed = pr.analytic, pr.numeric, pr.allowed
             r.projected = pr.projected
     return reports
 
 
-def _full_pairs(problem, outputs, xs, blocks, numeric, differ, atol, rtol, mode):
-    """PairReports and Kinks for analytic ``blocks`` against the numeric quotients."""
+def _block_pair(problem, p, k, x, out, block, start, o_part, rows, i_part, cols, mode, note=""):
+    """The PairReport of the rows ``rows`` (of the block; output ``k`` starts at row ``start``)
+    and the columns ``cols`` of input ``p``: one part of a complex output w.r.t. one part of a
+    complex input (the whole block for real ones)."""
+    i = problem.diff[p]
+    ok, max_abs, max_rel, r, c, bad = block.rows(rows, cols)
+    if r is None:
+        worst = oidx = None
+        a = n = allowed = 0.0
+    else:
+        worst = split_index(c, x.shape, x.dtype)[0]
+        oidx = split_index(r - start, out.shape, out.dtype)[0]
+        a, n = float(block.A[r, c]), float(block.N[r, c])
+        allowed = block.allowed_at(r, c)
+    at = np.ix_(rows, cols)
+    return PairReport(
+        input=i, output=k, input_name=problem.input_names[i],
+        output_name=problem.output_name(problem.checked[k]), mode=mode, passed=ok,
+        max_abs_error=max_abs, max_rel_error=max_rel, worst_index=worst, worst_output_index=oidx,
+        analytic=a, numeric=n, allowed=allowed, mismatches=bad, size=out.size * x.size,
+        analytic_jacobian=block.A[at].reshape(out.shape + x.shape),
+        numeric_jacobian=block.N[at].reshape(out.shape + x.shape), input_part=i_part,
+        output_part=o_part, note=note)
+
+
+_STRAY = ("The output is real, but its forward-mode tangent has an imaginary part (a jvp that "
+          "misses a real-part projection?).")
+
+
+def _full_pairs(problem, outputs, xs, blocks, numeric, differ, atol, rtol, mode, stray=None):
+    """PairReports and Kinks for analytic ``blocks`` against the numeric quotients: one
+    PairReport per output and input, or per part of them when they are complex. ``stray``
+    (forward mode): the imaginary parts of real outputs' tangents, compared with zero."""
     pairs, kinks = [], []
     for p, x in enumerate(xs):
         i = problem.diff[p]
         A = np.vstack([blocks[k][p] for k in range(len(outputs))]) if outputs else \
-            np.zeros((0, x.size))
+            np.zeros((0, real_size(x.shape, x.dtype)))
         block = Block(A, numeric[p], differ, p, atol, rtol)
+        in_parts = part_indices(x.shape, x.dtype)
         for k, out in enumerate(outputs):
             sl = problem.out_slice(k)
-            ok, max_abs, max_rel, r, c, bad = block.rows(sl)
-            name_o = problem.output_name(problem.checked[k])
-            if r is None:
-                worst = oidx = None
-                a = n = allowed = 0.0
-            else:
-                worst = tuple(int(v) for v in np.unravel_index(c, x.shape))
-                oidx = tuple(int(v) for v in np.unravel_index(r - sl.start, out.shape))
-                a, n = float(block.A[r, c]), float(block.N[r, c])
-                allowed = block.allowed_at(r, c)
-            pairs.append(PairReport(
-                input=i, output=k, input_name=problem.input_names[i], output_name=name_o,
-                mode=mode, passed=ok, max_abs_error=max_abs, max_rel_error=max_rel,
-                worst_index=worst, worst_output_index=oidx, analytic=a, numeric=n,
-                allowed=allowed, mismatches=bad, size=out.size * x.size,
-                analytic_jacobian=block.A[sl].reshape(out.shape + x.shape),
-                numeric_jacobian=block.N[sl].reshape(out.shape + x.shape)))
+            for o_part, o_rows in part_indices(out.shape, out.dtype):
+                for i_part, cols in in_parts:
+                    pairs.append(_block_pair(problem, p, k, x, out, block, sl.start, o_part,
+                                             sl.start + o_rows, i_part, cols, mode))
+            if stray is not None and stray[k][p] is not None:
+                zero = np.zeros_like(stray[k][p])
+                sb = Block(stray[k][p], (zero, zero, zero), None, p, atol, rtol)
+                for i_part, cols in in_parts:
+                    pairs.append(_block_pair(problem, p, k, x, out, sb, 0, "imag",
+                                             np.arange(out.size), i_part, cols, mode, _STRAY))
             for rr, cc in zip(*np.nonzero(block.kink[sl])):
+                index, part = split_index(cc, x.shape, x.dtype)
+                oindex, opart = split_index(rr, out.shape, out.dtype)
                 kinks.append(Kink(
-                    input=i, index=tuple(int(v) for v in np.unravel_index(cc, x.shape)),
-                    output=k, output_index=tuple(int(v) for v in np.unravel_index(rr, out.shape)),
+                    input=i, index=index, output=k, output_index=oindex,
                     left=float(block.left[sl][rr, cc]), right=float(block.right[sl][rr, cc]),
                     analytic=float(block.A[sl][rr, cc]), input_name=problem.input_names[i],
-                    output_name=name_o))
+                    output_name=problem.output_name(problem.checked[k]), part=part,
+                    output_part=opart))
     return pairs, kinks
 
 
 def _check_forward_determinism(problem, outputs, f0, eval_dtypes, xs, atol, rtol):
     if any(d != x.dtype for d, x in zip(eval_dtypes, xs)) or not outputs:
         return None
-    ref = np.concatenate([np.asarray(o.data, dtype=f0.dtype).ravel() for o in outputs])
+    ref = np.concatenate([flat_real(o.data, f0.dtype) for o in outputs])
     diff = np.abs(ref - f0)
     ok = (diff <= atol + rtol * np.abs(ref)) | (np.isnan(ref) & np.isnan(f0))
     if ok.all():
@@ -127,21 +170,22 @@ def _run_full(problem, outputs, xs, swapped, atol, rtol, eps, richardson, nondet
     blocks = _analytic.reverse_jacobian(outputs, xs, acc)
     again = _analytic.reverse_jacobian(outputs, xs, acc)
     report.nondeterminism = _analytic.max_difference(blocks, again)
-    differ = Differ(swapped, swapped.works, acc, eps, richardson)
+    differ = Differ(swapped, swapped.real_works, acc, eps, richardson)
     numeric = [differ.jacobian(p) for p in range(len(xs))]
     pairs, kinks = _full_pairs(problem, outputs, xs, blocks, numeric, differ, atol, rtol,
                                "reverse")
     fwd_pairs = []
     if check_forward_ad:
-        fblocks = _analytic.forward_jacobian(outputs, xs, acc)
+        fblocks, stray = _analytic.forward_jacobian(outputs, xs, acc)
         fwd_pairs, fkinks = _full_pairs(problem, outputs, xs, fblocks, numeric, differ, atol,
-                                        rtol, "forward")
+                                        rtol, "forward", stray)
         seen = {(k.input, k.index, k.output, k.output_index) for k in kinks}
         kinks += [k for k in fkinks if (k.input, k.index, k.output, k.output_index) not in seen]
     report.evaluations += differ.evaluations
     report.domain_edges += [
         DomainEdge(input=problem.diff[p], input_name=problem.input_names[problem.diff[p]],
-                   index=tuple(int(v) for v in np.unravel_index(e, xs[p].shape)),
+                   index=split_index(e, xs[p].shape, xs[p].dtype)[0],
+                   part=split_index(e, xs[p].shape, xs[p].dtype)[1],
                    method=edge.method, step=float(edge.step), first_step=float(edge.first_step))
         for (p, e), edge in sorted(differ.edges.items())]
     det = _check_forward_determinism(problem, outputs, differ.f0, eval_dtypes, xs, atol, rtol)
@@ -247,7 +291,8 @@ def gradcheck_report(fn, inputs, eps=None, atol=None, rtol=None, raise_exception
     with ``gradcheck`` and ignored).
 
     ``fn`` returns a Tensor or a tuple of Tensors; inputs that are not Tensors or do not require
-    grad are passed through unchecked. ``eps`` (default: per dtype, see ``autonn.checking``)
+    grad are passed through unchecked. Complex inputs and outputs are checked as their real and
+    imaginary parts (autonn's convention: HIPS autograd's and JAX's, see docs/gradcheck.md). ``eps`` (default: per dtype, see ``autonn.checking``)
     is the step for elements of magnitude <= 1 (larger ones get ``eps * |x|``); ``atol``/``rtol``
     apply per element as ``numpy.allclose`` (defaults per dtype: float64 1e-6/1e-5, float32
     1e-3/1e-2). ``fast_mode`` checks random projections ``v^T J u`` and recomputes the full
@@ -294,14 +339,23 @@ def gradcheck(fn, inputs, eps=None, atol=None, rtol=None, raise_exception=True, 
     return _finish(report, raise_exception)
 
 
+def _random_like(rng, o):
+    """Standard normal values shaped and typed as ``o`` (complex: both parts random)."""
+    v = rng.standard_normal(o.shape)
+    if is_complex(o.dtype):
+        v = v + 1j * rng.standard_normal(o.shape)
+    return v.astype(o.dtype)
+
+
 def _second_order_problem(fn, inputs, grad_outputs, seed):
-    """The function ``(inputs, grad_outputs) -> d(sum(outputs * grad_outputs))/d(inputs)``."""
+    """The function ``(inputs, grad_outputs) -> d(sum(outputs * grad_outputs))/d(inputs)``
+    (``d Re(sum(outputs * grad_outputs))/d(inputs)`` for complex outputs: the vjp with the
+    cotangents ``grad_outputs``)."""
     first = Problem(fn, inputs)
     outputs = first.run_graph()
     rng = np.random.default_rng(seed + 1)
     if grad_outputs is None:
-        grad_outputs = [Tensor(rng.standard_normal(o.shape).astype(o.dtype), requires_grad=True)
-                        for o in outputs]
+        grad_outputs = [Tensor(_random_like(rng, o), requires_grad=True) for o in outputs]
     else:
         grad_outputs = list(grad_outputs) if isinstance(grad_outputs, (tuple, list)) \
             else [grad_outputs]
@@ -314,7 +368,7 @@ def _second_order_problem(fn, inputs, grad_outputs, seed):
         xs, vs = args[:n], args[n:]
         create = engine.is_grad_enabled()
         with engine.enable_grad():
-            outs = [o for o in as_outputs(fn(*xs)) if o.dtype.kind == "f"]
+            outs = [o for o in as_outputs(fn(*xs)) if o.dtype.kind in FLOATING]
             wanted = [xs[i] for i in first.diff]
             pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
             if not pairs:
@@ -336,9 +390,10 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=None, atol=None, rtol=None,
                   raise_exception=True, fast_mode=False, nondet_tol=0.0,
                   check_forward_ad=False, *, report=False, **options):
     """Check second derivatives: ``gradcheck`` of ``(inputs, v) -> d(sum(fn(inputs) * v))/d inputs``
-    where the gradient is taken with ``create_graph=True``. ``grad_outputs`` (the ``v``) default to
-    seeded random Tensors that require grad, so derivatives w.r.t. them are checked too. With
-    ``report=True`` the ``GradcheckReport`` is returned instead.
+    where the gradient is taken with ``create_graph=True`` (for complex outputs, of
+    ``Re(sum(fn(inputs) * v))``: the vjp with cotangents ``v``). ``grad_outputs`` (the ``v``)
+    default to seeded random Tensors that require grad, so derivatives w.r.t. them are checked
+    too. With ``report=True`` the ``GradcheckReport`` is returned instead.
 
     >>> import autonn as an
     >>> x = an.tensor([0.3, -0.7], requires_grad=True)

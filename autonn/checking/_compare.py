@@ -95,15 +95,20 @@ class Block:
         self.abs_err, self.rel_err, self.ratio, self.bad = errors(A, self.N, skip, atol, rtol)
         self.atol, self.rtol = atol, rtol
 
-    def rows(self, sl):
-        """The worst element among rows ``sl``: (passed, max_abs, max_rel, row, col, mismatches)."""
-        ratio = self.ratio[sl]
+    def rows(self, rows, cols=None):
+        """The worst element among ``rows`` (a slice or an index array) and ``cols`` (an index
+        array; None: all): (passed, max_abs, max_rel, row, col, mismatches), with the row and
+        column of the whole block."""
+        rows = np.arange(self.A.shape[0])[rows]
+        cols = np.arange(self.A.shape[1]) if cols is None else np.asarray(cols)
+        at = np.ix_(rows, cols)
+        ratio = self.ratio[at]
         if ratio.size == 0:
             return True, 0.0, 0.0, None, None, 0
         r, c = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-        bad = int(self.bad[sl].sum())
-        return (bad == 0, float(self.abs_err[sl].max()), float(self.rel_err[sl].max()),
-                r + (sl.start or 0), c, bad)
+        bad = int(self.bad[at].sum())
+        return (bad == 0, float(self.abs_err[at].max()), float(self.rel_err[at].max()),
+                int(rows[r]), int(cols[c]), bad)
 
     def allowed_at(self, r, c):
         n = float(self.N[r, c])

@@ -16,10 +16,8 @@ from ..anomaly import user_frame_location as _user_frame_location
 from ..function import Function, _FunctionOp, _OnceDifferentiable, _TupleItem
 from ..ops import base as _base
 from ..tensor import Tensor
-from ._problem import as_outputs
+from ._problem import FLOATING, as_outputs
 from ._report import Culprit
-
-
 
 
 class SiteRecorder:
@@ -63,7 +61,7 @@ def _local_problem(node):
     fresh copy of the op, or the user's Function again), with fresh leaves for its
     differentiable inputs and its other inputs as they were."""
     op, parents = node._op, node._parents
-    args = [Tensor(t.data, requires_grad=True) if t.requires_grad and t.dtype.kind == "f"
+    args = [Tensor(t.data, requires_grad=True) if t.requires_grad and t.dtype.kind in FLOATING
             else Tensor._make(t.data) for t in parents]
     if isinstance(op, _FunctionOp):
         ctx_inputs = list(op.ctx._inputs)
@@ -144,5 +142,6 @@ def find_culprit(fn, inputs, atol, rtol, eps=None, richardson=False, numeric_dty
                        output_index=worst.worst_output_index, analytic=worst.analytic,
                        numeric=worst.numeric, max_abs_error=worst.max_abs_error,
                        checked_ops=count, rule=rule, argument_name=arg_name,
-                       output_name=worst.output_name if rule == "second" else "")
+                       output_name=worst.output_name if rule == "second" else "",
+                       part=worst.input_part, output_part=worst.output_part)
     return None

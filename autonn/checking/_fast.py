@@ -9,6 +9,10 @@ The allowance is ``atol + rtol*|numeric|`` plus an estimate of the numeric side'
 float32. Any disagreement, or one-sided quotients that keep disagreeing at a quarter of the step
 (a kink along ``u``), sends the caller to the full Jacobian, whose per-element verdict is the one
 reported.
+
+Complex inputs and outputs take part as their real views (``_parts``): ``u_p`` perturbs the real
+and imaginary parts of a complex input, and ``v_k`` weighs those of a complex output (the
+cotangent ``a - i b`` for weights ``(a, b)``).
 """
 import numpy as np
 
@@ -16,6 +20,7 @@ from . import _tolerances
 from ._analytic import forward_directional, max_difference, reverse_projection
 from ._compare import TAU
 from ._numeric import MARGIN, MAX_SHRINKS, SHRINK
+from ._parts import real_dtype, real_shape
 from ._report import PairReport
 
 ROUNDING = 8.0  # rounding of one output ~ ROUNDING * eps * |f|
@@ -44,7 +49,8 @@ class FastResult:
 def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_forward_ad, acc,
         eval_dtypes):
     res = FastResult()
-    vs = [_directions(rng, o.shape).astype(o.dtype) for o in outputs]
+    vs = [_directions(rng, real_shape(o.shape, o.dtype)).astype(real_dtype(o.dtype))
+          for o in outputs]
     rows = reverse_projection(outputs, xs, vs, acc)
     res.nondeterminism = max_difference(rows, reverse_projection(outputs, xs, vs, acc))
     f0 = swapped()
@@ -54,12 +60,12 @@ def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_f
     def outside(f):
         return bool(np.any(finite0 & ~np.isfinite(f)))
     vflat = [np.asarray(v, dtype=acc).ravel() for v in vs]
-    for p, (x, w) in enumerate(zip(xs, swapped.works)):
+    for p, (x, w) in enumerate(zip(xs, swapped.real_works)):
         edt = np.dtype(eval_dtypes[p])
         c = _tolerances.base_step(edt, richardson) if eps is None else float(eps)
         scale = (_tolerances.element_scale(w) if eps is None
                  else np.maximum(np.abs(w.astype(np.float64)), 1.0))
-        u = _directions(rng, x.shape) * scale
+        u = _directions(rng, w.shape) * scale
         x0 = w.copy()
 
         def quotient(h):
@@ -97,13 +103,14 @@ def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_f
             delta = (4 * delta2 - delta) / 3
         trunc = np.abs(second) * c * c
         rounding = ROUNDING * float(np.finfo(edt).eps) * np.abs(f0) / c
-        fwd = forward_directional(outputs, xs, p, delta, acc) if check_forward_ad else None
+        fwd, strays = forward_directional(outputs, xs, p, delta.reshape(w.shape), acc) \
+            if check_forward_ad else (None, None)
         suspects, jumps = [], []
         for k in range(len(outputs)):
             sl = problem.out_slice(k)
             v = vflat[k]
             n_s = float(v @ num[sl])
-            a_s = float(np.sum(rows[k][p] * delta.reshape(x.shape)))
+            a_s = float(np.sum(rows[k][p] * delta.reshape(w.shape)))
             noise = float(np.sqrt(np.sum((v * rounding[sl]) ** 2)) + np.abs(v) @ trunc[sl])
             allowed = atol + rtol * max(abs(n_s), abs(a_s)) + noise
             err = abs(a_s - n_s)
@@ -134,14 +141,22 @@ def run(problem, outputs, xs, swapped, atol, rtol, eps, richardson, rng, check_f
                     problem, p, k, "forward", ok, float(err_v.max()) if err_v.size else 0.0,
                     float(a_v[j]) if err_v.size else 0.0, float(n_v[j]) if err_v.size else 0.0,
                     float(allow_v[j]) if err_v.size else atol))
+                if strays[k] is not None:  # a real output's tangent should have no imaginary part
+                    stray = np.abs(strays[k])
+                    j = int(np.argmax(stray)) if stray.size else 0
+                    ok = not stray.size or bool(stray.max() <= atol)
+                    res.forward_pairs.append(_pair(
+                        problem, p, k, "forward", ok, float(stray.max()) if stray.size else 0.0,
+                        float(strays[k][j]) if stray.size else 0.0, 0.0, atol, output_part="imag"))
     return res
 
 
-def _pair(problem, p, k, mode, ok, err, a, n, allowed):
+def _pair(problem, p, k, mode, ok, err, a, n, allowed, output_part=None):
     i = problem.diff[p]
     return PairReport(input=i, output=k, input_name=problem.input_names[i],
                       output_name=problem.output_name(problem.checked[k]), mode=mode,
                       passed=bool(ok), max_abs_error=float(err),
                       max_rel_error=float(err / max(abs(n), 1e-300)), worst_index=None,
                       worst_output_index=None, analytic=a, numeric=n, allowed=float(allowed),
-                      mismatches=0 if ok else 1, size=1, projected=True)
+                      mismatches=0 if ok else 1, size=1, projected=True,
+                      output_part=output_part)

@@ -9,6 +9,9 @@ import numpy as np
 
 from .. import engine
 from ..tensor import Tensor
+from ._parts import flat_real, is_complex, real_size, real_view
+
+FLOATING = "fc"  # the dtype kinds that are checked (complex ones as their real and imaginary parts)
 
 
 def as_outputs(result, where="fn"):
@@ -36,7 +39,7 @@ class Problem:
         self.diff = [i for i, x in enumerate(self.inputs)
                      if isinstance(x, Tensor) and x.requires_grad]
         for i in self.diff:
-            if self.inputs[i].dtype.kind != "f":
+            if self.inputs[i].dtype.kind not in FLOATING:
                 raise TypeError(f"gradcheck: input {i} requires grad but has dtype "
                                 f"{self.inputs[i].dtype}")
         self.input_names = input_names or [f"input {i}" for i in range(len(self.inputs))]
@@ -50,14 +53,16 @@ class Problem:
         with engine.enable_grad():
             outs = as_outputs(self.fn(*self.inputs))
         self.all_outputs = outs
-        self.checked = [k for k, o in enumerate(outs) if o.dtype.kind == "f"]
+        self.checked = [k for k, o in enumerate(outs) if o.dtype.kind in FLOATING]
         self.out_shapes = [outs[k].shape for k in self.checked]
-        sizes = [int(np.prod(s)) for s in self.out_shapes]
+        self.out_complex = [is_complex(outs[k].dtype) for k in self.checked]
+        sizes = [real_size(outs[k].shape, outs[k].dtype) for k in self.checked]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         return [outs[k] for k in self.checked]
 
     def out_slice(self, k):
-        """Rows of the flat output vector that belong to checked output number ``k``."""
+        """Rows of the flat output vector that belong to checked output number ``k`` (a complex
+        output has two per element: its real and imaginary parts, interleaved)."""
         return slice(self.offsets[k], self.offsets[k + 1])
 
 
@@ -66,7 +71,9 @@ class Swapped:
     object evaluates fn (without grad) into one flat vector of the checked outputs in ``acc``.
 
     ``works[p]`` is the working array of ``problem.diff[p]``; the same Tensor passed twice shares
-    one working array (its derivative is then the total one, as the analytic side gives)."""
+    one working array (its derivative is then the total one, as the analytic side gives).
+    ``real_works[p]`` is its real view (``_parts.real_view``): what the finite differences perturb.
+    """
 
     def __init__(self, problem, eval_dtypes, acc):
         self.problem, self.acc = problem, acc
@@ -77,6 +84,7 @@ class Swapped:
             if id(t) not in by_id:
                 by_id[id(t)] = np.array(t.data, dtype=eval_dtypes[p], copy=True)
             self.works.append(by_id[id(t)])
+        self.real_works = [real_view(w) for w in self.works]
         self._tensors = [problem.inputs[i] for i in problem.diff]
 
     def __enter__(self):
@@ -95,17 +103,20 @@ class Swapped:
         pr = self.problem
         with engine.no_grad():
             outs = as_outputs(pr.fn(*pr.inputs))
-        floats = [o for o in outs if o.dtype.kind == "f"]
+        floats = [o for o in outs if o.dtype.kind in FLOATING]
         if len(outs) != len(pr.all_outputs) or [o.shape for o in floats] != pr.out_shapes:
             raise RuntimeError("gradcheck: fn returned outputs of different number or shapes "
                                "when its inputs were perturbed")
+        if [is_complex(o.dtype) for o in floats] != pr.out_complex:
+            raise RuntimeError("gradcheck: fn returned a real output where it had returned a "
+                               "complex one (or the reverse) when its inputs were perturbed")
         return floats
 
     def __call__(self):
         floats = self.outputs()
         if not floats:
             return np.zeros(0, dtype=self.acc)
-        return np.concatenate([np.asarray(o.data, dtype=self.acc).ravel() for o in floats])
+        return np.concatenate([flat_real(o.data, self.acc) for o in floats])
 
 
 class AsLeaves:

@@ -4,6 +4,8 @@ from typing import Optional
 
 import numpy as np
 
+from ._parts import WORDS, label
+
 
 class GradcheckError(RuntimeError):
     """Raised by ``gradcheck``/``gradgradcheck`` when analytic and numeric derivatives disagree;
@@ -25,11 +27,12 @@ def _idx(index):
     return "()" if index is None or index == () else str(tuple(int(i) for i in index))
 
 
-def _at(name, index):
-    """``output 0[1, 2]`` (``output 0`` for a scalar)."""
-    if index is None or index == ():
-        return name
-    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
+def _at(name, index, part=None):
+    """``output 0[1, 2]`` (``output 0`` for a scalar), and ``output 0[1, 2] (imaginary part)``
+    for a part of a complex element."""
+    at = name if index is None or index == () else \
+        f"{name}[{', '.join(str(int(i)) for i in index)}]"
+    return label(at, part)
 
 
 def _num(v):
@@ -57,6 +60,18 @@ class PairReport:
     projected: bool = False               # fast mode: values are v^T J u, not elements
     analytic_jacobian: Optional[np.ndarray] = field(default=None, repr=False)
     numeric_jacobian: Optional[np.ndarray] = field(default=None, repr=False)
+    input_part: Optional[str] = None      # 'real'/'imag' for a complex input, else None
+    output_part: Optional[str] = None     # 'real'/'imag' for a complex output, else None
+    note: str = ""                        # what the block means, when unusual
+
+    @property
+    def input_label(self):
+        """``input 0``, or ``input 0 (imaginary part)`` for a part of a complex input."""
+        return label(self.input_name, self.input_part)
+
+    @property
+    def output_label(self):
+        return label(self.output_name, self.output_part)
 
 
 @dataclass
@@ -83,6 +98,8 @@ class InputReport:
     projected: bool = False
     nondifferentiable: list = field(default_factory=list)   # multi-indices into this input
     pairs: list = field(default_factory=list, repr=False)
+    worst_part: Optional[str] = None         # complex input: 'real'/'imag' of the worst element
+    worst_output_part: Optional[str] = None  # complex output: the same for the output
 
 
 @dataclass(frozen=True)
@@ -97,11 +114,14 @@ class Kink:
     analytic: float
     input_name: str = ""
     output_name: str = ""
+    part: Optional[str] = None         # 'real'/'imag' when the input is complex
+    output_part: Optional[str] = None  # 'real'/'imag' when the output is complex
 
     def __str__(self):
-        name = self.input_name or f"input {self.input}"
+        name = label(self.input_name or f"input {self.input}", self.part)
+        out = self.output_name or f"output {self.output}"
         return (f"non-differentiable at index {_idx(self.index)} of {name} "
-                f"(d {_at(self.output_name or 'output %d' % self.output, self.output_index)}: "
+                f"(d {_at(out, self.output_index, self.output_part)}: "
                 f"left derivative {_num(self.left)}, right derivative {_num(self.right)}, "
                 f"analytic {_num(self.analytic)})")
 
@@ -119,9 +139,10 @@ class DomainEdge:
     step: float
     first_step: float
     input_name: str = ""
+    part: Optional[str] = None   # 'real'/'imag' when the input is complex
 
     def __str__(self):
-        name = self.input_name or f"input {self.input}"
+        name = label(self.input_name or f"input {self.input}", self.part)
         where = (f"along the random direction of {name}" if self.index is None
                  else f"at index {_idx(self.index)} of {name}")
         head = f"{where}: x +- {self.first_step:.3g} leaves fn's domain"
@@ -157,12 +178,15 @@ class Culprit:
     rule: str = "vjp"
     argument_name: str = ""
     output_name: str = ""    # for 'second': which of the op's gradients is wrong
+    part: Optional[str] = None          # 'real'/'imag' of a complex argument
+    output_part: Optional[str] = None   # 'real'/'imag' of a complex output
 
     def __str__(self):
         rule = _RULES.get(self.rule, self.rule)
-        arg = self.argument_name or f"argument {self.argument}"
+        arg = label(self.argument_name or f"argument {self.argument}", self.part)
         if self.output_name:  # the second derivative: which gradient, w.r.t. what
-            what = (f"d({self.output_name.replace('input', 'argument')}) / d(its {arg})")
+            grad = label(self.output_name.replace('input', 'argument'), self.output_part)
+            what = f"d({grad}) / d(its {arg})"
         else:
             what = f"w.r.t. its {arg}"
         head = f"{self.name} created at {self.location}: its {rule} {what} disagrees with its " \
@@ -170,9 +194,11 @@ class Culprit:
         if self.worst_index is None:
             return (f"{head} (random projection v^T J u: analytic {_num(self.analytic)} vs "
                     f"numeric {_num(self.numeric)})")
-        return (f"{head} at index {_idx(self.worst_index)} (output index "
-                f"{_idx(self.output_index)}): analytic {_num(self.analytic)} vs numeric "
-                f"{_num(self.numeric)}")
+        out = _idx(self.output_index)
+        if self.output_part and not self.output_name:
+            out += f", {WORDS[self.output_part]}"
+        return (f"{head} at index {_idx(self.worst_index)} (output index {out}): analytic "
+                f"{_num(self.analytic)} vs numeric {_num(self.numeric)}")
 
 
 @dataclass
@@ -219,8 +245,8 @@ class GradcheckReport:
                          key=lambda p: -(p.max_abs_error / p.allowed if p.allowed else np.inf))
         for n, p in enumerate(failing[:6]):
             lines += _pair_lines(p) if n == 0 else [
-                f"  also: {p.output_name} w.r.t. {p.input_name} ({p.mode} mode): worst index "
-                f"{_idx(p.worst_index)} of {p.input_name}, output index "
+                f"  also: {p.output_label} w.r.t. {p.input_label} ({p.mode} mode): worst index "
+                f"{_idx(p.worst_index)} of {p.input_label}, output index "
                 f"{_idx(p.worst_output_index)}, analytic {_num(p.analytic)} vs numeric "
                 f"{_num(p.numeric)} (max abs error {p.max_abs_error:.3g})"]
         if len(failing) > 6:
@@ -254,8 +280,10 @@ class GradcheckReport:
 
 
 def _pair_lines(p):
-    head = (f"  {p.output_name} w.r.t. {p.input_name} ({p.mode} mode): analytic and numeric "
+    head = (f"  {p.output_label} w.r.t. {p.input_label} ({p.mode} mode): analytic and numeric "
             f"derivatives disagree.")
+    if p.note:
+        head += f" {p.note}"
     err = abs(float(p.analytic) - float(p.numeric))
     if p.projected:
         return [head, f"    random projection v^T J u: analytic {_num(p.analytic)}, numeric "
@@ -263,9 +291,9 @@ def _pair_lines(p):
     rel = err / max(abs(float(p.numeric)), 1e-300)
     return [
         head,
-        f"    worst element: d {_at(p.output_name, p.worst_output_index)} / d "
-        f"{_at(p.input_name, p.worst_index)} (0-based; index {_idx(p.worst_index)} of "
-        f"{p.input_name})",
+        f"    worst element: d {_at(p.output_name, p.worst_output_index, p.output_part)} / d "
+        f"{_at(p.input_name, p.worst_index, p.input_part)} (0-based; index "
+        f"{_idx(p.worst_index)} of {p.input_label})",
         f"    analytic: {_num(p.analytic)}",
         f"    numeric:  {_num(p.numeric)}",
         f"    error: abs {err:.3g}, rel {rel:.3g} > allowed atol + rtol*|numeric| = "

@@ -11,11 +11,13 @@ was really taken, ``(x + h) - x``, is what the difference quotient divides by).
 
 The tolerances. ``|analytic - numeric| <= atol + rtol * |numeric|`` per element, as
 ``numpy.allclose``, with defaults per dtype (the least precise floating dtype among the checked
-inputs and outputs decides). When float32 inputs are checked against finite differences of the
+inputs and outputs decides; a complex dtype counts as its real parts' dtype). When float32 inputs are checked against finite differences of the
 same function evaluated in float64 (see ``_widen``), only the analytic side's float32 rounding is
 left to cover, and ``WIDENED`` holds the (much tighter) defaults.
 """
 import numpy as np
+
+from ._parts import real_dtype
 
 _LONGDOUBLE_IS_WIDER = np.finfo(np.longdouble).eps < np.finfo(np.float64).eps
 
@@ -36,7 +38,7 @@ WIDENED = {
 
 
 def _key(dtype):
-    dtype = np.dtype(dtype)
+    dtype = real_dtype(dtype)
     if dtype.itemsize <= 2:
         return "float16"
     if dtype.itemsize <= 4:
@@ -48,14 +50,14 @@ def _key(dtype):
 
 def default_tolerances(dtypes):
     """(atol, rtol) for the least precise of ``dtypes`` (float64's when there is none)."""
-    keys = [_key(d) for d in dtypes if np.dtype(d).kind == "f"] or ["float64"]
+    keys = [_key(d) for d in dtypes if np.dtype(d).kind in "fc"] or ["float64"]
     order = ["float16", "float32", "float64", "longdouble"]
     worst = min(keys, key=order.index)
     return TOLERANCES[worst]
 
 
 def least_precise(dtypes):
-    floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind == "f"]
+    floats = [real_dtype(d) for d in dtypes if np.dtype(d).kind in "fc"]
     return max(floats, key=lambda d: np.finfo(d).eps) if floats else np.dtype(np.float64)
 
 

@@ -8,26 +8,28 @@ rounding of the analytic side (``_tolerances.WIDENED``). That catches bugs that 
 float32 code path, and small ones everywhere. ``fn`` is taken to run in float64 when, given its
 float32 inputs as float64 arrays, it returns float64 outputs that agree with its float32 outputs
 within the float32 tolerances (the same non-finite entries); otherwise the check stays in float32
-and says why.
+and says why. complex64 counts as float32 here (and is widened to complex128).
 """
 import numpy as np
 
 from . import _tolerances
+from ._parts import flat_real, real_dtype, working_dtype
 from ._problem import Swapped
 
 F64 = np.dtype(np.float64)
 
 
 def numeric_dtypes(problem, outputs, xs, numeric_dtype):
-    """``(eval_dtypes, widened, note)``: the dtype to evaluate each checked input in, whether the
-    float32 inputs were widened to float64, and why not when they could not be (or None)."""
+    """``(eval_dtypes, widened, note)``: the dtype to evaluate each checked input in (complex
+    for a complex input), whether the float32 inputs were widened to float64, and why not when
+    they could not be (or None)."""
     own = [x.dtype for x in xs]
     if numeric_dtype is not None:
-        return [np.dtype(numeric_dtype)] * len(xs), False, None
+        return [working_dtype(numeric_dtype, d) for d in own], False, None
     least = _tolerances.least_precise(own + [o.dtype for o in outputs])
-    if _tolerances._key(least) != "float32" or not any(d.itemsize == 4 for d in own):
+    if _tolerances._key(least) != "float32" or not any(real_dtype(d).itemsize == 4 for d in own):
         return own, False, None
-    wide = [F64 if d.itemsize == 4 else d for d in own]
+    wide = [working_dtype(F64, d) if real_dtype(d).itemsize == 4 else d for d in own]
     why = _runs_in_float64(problem, outputs, wide)
     if why:
         return own, False, (f"the numeric side is evaluated in float32 because {why}; the "
@@ -42,13 +44,15 @@ def _runs_in_float64(problem, outputs, wide):
             outs64 = swapped.outputs()
     except Exception as e:  # noqa: BLE001 -- any failure means: not in float64
         return f"fn fails on float64 inputs ({type(e).__name__}: {e})"
-    narrow = sorted({o.dtype.name for o in outs64 if o.dtype.itemsize < 8})
+    narrow = sorted({o.dtype.name for o in outs64 if real_dtype(o.dtype).itemsize < 8})
     if narrow:
         return f"fn returns {'/'.join(narrow)} outputs for float64 inputs"
     if not outs64:
         return None
-    a = np.concatenate([np.asarray(o.data, dtype=np.float64).ravel() for o in outs64])
-    b = np.concatenate([np.asarray(o.data, dtype=np.float64).ravel() for o in outputs])
+    if [o.dtype.kind for o in outs64] != [o.dtype.kind for o in outputs]:
+        return "fn's outputs for float64 inputs are not complex where its float32 ones are"
+    a = np.concatenate([flat_real(o.data, np.float64) for o in outs64])
+    b = np.concatenate([flat_real(o.data, np.float64) for o in outputs])
     atol, rtol = _tolerances.TOLERANCES["float32"]
     fin = np.isfinite(a)
     same_nonfinite = (a == b) | (np.isnan(a) & np.isnan(b))

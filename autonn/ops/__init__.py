@@ -6,6 +6,7 @@ every one of them is registered in ``autonn.testing.registry``. The fused networ
 ``autonn.ops.nn``.
 """
 from . import activation, complex_parts, elementary, elementwise, index, linalg, reduce, shape
+from . import arrays, cumulative, nanreduce, products, sorting
 from .activation import *  # noqa: F401,F403
 from .complex_parts import *  # noqa: F401,F403
 from .elementary import *  # noqa: F401,F403
@@ -14,6 +15,11 @@ from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .arrays import *  # noqa: F401,F403
+from .cumulative import *  # noqa: F401,F403
+from .nanreduce import *  # noqa: F401,F403
+from .products import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
 # internals that Tensor and the engine use
 from .base import Op, apply  # noqa: F401
 from .elementwise import compare  # noqa: F401
@@ -23,4 +29,6 @@ from . import nn  # noqa: F401,E402  (fused network ops: linear, cross_entropy, 
 
 # (a sum of the modules' lists, which the API reference's static reader can follow)
 __all__ = (elementwise.__all__ + elementary.__all__ + activation.__all__ + shape.__all__
-           + index.__all__ + reduce.__all__ + linalg.__all__ + complex_parts.__all__)
+           + index.__all__ + reduce.__all__ + linalg.__all__ + complex_parts.__all__
+           + arrays.__all__ + cumulative.__all__ + nanreduce.__all__ + products.__all__
+           + sorting.__all__)

@@ -74,6 +74,7 @@ def elementwise(name, forward, *partials, arrays=None, doc=None, module=None, co
     if arrays is not None and len(arrays) != nin:
         raise ValueError(f"elementwise {name!r}: {len(arrays)} array rules for {nin} inputs")
     body = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin, "complex": complex,
+            "public_name": name,
             "forward": staticmethod(forward), "partials": partials}
     if nin == 1:
         (d,) = partials

@@ -12,11 +12,17 @@ An op is a small class:
 
 Ops that are linear in their tensor inputs set ``linear = True`` and get ``jvp`` for free:
 the op applied to the tangents.
+
+``saves_values`` (default: ``not linear``) says whether the gradient rules read the values of
+the inputs or the output. Nodes of such ops hold those arrays read-only until they are freed,
+and the walk checks that they were not changed in place since (``autonn.saved``). An op whose
+rules only use shapes and dtypes sets it False; nothing is checked or locked for it.
 """
 import numpy as np
 
 from .. import engine
-from ..tensor import Tensor
+from ..saved import hold_node as _hold_node
+from ..tensor import Tensor, _Saving
 
 
 class Op:
@@ -24,6 +30,12 @@ class Op:
     __slots__ = ()
     linear = False
     complex = False  # True: the rules are right for complex inputs (HIPS autograd's / JAX's convention)
+    saves_values = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "saves_values" not in cls.__dict__ and "linear" in cls.__dict__:
+            cls.saves_values = not cls.linear
 
     @property
     def name(self):
@@ -55,15 +67,22 @@ def apply(op, *inputs):
     try:
         data = op.forward(inputs[0].data) if len(inputs) == 1 else \
             op.forward(*[t.data for t in inputs])
-    except (ValueError, IndexError, np.exceptions.AxisError) as e:
+    except (ValueError, IndexError, TypeError) as e:
         shapes = ", ".join(str(t.shape) for t in inputs)
-        raise type(e)(f"{op.name}: {e} (input shapes: {shapes})") from None
+        raise renamed(e, f"{op.name}: {e} (input shapes: {shapes})") from None
+    except OverflowError as e:  # a size or stride past what NumPy can index
+        raise ValueError(f"{op.name}: {e} (input shapes: "
+                         f"{', '.join(str(t.shape) for t in inputs)})") from None
     if _grad_state.enabled:
         for t in inputs:
             if t._requires_grad:
                 if not op.complex and (data.dtype.kind == "c" or t.data.dtype.kind == "c"):
                     raise _complex_error(op, inputs)
-                out = Tensor._make(data, op, inputs)
+                if op.saves_values:  # its arrays stay read-only while the node needs them
+                    out = _Saving._make(data, op, inputs)
+                    _hold_node(out, inputs)
+                else:
+                    out = Tensor._make(data, op, inputs)
                 if _anomaly_state.active:
                     _anomaly.record(out)
                 return out
@@ -71,6 +90,15 @@ def apply(op, *inputs):
     if _anomaly_state.active:
         _anomaly.check_forward(out, op)
     return out
+
+
+def renamed(e, message):
+    """An exception of ``e``'s type (or of its ValueError/TypeError/IndexError base, when that
+    type is built otherwise) with ``message``."""
+    try:
+        return type(e)(message)
+    except Exception:  # e.g. NumPy's UFuncTypeError takes other arguments
+        return next(t for t in (ValueError, TypeError, IndexError) if isinstance(e, t))(message)
 
 
 def _complex_error(op, inputs):

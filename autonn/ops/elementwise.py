@@ -363,9 +363,13 @@ def _bound(v, x, name):
     if v is None:
         return None
     v = v.data if isinstance(v, Tensor) else v
-    if np.ndim(v) == 0:
-        return float(v)
-    arr = np.asarray(v, dtype=x.dtype)
+    try:
+        if np.ndim(v) == 0:
+            return float(v)
+        arr = np.asarray(v, dtype=x.dtype)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise TypeError(f"clip: {name} must be a number or an array of numbers, got {v!r:.40} "
+                        f"({e})") from None
     try:
         if np.broadcast_shapes(arr.shape, x.shape) != x.shape:
             raise ValueError

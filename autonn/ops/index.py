@@ -72,4 +72,48 @@ def getitem(x, index):
     return apply(GetItem(index), x)
 
 
-__all__ = ["getitem"]
+class SetItem(Op):
+    """``x`` with ``x[index] = v`` (a new array): the gradient goes to ``v`` and to the
+    entries of ``x`` that were not overwritten. Linear in ``(x, v)`` jointly."""
+    __slots__ = ("index",)
+    complex = True
+    linear = True
+    jvp = linear_jvp
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, v):
+        out = np.array(x, copy=True)
+        out[self.index] = v
+        return out
+
+    def vjp(self, g, out, x, v):
+        gx = apply(SetItem(self.index), g, Tensor._make(np.zeros((), g.dtype))) \
+            if x.requires_grad else None
+        return gx, apply(GetItem(self.index), g) if v.requires_grad else None
+
+    def vjp_arrays(self, g, out, x, v):
+        gx = None
+        if x.requires_grad:
+            gx = np.array(g, copy=True)
+            gx[self.index] = 0
+        return gx, np.array(g[self.index], copy=True) if v.requires_grad else None
+
+
+def setitem(x, index, v):
+    """``x`` with ``x[index] = v``, as a new tensor (``x`` is unchanged); ``t[index] = v`` is
+    the in-place form. Differentiable in ``x`` (the entries kept) and in ``v``.
+
+    >>> import autonn as an
+    >>> x = an.zeros(3, requires_grad=True); v = an.tensor(2.0, requires_grad=True)
+    >>> y = setitem(x, 1, v); y
+    tensor([0., 2., 0.], grad_fn=<SetItem>)
+    >>> (y * an.tensor([1.0, 3.0, 5.0])).sum().backward(); x.grad, v.grad
+    (tensor([1., 0., 5.]), tensor(3.))
+    """
+    from .base import lift
+    return apply(SetItem(index_to_numpy(index)), x, lift(v, x))
+
+
+__all__ = ["getitem"]  # (setitem: the in-place t[index] = v, Tensor.__setitem__)

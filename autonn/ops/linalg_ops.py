@@ -345,6 +345,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
             raise ValueError(f"linalg.norm: ord={ord!r} with axis=None needs a 1-D or 2-D input, "
                              f"got shape {x.shape}")
         axis = tuple(range(x.ndim))
+    if not isinstance(axis, (int, np.integer, tuple, list)) or isinstance(axis, bool):
+        raise TypeError(f"linalg.norm: axis must be an int or a pair of ints, got {axis!r}")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     if len(axes) not in (1, 2):
         raise ValueError(f"linalg.norm: axis must be an int or a pair of ints, got {axis!r}")
@@ -491,6 +493,8 @@ def eigvalsh(a, UPLO="L"):
     >>> an.linalg.eigvalsh(an.tensor([[2.0, 1.0], [1.0, 2.0]]))
     tensor([1., 3.])
     """
+    if not isinstance(a, Tensor) or a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        _square("eigvalsh", a)  # the error names eigvalsh
     return eigh(a, UPLO)[0]
 
 
@@ -552,6 +556,8 @@ def eigvals(a):
     >>> an.linalg.eigvals(an.tensor([[0.0, 1.0], [-1.0, 0.0]]))
     tensor([0.+1.j, 0.-1.j], dtype=complex128)
     """
+    if not isinstance(a, Tensor) or a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        _square("eigvals", a)  # the error names eigvals
     return eig(a)[0]
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import kernels
 from ..tensor import Tensor, as_tensor
-from ._axes import keepdims_shape, normalize_axes, normalize_axis, pick_axis
+from ._axes import check_flag, keepdims_shape, normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply
 from .elementwise import _MaskedLinear, exp, sqrt, where
 from .shape import BroadcastTo, Reshape, Sum
@@ -16,7 +16,7 @@ from .shape import BroadcastTo, Reshape, Sum
 def _reduce_args(x, axis, dim, keepdims, keepdim, op_name):
     x = as_tensor(x)
     axes = normalize_axes(pick_axis(axis, dim, op_name), x.ndim, op_name)
-    return x, axes, bool(keepdims or keepdim)
+    return x, axes, check_flag(keepdims, "keepdims", op_name) or check_flag(keepdim, "keepdim", op_name)
 
 
 def _expand_back(g, axes, keepdims, shape):
@@ -136,7 +136,10 @@ def std(x, axis=None, ddof=0, keepdims=False, dim=None, keepdim=False, correctio
     >>> an.std(an.tensor([1.0, 3.0]))
     tensor(1.)
     """
-    v = var(x, axis, ddof, keepdims, dim, keepdim, correction)
+    try:
+        v = var(x, axis, ddof, keepdims, dim, keepdim, correction)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"std: {str(e).removeprefix('var: ')}") from None
     zero = v.data == 0
     if not zero.any():
         return sqrt(v)

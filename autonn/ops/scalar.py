@@ -23,6 +23,7 @@ class _ScalarOp(Op):
 class AddScalar(_ScalarOp):
     """``x + c``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return x + self.c
@@ -37,6 +38,7 @@ class AddScalar(_ScalarOp):
 class RSubScalar(_ScalarOp):
     """``c - x``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return self.c - x
@@ -51,6 +53,7 @@ class RSubScalar(_ScalarOp):
 class MulScalar(_ScalarOp):
     """``x * c``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return x * self.c
@@ -67,6 +70,7 @@ class MulScalar(_ScalarOp):
 class DivScalar(_ScalarOp):
     """``x / c``"""
     __slots__ = ()
+    saves_values = False  # the rules use the constant only
 
     def forward(self, x):
         return x / self.c

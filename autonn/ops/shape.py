@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..tensor import as_tensor
+from ..tensor import Tensor, as_tensor
 from ._axes import normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply, linear_jvp
 
@@ -143,6 +143,8 @@ class Pad(_Linear):
 
 # ----- public functions -----
 def _shape_arg(shape, op_name):
+    if not isinstance(shape, (tuple, list, np.ndarray)):
+        raise TypeError(f"{op_name}: shape must be an int or a sequence of ints, got {shape!r}")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -197,6 +199,8 @@ def transpose(x, axes=None):
     if axes is None:
         axes = tuple(range(x.ndim))[::-1]
     else:
+        if not isinstance(axes, (tuple, list)):
+            raise TypeError(f"transpose: axes must be a tuple or list of ints, got {axes!r}")
         axes = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {x.ndim} "
@@ -326,6 +330,10 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def _tensors(seq, op_name):
+    if isinstance(seq, Tensor):
+        seq = list(seq) if seq.ndim else [seq]
+    elif not isinstance(seq, (list, tuple)):
+        raise TypeError(f"{op_name}: expects a sequence of tensors, got {type(seq).__name__}")
     ts = [as_tensor(t) for t in seq]
     if not ts:
         raise ValueError(f"{op_name}: need at least one tensor")
@@ -335,13 +343,15 @@ def _tensors(seq, op_name):
 
 
 def concatenate(seq, axis=0, dim=None):
-    """Join tensors along an existing axis.
+    """Join tensors along an existing axis (``axis=None``: the flattened tensors, as NumPy).
 
     >>> import autonn as an
     >>> an.concatenate([an.ones((2, 3)), an.zeros((1, 3))]).shape
     (3, 3)
     """
     ts = _tensors(seq, "concatenate")
+    if axis is None and dim is None:  # NumPy: flatten the inputs first
+        ts = [reshape(t, -1) for t in ts]
     axis = pick_axis(axis, dim, "concatenate", 0)
     nd = ts[0].ndim
     if nd == 0:
@@ -376,19 +386,8 @@ def split(x, indices_or_sections, axis=0, dim=None):
     >>> [t.shape for t in an.split(an.arange(6.0), [2, 5])]
     [(2,), (3,), (1,)]
     """
-    x = as_tensor(x)
-    axis = normalize_axis(pick_axis(axis, dim, "split", 0), x.ndim, "split")
-    n = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        k = int(indices_or_sections)
-        if k <= 0 or n % k:
-            raise ValueError(f"split: axis {axis} of length {n} cannot be split into {k} equal parts")
-        cuts = [n // k * i for i in range(1, k)]
-    else:
-        cuts = [int(i) for i in indices_or_sections]
-    bounds = [0] + cuts + [n]
-    pre = (slice(None),) * axis
-    return [x[pre + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])]
+    from .arrays import _split
+    return _split(x, indices_or_sections, pick_axis(axis, dim, "split", 0), "split", equal=True)
 
 
 _GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")  # each output copies one input element
@@ -403,6 +402,8 @@ def pad(x, pad_width, mode="constant", constant_values=0):
     tensor([0., 1., 1., 0.])
     """
     x = as_tensor(x)
+    if np.asarray(pad_width).dtype.kind not in "iu":
+        raise TypeError(f"pad: pad_width must be integers, got {pad_width!r}")
     try:
         width = tuple(tuple(int(v) for v in row)
                       for row in np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..engine import no_grad
+from ..saved import unlocked
 from ..kernels import optim as fused
 from .optimizer import Optimizer, _check_nonneg, _step_count
 
@@ -58,9 +59,10 @@ class Adam(Optimizer):
                     if amsgrad:
                         state["max_exp_avg_sq"] = np.zeros_like(p.data)
                 step = _step_count(state)
-                fused.adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
-                                state.get("max_exp_avg_sq") if amsgrad else None, step, lr,
-                                beta1, beta2, eps, wd, self._decoupled, maximize)
+                with unlocked(p) as data:  # bumps p's version
+                    fused.adam_step(data, grad, state["exp_avg"], state["exp_avg_sq"],
+                                    state.get("max_exp_avg_sq") if amsgrad else None, step, lr,
+                                    beta1, beta2, eps, wd, self._decoupled, maximize)
         return loss
 
 

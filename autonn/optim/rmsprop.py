@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..engine import no_grad
+from ..saved import unlocked
 from ..kernels._optim_numpy import _lerp_
 from .optimizer import Optimizer, _check_nonneg, _step_count
 
@@ -69,7 +70,9 @@ class RMSprop(Optimizer):
                     buf = state["momentum_buffer"]
                     buf *= momentum
                     buf += grad / avg
-                    p.data += -lr * buf
+                    step = -lr * buf
                 else:
-                    p.data += -lr * (grad / avg)
+                    step = -lr * (grad / avg)
+                with unlocked(p) as data:  # bumps p's version
+                    data += step
         return loss

@@ -1,5 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (PyTorch's)."""
 from ..engine import no_grad
+from ..saved import unlocked
 from ..kernels import _config
 from ..kernels import optim as fused
 from .optimizer import Optimizer, _check_nonneg, required
@@ -51,10 +52,11 @@ class SGD(Optimizer):
                     g = p._grad
                     if g is None:
                         continue
-                    if p.data.size < _SMALL:  # the twin's one expression, no dispatch
-                        p.data -= lr * g.data
-                    else:
-                        fused.sgd_step(p.data, g.data, lr)
+                    with unlocked(p) as data:  # bumps p's version
+                        if data.size < _SMALL:  # the twin's one expression, no dispatch
+                            data -= lr * g.data
+                        else:
+                            fused.sgd_step(data, g.data, lr)
                 continue
             for p in group["params"]:
                 g = p._grad
@@ -62,8 +64,9 @@ class SGD(Optimizer):
                     continue
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
                 buf = None if state is None else state.get("momentum_buffer")
-                buf = fused.sgd_step(p.data, g.data, lr, wd, momentum, dampening, nesterov,
-                                     maximize, buf)
+                with unlocked(p) as data:
+                    buf = fused.sgd_step(data, g.data, lr, wd, momentum, dampening, nesterov,
+                                         maximize, buf)
                 if state is not None:
                     state["momentum_buffer"] = buf
         return loss

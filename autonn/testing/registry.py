@@ -615,4 +615,6 @@ for _name in ("add sub mul div pow neg add_scalar rsub_scalar mul_scalar div_sca
               "broadcast_to flatten concatenate stack split pad getitem").split():
     REGISTRY[_name] = dataclasses.replace(REGISTRY[_name], complex=True)
 
+# NumPy's array functions (reductions, products, sorting, shape and index): their own module
+from . import registry_arrays  # noqa: E402,F401
 from . import registry_linalg  # noqa: E402,F401  (autonn.linalg's entries)

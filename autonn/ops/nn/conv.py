@@ -1,4 +1,6 @@
 """``conv2d``: 2-D cross-correlation, NCHW, as im2col + one BLAS matmul; its gradient ops."""
+import operator
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -13,13 +15,15 @@ def _pair(v, name, op_name, minimum):
         v = (int(v), int(v))
     else:
         try:
-            v = tuple(int(a) for a in v)
+            v = tuple(operator.index(a) for a in v)
         except TypeError:
             raise TypeError(f"{op_name}: {name} must be an int or a pair of ints, got {v!r}") from None
         if len(v) != 2:
             raise ValueError(f"{op_name}: {name} must be an int or a pair of ints, got {v!r}")
     if min(v) < minimum:
         raise ValueError(f"{op_name}: {name} must be >= {minimum}, got {v}")
+    if max(v) > 1 << 31:
+        raise ValueError(f"{op_name}: {name} {v} is too large")
     return v
 
 

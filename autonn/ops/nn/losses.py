@@ -127,6 +127,8 @@ def _labels_array(target, op_name):
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op_name}: class-index targets must be integers, got dtype {t.dtype} "
                         f"(shape {t.shape})")
+    if not t.dtype.isnative:  # big-endian labels (from a file): native order, same values
+        t = t.astype(t.dtype.newbyteorder("="))
     return t
 
 
