@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import kernels
 from ..tensor import as_tensor
-from ._rules import sum_terms
+from ._rules import float_tensor, sum_terms
 from .base import Op, _grad_state, apply, const
 from .elementwise import exp
 
@@ -243,7 +243,7 @@ def elu(x, alpha=1.0):
     >>> an.elu(an.tensor([0.0, 2.0]))
     tensor([0., 2.])
     """
-    return apply(Elu(float(alpha)), as_tensor(x))
+    return apply(Elu(float(alpha)), float_tensor(x))
 
 
 def gelu(x):
@@ -253,7 +253,7 @@ def gelu(x):
     >>> an.gelu(an.zeros(1))
     tensor([0.])
     """
-    x = as_tensor(x)
+    x = float_tensor(x)
     return apply(Gelu(_grad_state.enabled and x._requires_grad), x)
 
 
@@ -264,7 +264,7 @@ def sigmoid(x):
     >>> an.sigmoid(an.zeros(1))
     tensor([0.5])
     """
-    return apply(Sigmoid(), as_tensor(x))
+    return apply(Sigmoid(), float_tensor(x))
 
 
 def tanh(x):
@@ -274,7 +274,7 @@ def tanh(x):
     >>> an.tanh(an.zeros(1))
     tensor([0.])
     """
-    return apply(Tanh(), as_tensor(x))
+    return apply(Tanh(), float_tensor(x))
 
 
 def softplus(x, beta=1.0, threshold=20.0):
@@ -284,7 +284,10 @@ def softplus(x, beta=1.0, threshold=20.0):
     >>> round(an.softplus(an.zeros(1)).item(), 4)
     0.6931
     """
-    return apply(Softplus((float(beta), float(threshold))), as_tensor(x))
+    return apply(Softplus((float(beta), float(threshold))), float_tensor(x))
 
+
+for _float_function in (elu, gelu, sigmoid, tanh, softplus):
+    _float_function.promotes_integers = True  # integer inputs are cast to the default float
 
 __all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus"]
