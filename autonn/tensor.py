@@ -201,9 +201,6 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
-    def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
-
     def __dlpack__(self, **kwargs):
         """DLPack export of the data, shared and not copied (``np.from_dlpack(t)``,
         ``torch.from_dlpack(t)``); raises if the tensor requires grad, as PyTorch.
@@ -328,7 +325,14 @@ def _to_array(data, dtype=None):
 
 
 def as_tensor(x, dtype=None):
-    """``x`` as a Tensor: Tensors pass through, anything array-like is wrapped (no copy when possible)."""
+    """``x`` as a Tensor: Tensors pass through, anything array-like is wrapped (no copy when
+    possible); a list or tuple holding Tensors is stacked, differentiably.
+
+    >>> import autonn as an
+    >>> x = an.tensor(1.0, requires_grad=True)
+    >>> an.as_tensor([x, x * 3]).sum().backward(); x.grad
+    tensor(4.)
+    """
     if isinstance(x, Tensor):
         if dtype is not None and x.dtype != dtype:
             return _ops.cast(x, dtype)
@@ -421,3 +425,30 @@ Tensor.dim = lambda self: self.ndim
 Tensor.real = property(lambda self: _ops.real(self), doc="The real part, as NumPy's ``.real``.")
 Tensor.imag = property(lambda self: _ops.imag(self), doc="The imaginary part, as NumPy's ``.imag``.")
 Tensor.conj = lambda self: _ops.conj(self)
+
+
+# ----- NumPy's functions and Python's protocols on Tensors (the rules: autonn._dispatch) -----
+from . import _dispatch  # noqa: E402
+
+
+def _format(self, spec):
+    if self.data.size == 1 and spec:
+        return format(self.data.item(), spec)
+    if spec:
+        raise TypeError(f"format: the spec {spec!r} needs a one-element tensor, this one has "
+                        f"shape {self.shape}")
+    return str(self)
+
+
+Tensor.__array__ = _dispatch.to_array
+Tensor.__array_ufunc__ = _dispatch.array_ufunc
+Tensor.__array_function__ = _dispatch.array_function
+Tensor.__mod__ = lambda self, o: _ops.remainder(self, o)
+Tensor.__rmod__ = lambda self, o: _ops.remainder(o, self)
+Tensor.__floordiv__ = lambda self, o: _ops.floor_divide(self, o)
+Tensor.__rfloordiv__ = lambda self, o: _ops.floor_divide(o, self)
+Tensor.__divmod__ = lambda self, o: (_ops.floor_divide(self, o), _ops.remainder(self, o))
+Tensor.__rdivmod__ = lambda self, o: (_ops.floor_divide(o, self), _ops.remainder(o, self))
+Tensor.__round__ = lambda self, ndigits=None: _ops.round(self, 0 if ndigits is None else ndigits)
+Tensor.__complex__ = lambda self: complex(self.item())
+Tensor.__format__ = _format
