@@ -2,12 +2,18 @@
 
 Each row is measured in short interleaved bursts with pauses (this kind of machine slows
 sustained two-thread load after a few seconds): every round times each contender on the same
-inputs, the per-round ratio against NumPy is kept, and the table reports medians.
+inputs, the per-round ratio against NumPy is kept, and the table reports medians. autonn runs
+eager and compiled (``an.compile``). With PyTorch installed the measuring process imports it
+before autonn (the order that used to slow autonn down); JAX ``jit``, when installed, is timed
+in a process of its own against its own NumPy baseline (XLA's thread pool slows every other
+contender sharing its process).
 
     autonn bench --quick        # under a minute
     autonn bench                # more rounds, 1e7-element activations too
 """
 import gc
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -143,9 +149,42 @@ def _torch_mlp(sizes, batch, init):
     return step
 
 
+def _jax_mlp(sizes, batch, init):
+    import jax
+    import jax.numpy as jnp
+    Ws, bs, x, y = init
+    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in zip(Ws, bs)]
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def loss_fn(params):
+        h = xj
+        for i, (W, b) in enumerate(params):
+            h = h @ W + b
+            if i < len(params) - 1:
+                h = jnp.maximum(h, 0)
+        lp = jax.nn.log_softmax(h, axis=1)
+        return -jnp.mean(lp[jnp.arange(batch), yj])
+
+    @jax.jit
+    def update(params):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return loss, [(W - 0.01 * gW, b - 0.01 * gb) for (W, b), (gW, gb) in zip(params, grads)]
+    state = [params]
+
+    def step():
+        loss, state[0] = update(state[0])
+        loss.block_until_ready()
+        return loss
+    return step
+
+
 def bench_mlp(sizes, batch, rounds, min_time, pause, torch_ok):
+    import autonn as an
     np_step, init = _numpy_mlp(sizes, batch)
     contenders = {"numpy": np_step, "autonn": _autonn_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1])}
+    compiled = an.compile(_autonn_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1]))
+    compiled()  # the recording call
+    contenders["compiled"] = compiled
     if torch_ok:
         contenders["torch"] = _torch_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1])
     label = f"MLP train step, batch {batch}, {'-'.join(map(str, sizes))}"
@@ -172,7 +211,17 @@ def bench_chain(n_ops, rounds, min_time, pause, torch_ok):
             y = y + 0.001
         y.sum().backward()
 
-    contenders = {"numpy": numpy_forward, "autonn": autonn_fb}
+    def chain_fb(x):
+        y = x
+        for _i in range(n_ops // 2):
+            y = y * 1.0001
+            y = y + 0.001
+        y.sum().backward()
+    compiled_fb = an.compile(chain_fb)
+    xc = an.tensor(x0, requires_grad=True)
+    compiled_fb(xc)  # the recording call (gradients accumulate into xc.grad: the same work)
+
+    contenders = {"numpy": numpy_forward, "autonn": autonn_fb, "compiled": lambda: compiled_fb(xc)}
     if torch_ok:
         import torch
         xt0 = torch.from_numpy(x0)
@@ -268,6 +317,18 @@ loss.backward(); opt.step()
 """
 
 
+_COMPILED_STEPS = """
+def step():
+    opt.zero_grad()
+    loss = an.nn.CrossEntropyLoss()(m(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+y = an.tensor(np.arange(batch) % sizes[-1])
+an.compile(step)()
+"""
+
+
 def bench_startup(repeats, torch_ok):
     """Fresh processes: ``import`` alone, then import + one training step. The 64-128-10 step
     runs only NumPy twins (small arrays); the 784-512-256-10 step runs Numba kernels (fused
@@ -287,6 +348,11 @@ def bench_startup(repeats, torch_ok):
         _fresh(code, 1)  # make sure the kernel cache is warm
         rows.append({"workload": f"fresh process: import + first {label} step, cache warm",
                      "unit": "s", "autonn": _fresh(code, repeats) - empty})
+    code = _FIRST_STEP.format(sizes=(784, 512, 256, 10), batch=128).split("loss = ")[0]
+    code += _COMPILED_STEPS
+    _fresh(code, 1)
+    rows.append({"workload": "fresh process: import + first compiled 784-512-256-10 step "
+                 "(records), cache warm", "unit": "s", "compiled": _fresh(code, repeats) - empty})
     with tempfile.TemporaryDirectory() as cache:  # an empty Numba cache: compile everything
         rows.append({"workload": f"fresh process: import + first {label} step, cache cold",
                      "unit": "s", "autonn": _fresh(code, 1, NUMBA_CACHE_DIR=cache) - empty})
@@ -295,14 +361,14 @@ def bench_startup(repeats, torch_ok):
 
 # ----------------------------------------------------------------- table
 def _format(rows):
-    names = ["numpy", "autonn", "torch"]
+    names = ["numpy", "autonn", "compiled", "torch", "jax"]
     header = f"{'workload':<66} {'unit':>4} " + " ".join(f"{n:>9}" for n in names) + \
-        f" {'autonn/np':>9} {'torch/np':>9}"
+        f" {'autonn/np':>9} {'compil/np':>9} {'torch/np':>9} {'jax/np':>9}"
     lines = [header, "-" * len(header)]
     for r in rows:
         vals = " ".join(f"{r[n]:>9.4g}" if n in r else f"{'':>9}" for n in names)
         ratios = " ".join(f"{r[k]:>8.2f}x" if k in r else f"{'':>9}" for k in
-                          ("autonn/numpy", "torch/numpy"))
+                          ("autonn/numpy", "compiled/numpy", "torch/numpy", "jax/numpy"))
         lines.append(f"{r['workload']:<66} {r['unit']:>4} {vals} {ratios}")
     return "\n".join(lines)
 
@@ -316,18 +382,96 @@ def _torch_available():
         return False
 
 
-def run(args):
-    """Entry point of ``autonn bench``."""
-    if getattr(args, "distributed", False):  # autonn/distributed/benchmark.py
-        from .distributed.benchmark import run as run_distributed
-        return run_distributed(args)
-    quick = getattr(args, "quick", False)
+_MEASURE = """
+import json, sys
+try:
+    import torch  # noqa: F401  (before autonn: the import order that used to slow autonn down)
+except ImportError:
+    pass
+from autonn import bench
+bench._measure(json.loads(sys.argv[1]), sys.argv[2])
+"""
+
+_JAX = """
+import json, sys
+from autonn import bench
+bench._measure_jax(json.loads(sys.argv[1]), sys.argv[2])
+"""
+
+
+def _in_this_process(measure, opts):
+    """``measure(opts, out)`` run here (the measurements of a process that has no PyTorch to
+    import first, or tests); its rows."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "rows.json")
+        measure(opts, out)
+        with open(out) as f:
+            return json.load(f)
+
+
+def _in_process(code, opts):
+    """Run ``code`` (which writes its rows to a JSON file) in a fresh interpreter; its rows."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "rows.json")
+        subprocess.run([sys.executable, "-c", code, json.dumps(opts), out], check=True)
+        with open(out) as f:
+            return json.load(f)
+
+
+def _plan(quick):
     rounds, min_time, pause = (5, 0.03, 0.3) if quick else (11, 0.08, 0.5)
-    torch_ok = _torch_available()
-    rows = []
     mlps = [((64, 128, 10), 64), ((784, 512, 256, 10), 128)]
     if not quick:
         mlps.append(((1024, 2048, 2048, 10), 512))
+    return rounds, min_time, pause, mlps
+
+
+def _measure_jax(opts, out):
+    """JAX jit MLP steps against NumPy, alone in this process (written to ``out``)."""
+    rounds, min_time, pause, mlps = _plan(opts["quick"])
+    rows = []
+    for sizes, batch in mlps:
+        r = rounds if sizes[0] < 1000 else max(3, rounds // 2)
+        np_step, init = _numpy_mlp(sizes, batch)
+        contenders = {"numpy": np_step, "jax": _jax_mlp(sizes, batch, _numpy_mlp(sizes, batch)[1])}
+        rows.append(_summarise(f"MLP train step, batch {batch}, {'-'.join(map(str, sizes))}",
+                               _rounds(contenders, r, min_time, pause)))
+    with open(out, "w") as f:
+        json.dump(rows, f)
+
+
+def run(args):
+    """Entry point of ``autonn bench``: the measurements run in a fresh process that imports
+    PyTorch (when installed) before autonn; JAX (when installed) in another."""
+    if getattr(args, "distributed", False):  # autonn/distributed/benchmark.py
+        from .distributed.benchmark import run as run_distributed
+        return run_distributed(args)
+    opts = {"quick": bool(getattr(args, "quick", False))}
+    if importlib.util.find_spec("torch") is None:
+        rows = _in_this_process(_measure, opts)  # (each row is printed as it is measured)
+    else:
+        rows = _in_process(_MEASURE, opts)
+    if importlib.util.find_spec("jax") is not None:
+        print("JAX jit, in a process of its own (its own NumPy baseline):", flush=True)
+        jax_rows = {r["workload"]: r for r in _in_process(_JAX, opts)}
+        for r in rows:
+            j = jax_rows.get(r["workload"])
+            if j is not None:
+                r["jax"], r["jax/numpy"] = j["jax"], j["jax/numpy"]
+                print(_format([j]).splitlines()[-1], flush=True)
+    out = getattr(args, "json", None)
+    if out:
+        with open(out, "w") as f:
+            json.dump({"machine": _machine(), "rows": rows}, f, indent=1)
+    return 0
+
+
+def _measure(opts, out):
+    """The measurements of ``autonn bench`` (rows written to ``out`` as JSON)."""
+    quick = opts["quick"]
+    rounds, min_time, pause, mlps = _plan(quick)
+    torch_ok = _torch_available()
+    rows = []
     print(_machine())
     print("\n".join(_format([]).splitlines()[:2]), flush=True)   # the header
 
@@ -343,11 +487,8 @@ def run(args):
         for name in ("relu", "sigmoid", "tanh", "gelu"):
             add(bench_activation(name, n, rounds, min_time, pause, torch_ok))
     add(*bench_startup(3 if quick else 7, torch_ok))
-    out = getattr(args, "json", None)
-    if out:
-        with open(out, "w") as f:
-            json.dump({"machine": _machine(), "rows": rows}, f, indent=1)
-    return 0
+    with open(out, "w") as f:
+        json.dump(rows, f)
 
 
 def _machine():
@@ -358,11 +499,9 @@ def _machine():
         parts.append(f"numba {numba.__version__}")
     except ImportError:
         pass
-    try:
-        import torch
-        parts.append(f"torch {torch.__version__}")
-    except ImportError:
-        pass
+    for mod in ("torch", "jax"):
+        if importlib.util.find_spec(mod) is not None:
+            parts.append(f"{mod} {importlib.metadata.version(mod)}")
     return f"{platform.machine()}, {os.cpu_count()} cores; " + ", ".join(parts)
 
 

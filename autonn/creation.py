@@ -138,6 +138,28 @@ def ones_like(t: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fals
     return _leaf(np.ones(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
+def empty_like(t, dtype=None, requires_grad=False):
+    """An uninitialised tensor with ``t``'s shape and dtype.
+
+    >>> import autonn as an
+    >>> an.empty_like(an.zeros((2, 3))).shape
+    (2, 3)
+    """
+    data = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return _leaf(np.empty(data.shape, dtype=dtype or data.dtype), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    """``fill_value`` with ``t``'s shape and dtype, as ``numpy.full_like``.
+
+    >>> import autonn as an
+    >>> an.full_like(an.zeros(2), 7.0)
+    tensor([7., 7.])
+    """
+    data = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return _leaf(np.full(data.shape, fill_value, dtype=dtype or data.dtype), requires_grad)
+
+
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: DTypeLike | None = None,
            requires_grad: bool = False) -> Tensor:
     """Evenly spaced values in ``[start, stop)``, as ``numpy.arange``.

@@ -330,12 +330,17 @@ def _array_grad(g):
     return d if d.__class__ is np.ndarray else np.asarray(d)  # (a Tensor may hold one too)
 
 
+def _sum_to_axes(shape, target, op_name):
+    from .ops.shape import sum_to_axes  # the module (``autonn.ops.shape`` is np.shape's twin)
+    return sum_to_axes(shape, target, op_name)
+
+
 def _fit_array(g, inp, node):
     """Sum broadcast axes and cast back so that a gradient array from ``node``'s rule
     matches its input ``inp`` (as :func:`_fit_to_input` does for Tensors)."""
     shape, dtype = inp.data.shape, inp.data.dtype
     if g.shape != shape:
-        axes = _tensor._ops.shape.sum_to_axes(g.shape, shape, f"backward of {node._op.name}")
+        axes = _sum_to_axes(g.shape, shape, f"backward of {node._op.name}")
         g = np.sum(g, axis=axes, keepdims=True).reshape(shape)  # as ops.sum_to
     if g.dtype != dtype:
         g = (g.real if g.dtype.kind == "c" and dtype.kind != "c" else g).astype(dtype)

@@ -219,9 +219,6 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
-
     def __dlpack__(self, **kwargs):
         """DLPack export of the data, shared and not copied (``np.from_dlpack(t)``,
         ``torch.from_dlpack(t)``); raises if the tensor requires grad, as PyTorch.
@@ -612,7 +609,14 @@ def _to_array(data, dtype=None):
 
 
 def as_tensor(x: Any, dtype: DTypeLike | None = None) -> Tensor:
-    """``x`` as a Tensor: Tensors pass through, anything array-like is wrapped (no copy when possible)."""
+    """``x`` as a Tensor: Tensors pass through, anything array-like is wrapped (no copy when
+    possible); a list or tuple holding Tensors is stacked, differentiably.
+
+    >>> import autonn as an
+    >>> x = an.tensor(1.0, requires_grad=True)
+    >>> an.as_tensor([x, x * 3]).sum().backward(); x.grad
+    tensor(4.)
+    """
     if isinstance(x, Tensor):
         if dtype is not None and x.dtype != dtype:
             return _ops.cast(x, dtype)
@@ -683,3 +687,36 @@ from . import (  # noqa: E402  (both import Tensor from this module)
 Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
 Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.div, _ops.pow, _ops.matmul
 Tensor.__neg__ = _ops.neg
+
+
+# ----- NumPy's functions and Python's protocols on Tensors (the rules: autonn._dispatch) -----
+from . import _dispatch  # noqa: E402
+
+
+def _format(self, spec):
+    if self.data.size == 1 and spec:
+        return format(self.data.item(), spec)
+    if spec:
+        raise TypeError(f"format: the spec {spec!r} needs a one-element tensor, this one has "
+                        f"shape {self.shape}")
+    return str(self)
+
+
+def _attach_numpy_protocols(cls: Any) -> None:
+    """NumPy's protocols and Python's number protocols, from ``autonn._dispatch`` and the ops."""
+    cls.__array__ = _dispatch.to_array
+    cls.__array_ufunc__ = _dispatch.array_ufunc
+    cls.__array_function__ = _dispatch.array_function
+    cls.__mod__ = lambda self, o: _ops.remainder(self, o)
+    cls.__rmod__ = lambda self, o: _ops.remainder(o, self)
+    cls.__floordiv__ = lambda self, o: _ops.floor_divide(self, o)
+    cls.__rfloordiv__ = lambda self, o: _ops.floor_divide(o, self)
+    cls.__divmod__ = lambda self, o: (_ops.floor_divide(self, o), _ops.remainder(self, o))
+    cls.__rdivmod__ = lambda self, o: (_ops.floor_divide(o, self), _ops.remainder(o, self))
+    cls.__round__ = lambda self, ndigits=None: _ops.round(
+        self, 0 if ndigits is None else ndigits)
+    cls.__complex__ = lambda self: complex(self.item())
+    cls.__format__ = _format
+
+
+_attach_numpy_protocols(Tensor)

@@ -168,3 +168,12 @@ def test_the_numpy_page_lists_every_op():
     table = text[text.index("## What is differentiable today"):text.index("This table lists")]
     listed = set(re.findall(r"\w+", " ".join(re.findall(r"`([^`]+)`", table))))
     assert set(an.ops.__all__) - listed == set()
+
+
+def test_the_numpy_page_shows_the_registry_table(site):
+    """The generated table lists every function the registry tests, under its public name."""
+    from autonn.testing.support import supported_functions
+    html = pathlib.Path(os.path.join(site, "numpy", "index.html")).read_text(encoding="utf-8")
+    assert "supported functions: generated" not in html
+    missing = [name for name in supported_functions() if f"<code>{name}</code>" not in html]
+    assert not missing, f"functions missing from the generated table: {missing}"

@@ -147,7 +147,10 @@ def test_lambda_without_derivative_uses_autograd():
     x = an.tensor(z, requires_grad=True)
     act(x).sum().backward()
     np.testing.assert_allclose(x.grad.data, _swish_deriv(z), rtol=1e-10)
-    numpy_only = nn.Lambda(np.tanh)
+    x = an.tensor(z, requires_grad=True)
+    nn.Lambda(np.tanh)(x).sum().backward()  # NumPy's tanh on a Tensor dispatches to an.tanh
+    np.testing.assert_allclose(x.grad.data, 1 - np.tanh(z) ** 2, rtol=1e-12)
+    numpy_only = nn.Lambda(lambda t: np.tanh(np.asarray(t)))  # an array: no graph to follow
     with pytest.raises(TypeError, match="derivative"):
         numpy_only(an.tensor(z, requires_grad=True))
     np.testing.assert_allclose(numpy_only(an.tensor(z)).data, np.tanh(z))  # fine without grad

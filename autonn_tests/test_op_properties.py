@@ -48,13 +48,15 @@ def _numeric_grad(fun, arrays, i):
 def test_forward_matches_numpy(name, data):
     spec = REGISTRY[name]
     case = data.draw(spec.cases(np.float64))
-    _, out = _call(spec, case.arrays, case.kwargs)
+    _, out = _call(spec, case.arrays, case.kwargs)  # inputs that require grad
     expected = spec.ref(*case.arrays, **case.kwargs)
-    assert out.shape == np.shape(expected)
-    if not spec.differentiable:  # integer results: exactly NumPy's, and no graph
-        assert out.dtype.kind in "iub" and not out.requires_grad
-        np.testing.assert_array_equal(out.data, expected)
+    if not spec.differentiable:  # exactly NumPy's result (a Tensor or a plain value), no graph
+        got = out.data if isinstance(out, an.Tensor) else out
+        assert not getattr(out, "requires_grad", False)
+        assert np.asarray(got).dtype == np.asarray(expected).dtype
+        np.testing.assert_array_equal(got, expected)
         return
+    assert out.shape == np.shape(expected)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
 
 
@@ -156,15 +158,18 @@ _NAMESPACES = ("fft", "linalg")  # public modules of ops; their entries are regi
 
 
 def _exported_ops():
-    """Every op autonn exports: ``autonn.ops.__all__``, the fused ``autonn.ops.nn`` ones, and
-    the ops of the public namespaces (functions re-exported from NumPy, e.g. ``fftfreq``, are
-    not ops)."""
+    """Every op autonn exports: ``autonn.ops.__all__``, the fused ``autonn.ops.nn`` ones, the
+    ops of the public namespaces (functions re-exported from NumPy, e.g. ``fftfreq``, are not
+    ops), ``autonn.special`` (as ``special.<name>``) and ``autonn.stats``
+    (``stats.<dist>.<fn>``)."""
     names = list(an.ops.__all__) + [n for n in an.ops.nn.__all__ if callable(getattr(an.ops.nn, n))]
     for ns in _NAMESPACES:
         module = getattr(an, ns)
         names += [f"{ns}.{n}" for n in module.__all__
                   if getattr(getattr(module, n), "__module__", "").startswith("autonn")
                   and getattr(module, n) is not getattr(an, n, None)]  # an.linalg.matmul is an.matmul
+    names += [f"special.{n}" for n in an.special.__all__]
+    names += [f"stats.{d}.{f}" for d, fns in an.stats.DISTRIBUTIONS.items() for f in fns]
     return names
 
 
@@ -226,7 +231,7 @@ def test_linear_ops_are_linear(name, data):
     np.testing.assert_allclose(combined, f(case.arrays) + 2 * f(others), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if REGISTRY[n].elementwise])
+@pytest.mark.parametrize("name", [n for n in DIFFERENTIABLE if REGISTRY[n].elementwise])
 @given(data=st.data())
 def test_cases_stay_inside_the_domain_and_away_from_kinks(name, data):
     spec = REGISTRY[name]
@@ -236,3 +241,21 @@ def test_cases_stay_inside_the_domain_and_away_from_kinks(name, data):
         assert np.all((a > low) & (a < high)), f"{name}: a drawn input outside {spec.domain}"
         for k in spec.kinks:
             assert np.all(np.abs(a - k) > 0.04), f"{name}: a drawn input at the kink {k}"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if REGISTRY[n].zero_gradient])
+@given(data=st.data())
+def test_zero_gradient_ops_have_exactly_zero_gradient(name, data):
+    """Rounding functions (floor, sign...): the gradient and the jvp are exactly 0, of the
+    inputs' shapes, and the op stays in the graph (no error asking for it)."""
+    spec = REGISTRY[name]
+    case = data.draw(spec.cases(np.float64))
+    xs, out = _call(spec, case.arrays, case.kwargs)
+    assert out.requires_grad
+    grads = an.grad(out.sum(), xs)
+    for g, x in zip(grads, xs):
+        assert g.shape == x.shape and not np.any(g.data)
+    _, tangent = an.func.jvp(lambda *ts: spec.fn(*ts, **case.kwargs),
+                             tuple(an.tensor(a) for a in case.arrays),
+                             tuple(an.tensor(np.ones_like(a)) for a in case.arrays))
+    assert tangent.shape == out.shape and not np.any(tangent.data)

@@ -29,6 +29,18 @@ def test_every_op_has_a_running_example(name):
     assert _run(fn, name).failed == 0
 
 
+SCIPY_NAMES = ([f"special.{n}" for n in an.special.__all__]
+               + [f"stats.{d}.{f}" for d, fns in an.stats.DISTRIBUTIONS.items() for f in fns])
+
+
+@pytest.mark.parametrize("name", SCIPY_NAMES)
+def test_every_special_function_and_distribution_has_a_running_example(name):
+    obj = an
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    assert _run(obj, name).failed == 0
+
+
 @pytest.mark.parametrize("obj", [_rules, _rules.elementwise, _rules.sum_terms, registry.register])
 def test_declaration_helpers_examples(obj):
     assert _run(obj, getattr(obj, "__name__", "_rules")).failed == 0

@@ -13,12 +13,16 @@ def main(src, dst):
         result = json.load(f)
     rows = [r for r in result["rows"] if "autonn/numpy" in r]
     labels = [r["workload"].replace(" fwd+bwd", "").replace("MLP train step, ", "MLP ") for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
+    series = [(k, name) for k, name in (("autonn/numpy", "autonn (eager)"),
+                                         ("compiled/numpy", "autonn (an.compile)"),
+                                         ("torch/numpy", "PyTorch"), ("jax/numpy", "JAX jit"))
+              if any(k in r for r in rows)]
+    fig, ax = plt.subplots(figsize=(9, 0.2 * len(series) * len(rows) + 1.5))
     y = range(len(rows))
-    ax.barh([i + 0.2 for i in y], [r["autonn/numpy"] for r in rows], height=0.4, label="autonn")
-    if any("torch/numpy" in r for r in rows):
-        ax.barh([i - 0.2 for i in y], [r.get("torch/numpy", 0) for r in rows], height=0.4,
-                label="PyTorch")
+    h = 0.8 / len(series)
+    for j, (k, name) in enumerate(series):
+        ax.barh([i - 0.4 + h * (j + 0.5) for i in y], [r.get(k, 0) for r in rows], height=h,
+                label=name)
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_yticks(list(y))
     ax.set_yticklabels(labels, fontsize=8)

@@ -93,8 +93,53 @@ def _env_backend():
 # libgomp reads it once, when it is first loaded: set here, at import, so that it also holds when
 # another library loads libgomp before autonn's first kernel (``import autonn`` then ``import
 # torch``: Numba then runs on torch's libgomp, which had read the default).
+def _libgomp_loaded():
+    """True when an OpenMP runtime (libgomp) is already mapped into this process (Linux)."""
+    try:
+        with open(f"/proc/{os.getpid()}/maps") as f:
+            return any("libgomp" in line for line in f)
+    except OSError:
+        return False
+
+
+# Too late for that when another library (PyTorch bundles libgomp) loaded libgomp before
+# autonn: its workers then spin for the default 300,000 rounds (milliseconds) after each of
+# Numba's parallel regions, while BLAS's threads wait for the cores (a 1024-2048-2048-10 step
+# went from 0.95x to 1.2-1.3x NumPy). Then Numba runs its parallel regions on its own
+# ``workqueue`` layer instead, whose workers sleep as soon as a region ends; that layer must not
+# be entered by two threads at once, so a second thread takes the serial variant meanwhile
+# (``_one_at_a_time``). A threading layer or OpenMP policy chosen by the user is kept.
+_OMP_USER = "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ
+_GOMP_EARLY = not _OMP_USER and _libgomp_loaded()
 if "OMP_WAIT_POLICY" not in os.environ:  # (a set GOMP_SPINCOUNT would override that policy)
     os.environ.setdefault("GOMP_SPINCOUNT", _config.GOMP_SPINCOUNT)
+_par_lock = threading.Lock()
+
+
+def _one_at_a_time(par, ser):
+    """``par`` for one thread at a time; a thread arriving meanwhile runs ``ser``."""
+    def run(*args):
+        if _par_lock.acquire(False):
+            try:
+                return par(*args)
+            finally:
+                _par_lock.release()
+        return ser(*args)
+    run.py_func = getattr(par, "py_func", None)
+    return run
+
+
+def _avoid_spinning_openmp(mod):
+    """Numba's workqueue layer for autonn's parallel kernels when libgomp was loaded before
+    autonn could set its spin count (see above); a no-op otherwise."""
+    if not _GOMP_EARLY or os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    import numba
+    numba.config.THREADING_LAYER = "workqueue"  # read at the first parallel launch
+    for k in vars(mod).values():
+        if isinstance(k, mod.Kernel) and not hasattr(k.par, "py_func_guarded"):
+            k.par = _one_at_a_time(k.par, k.ser)
+            k.par.py_func_guarded = True
 
 
 def _load():
@@ -109,6 +154,8 @@ def _load():
             from . import _numba as mod
         except Exception:  # numba missing or broken: silently use NumPy
             mod = None
+        if mod is not None:
+            _avoid_spinning_openmp(mod)
     _nb = mod
     return mod
 

@@ -156,8 +156,14 @@ def dropout(input, p=0.5, training=True):
         return x
     if p == 1.0:
         return x * const(np.zeros((), dtype=x.dtype))
-    keep = creation.generator().random(x.shape) >= p
-    return x * const((keep / (1.0 - p)).astype(x.dtype))
+    return x * const(_dropout_mask(x.shape, p, x.dtype))
+
+
+def _dropout_mask(shape, p, dtype):
+    """The scaled keep-mask of :func:`dropout`, drawn from autonn's generator (``autonn.compile``
+    draws it again on every replay)."""
+    keep = creation.generator().random(shape) >= p
+    return (keep / (1.0 - p)).astype(dtype)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -247,12 +253,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         mean = _mean(x, axis=axes, keepdims=True)
         d = x - mean
         var = _mean(d * d, axis=axes, keepdims=True)
-        if running_mean is not None:
-            running_mean.data[...] = ((1 - momentum) * running_mean.data
-                                      + momentum * mean.data.reshape(c))
-        if running_var is not None:
-            running_var.data[...] = ((1 - momentum) * running_var.data
-                                     + momentum * var.data.reshape(c) * (n / (n - 1)))
+        _update_running_stats(running_mean, running_var, mean, var, momentum, n, c)
         out = d / sqrt(var + eps)
     else:
         if running_mean is None or running_var is None:
@@ -268,6 +269,24 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if bias is not None:
         out = out + reshape(as_tensor(bias), bshape)
     return out
+
+
+def _update_running_stats(running_mean, running_var, mean, var, momentum, n, c):
+    """``r = (1 - momentum) r + momentum s`` in place, with the unbiased batch variance (a state
+    update outside the graph: ``autonn.compile`` replays this call)."""
+    if running_mean is not None:
+        running_mean.data[...] = ((1 - momentum) * running_mean.data
+                                  + momentum * mean.data.reshape(c))
+    if running_var is not None:
+        running_var.data[...] = ((1 - momentum) * running_var.data
+                                 + momentum * var.data.reshape(c) * (n / (n - 1)))
+
+
+def _count_batch(counter, momentum):
+    """Add one to BatchNorm's ``num_batches_tracked`` and return the running-stat factor:
+    ``momentum``, or ``1 / count`` for a cumulative average (``momentum=None``)."""
+    counter.data[...] += 1
+    return 1.0 / float(counter.data) if momentum is None else momentum
 
 
 def embedding(input, weight):

@@ -83,9 +83,7 @@ class BatchNorm1d(Module):
                              f"(axis 1) but the layer has num_features={self.num_features}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+            factor = F._count_batch(self.num_batches_tracked, self.momentum)
         use_batch = self.training or self.running_mean is None
         update = self.training and self.track_running_stats
         return F.batch_norm(x, self.running_mean if update or not use_batch else None,

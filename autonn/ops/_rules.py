@@ -21,6 +21,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Protocol
 
+import numpy as np
+
+from .._dtype import get_default_dtype
 from ..tensor import Tensor, TensorLike, as_tensor
 from .base import Op, apply, lift
 
@@ -56,14 +59,48 @@ def operand_pair(x, y):
     return lift(x, y), y
 
 
+def float_inputs(*xs):
+    """The Tensors ``xs`` with integer and boolean ones cast to a float dtype, as a float
+    function (``exp``, ``erf``...) takes them: the dtype of the float operands if there are
+    any, else the default float dtype (``an.exp(uint8 255)`` is ``exp(255.0)``, not float16's
+    inf). No gradient flows through the cast: integer Tensors never require one.
+
+    >>> import numpy as np, autonn as an
+    >>> from autonn.ops._rules import float_inputs
+    >>> [t.dtype for t in float_inputs(an.tensor(np.uint8(3)), an.tensor(np.float32(1)))]
+    [dtype('float32'), dtype('float32')]
+    """
+    floats = [x.data.dtype for x in xs if x.data.dtype.kind in "fc"]
+    dtype = floats[0] if len(floats) == 1 else \
+        np.result_type(*floats) if floats else get_default_dtype()
+    return tuple(Tensor._make(x.data.astype(dtype)) if x.data.dtype.kind in "biu" else x
+                 for x in xs)
+
+
+def float_tensor(x):
+    """``x`` as a Tensor, cast to the default float dtype if it is integer or boolean: the
+    input of a unary float function that is not declared with ``elementwise`` (``tanh``...).
+
+    >>> import numpy as np, autonn as an
+    >>> from autonn.ops._rules import float_tensor
+    >>> float_tensor(np.arange(2)).dtype
+    dtype('float64')
+    """
+    x = as_tensor(x)
+    return float_inputs(x)[0] if x.data.dtype.kind in "biu" else x
+
+
 def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = None, module: str | None = None,
-                complex: bool = False) -> ElementwiseFn:
+                complex: bool = False, promote: bool = True) -> ElementwiseFn:
     """Declare an elementwise op from its NumPy ``forward`` and one partial-derivative rule per
     input, and return its public function (one shared Op instance: the op has no state).
 
     * ``forward(*arrays) -> ndarray`` (a NumPy ufunc, typically);
     * ``partials[i](g, out, *inputs) -> g * d(out)/d(input i)``, in autonn ops, linear in ``g``
       (``out`` and ``inputs`` are Tensors);
+    * ``promote`` (default True): a float function: integer and boolean inputs are cast to a
+      float dtype first (see ``float_inputs``). False keeps NumPy's integer results
+      (``floor``, ``sign``, ``mod``...);
     * ``arrays`` (optional): the same rules on NumPy arrays (``g``, ``out.data``...), used by a
       plain ``backward()`` so that it builds no Tensors; it must compute the same values;
     * ``complex=True``: the rules are right for complex inputs too (true as written for a
@@ -106,7 +143,10 @@ def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = No
     fn: Any  # a function carrying .op and .elementwise
     if nin == 1:
         def fn(x):
-            return apply(op, as_tensor(x))
+            x = as_tensor(x)
+            if promote and x.data.dtype.kind in "biu":
+                (x,) = float_inputs(x)
+            return apply(op, x)
     elif nin == 2:
         def fn(x, y):  # operand_pair, inlined
             if isinstance(x, Tensor):
@@ -114,18 +154,25 @@ def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = No
             else:
                 y = y if isinstance(y, Tensor) else as_tensor(y)
                 x = lift(x, y)
+            if promote and (x.data.dtype.kind in "biu" or y.data.dtype.kind in "biu"):
+                x, y = float_inputs(x, y)
             return apply(op, x, y)
     else:
         def fn(*xs):
             if len(xs) != nin:
                 raise TypeError(f"{name}() takes {nin} arguments ({len(xs)} given)")
-            return apply(op, *[as_tensor(v) for v in xs])
+            like = next((v for v in xs if isinstance(v, Tensor)), None)
+            xs = [as_tensor(v) if like is None else lift(v, like) for v in xs]
+            if promote:
+                xs = float_inputs(*xs)
+            return apply(op, *xs)
     fn.__name__ = fn.__qualname__ = name
     fn.__annotations__ = {**{p: "TensorLike" for p in fn.__code__.co_varnames[:nin]}, "return": "Tensor"}
     fn.__doc__ = doc
     fn.__module__ = cls.__module__ = module or sys._getframe(1).f_globals["__name__"]
     fn.op = cls
     fn.elementwise = True
+    fn.promotes_integers = bool(promote)
     return fn
 
 

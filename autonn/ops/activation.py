@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import kernels
 from ..tensor import Tensor, TensorLike, as_tensor
-from ._rules import sum_terms
+from ._rules import float_tensor, sum_terms
 from .base import Op, _grad_state, apply, const
 from .elementwise import exp
 
@@ -246,7 +246,7 @@ def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     >>> an.elu(an.tensor([0.0, 2.0]))
     tensor([0., 2.])
     """
-    return apply(Elu(float(alpha)), as_tensor(x))
+    return apply(Elu(float(alpha)), float_tensor(x))
 
 
 def gelu(x: TensorLike) -> Tensor:
@@ -256,8 +256,8 @@ def gelu(x: TensorLike) -> Tensor:
     >>> an.gelu(an.zeros(1))
     tensor([0.])
     """
-    x = as_tensor(x)
-    return apply(Gelu(_grad_state.enabled and x._requires_grad), x)
+    t = float_tensor(x)
+    return apply(Gelu(_grad_state.enabled and t._requires_grad), t)
 
 
 def sigmoid(x: TensorLike) -> Tensor:
@@ -267,7 +267,7 @@ def sigmoid(x: TensorLike) -> Tensor:
     >>> an.sigmoid(an.zeros(1))
     tensor([0.5])
     """
-    return apply(Sigmoid(), as_tensor(x))
+    return apply(Sigmoid(), float_tensor(x))
 
 
 def tanh(x: TensorLike) -> Tensor:
@@ -277,7 +277,7 @@ def tanh(x: TensorLike) -> Tensor:
     >>> an.tanh(an.zeros(1))
     tensor([0.])
     """
-    return apply(Tanh(), as_tensor(x))
+    return apply(Tanh(), float_tensor(x))
 
 
 def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -287,7 +287,10 @@ def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     >>> round(an.softplus(an.zeros(1)).item(), 4)
     0.6931
     """
-    return apply(Softplus((float(beta), float(threshold))), as_tensor(x))
+    return apply(Softplus((float(beta), float(threshold))), float_tensor(x))
 
+
+for _float_function in (elu, gelu, sigmoid, tanh, softplus):
+    setattr(_float_function, "promotes_integers", True)  # noqa: B010  integer inputs are cast to the default float
 
 __all__ = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softplus"]

@@ -67,6 +67,8 @@ def linear_jvp(self, tangents, out, *inputs):
 
 def apply(op, *inputs):
     """Run ``op`` on Tensors and record the node when some input requires grad."""
+    if _recording:  # autonn.compile is recording a call (one global read otherwise)
+        return _record(op, inputs)
     try:
         data = op.forward(inputs[0].data) if len(inputs) == 1 else \
             op.forward(*[t.data for t in inputs])
@@ -93,6 +95,10 @@ def apply(op, *inputs):
     if _anomaly_state.active:
         _anomaly.check_forward(out, op)
     return out
+
+
+_recording = False  # set (with _record, its hook) by autonn.compile while it records a call
+_record = None
 
 
 def renamed(e, message):

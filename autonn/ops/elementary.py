@@ -201,5 +201,159 @@ arctan2 = elementwise(
     tensor([2.35619449])
     """)
 
+_LN2, _LN10 = float(np.log(2)), float(np.log(10))
+
+arcsin = elementwise(
+    "arcsin", np.arcsin, lambda g, out, x: g / sqrt(1 - x * x),
+    doc="""Elementwise inverse sine, in ``[-pi/2, pi/2]``; defined on ``[-1, 1]``, differentiable
+    inside.
+
+    >>> import autonn as an
+    >>> an.arcsin(an.ones(1))
+    tensor([1.57079633])
+    """)
+
+arccos = elementwise(
+    "arccos", np.arccos, lambda g, out, x: -g / sqrt(1 - x * x),
+    doc="""Elementwise inverse cosine, in ``[0, pi]``; defined on ``[-1, 1]``, differentiable
+    inside.
+
+    >>> import autonn as an
+    >>> an.arccos(an.ones(1))
+    tensor([0.])
+    """)
+
+arcsinh = elementwise(
+    "arcsinh", np.arcsinh, lambda g, out, x: g / sqrt(x * x + 1),
+    doc="""Elementwise inverse hyperbolic sine.
+
+    >>> import autonn as an
+    >>> an.arcsinh(an.zeros(1))
+    tensor([0.])
+    """)
+
+arccosh = elementwise(
+    "arccosh", np.arccosh, lambda g, out, x: g / sqrt(x * x - 1),
+    doc="""Elementwise inverse hyperbolic cosine; defined for ``x >= 1``, differentiable for
+    ``x > 1``.
+
+    >>> import autonn as an
+    >>> an.arccosh(an.ones(1))
+    tensor([0.])
+    """)
+
+arctanh = elementwise(
+    "arctanh", np.arctanh, lambda g, out, x: g / (1 - x * x),
+    doc="""Elementwise inverse hyperbolic tangent, on ``(-1, 1)``.
+
+    >>> import autonn as an
+    >>> an.arctanh(an.zeros(1))
+    tensor([0.])
+    """)
+
+log2 = elementwise(
+    "log2", np.log2, lambda g, out, x: g / (x * _LN2),
+    doc="""Elementwise base-2 logarithm.
+
+    >>> import autonn as an
+    >>> an.log2(an.tensor([8.0]))
+    tensor([3.])
+    """)
+
+log10 = elementwise(
+    "log10", np.log10, lambda g, out, x: g / (x * _LN10),
+    doc="""Elementwise base-10 logarithm.
+
+    >>> import autonn as an
+    >>> an.log10(an.tensor([100.0]))
+    tensor([2.])
+    """)
+
+exp2 = elementwise(
+    "exp2", np.exp2, lambda g, out, x: g * out * _LN2,
+    doc="""Elementwise ``2**x``.
+
+    >>> import autonn as an
+    >>> an.exp2(an.tensor([3.0]))
+    tensor([8.])
+    """)
+
+hypot = elementwise(
+    "hypot", np.hypot, lambda g, out, x, y: g * x / out, lambda g, out, x, y: g * y / out,
+    doc="""Elementwise ``sqrt(x**2 + y**2)``, with broadcasting; not differentiable where
+    ``x = y = 0``.
+
+    >>> import autonn as an
+    >>> an.hypot(an.tensor([3.0]), 4.0)
+    tensor([5.])
+    """)
+
+logaddexp = elementwise(
+    "logaddexp", np.logaddexp,
+    lambda g, out, x, y: g * exp(x - out), lambda g, out, x, y: g * exp(y - out),
+    doc="""Elementwise ``log(exp(x) + exp(y))``, without overflow, with broadcasting.
+
+    >>> import autonn as an
+    >>> an.logaddexp(an.zeros(1), 0.0)
+    tensor([0.69314718])
+    """)
+
+logaddexp2 = elementwise(
+    "logaddexp2", np.logaddexp2,
+    lambda g, out, x, y: g * exp2(x - out), lambda g, out, x, y: g * exp2(y - out),
+    doc="""Elementwise ``log2(2**x + 2**y)``, without overflow, with broadcasting.
+
+    >>> import autonn as an
+    >>> an.logaddexp2(an.ones(1), 1.0)
+    tensor([2.])
+    """)
+
+
+def _sinc_slope(g, out, x):
+    """g * d sinc(x)/dx: (cos(pi x) - sinc(x)) / x, and its Taylor series near 0, where that
+    formula cancels (-pi^2 x/3 + pi^4 x^3/30 - pi^6 x^5/840: relative error < 1e-13 for
+    |x| < 1e-2)."""
+    from .elementwise import where
+    near = const(np.abs(x.data) < 1e-2)
+    safe = where(near, const(np.ones((), x.dtype)), x)
+    far = (cos(np.pi * safe) - sinc(safe)) / safe
+    x2 = x * x
+    series = x * (-np.pi ** 2 / 3 + x2 * (np.pi ** 4 / 30 - x2 * (np.pi ** 6 / 840)))
+    return g * where(near, series, far)
+
+
+sinc = elementwise(
+    "sinc", np.sinc, _sinc_slope,
+    doc="""Elementwise normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0), as ``numpy.sinc``; its
+    derivative near 0 is computed from a Taylor series, so every order is accurate there.
+
+    >>> import autonn as an
+    >>> an.sinc(an.tensor([0.0, 0.5]))
+    tensor([1.        , 0.63661977])
+    """)
+
+deg2rad = elementwise(
+    "deg2rad", np.deg2rad, lambda g, out, x: g * (np.pi / 180),
+    doc="""Degrees to radians, elementwise (also named ``radians``).
+
+    >>> import autonn as an
+    >>> an.deg2rad(an.tensor([180.0]))
+    tensor([3.14159265])
+    """)
+
+rad2deg = elementwise(
+    "rad2deg", np.rad2deg, lambda g, out, x: g * (180 / np.pi),
+    doc="""Radians to degrees, elementwise (also named ``degrees``).
+
+    >>> import autonn as an
+    >>> an.rad2deg(an.tensor([3.141592653589793]))
+    tensor([180.])
+    """)
+
+radians = deg2rad
+degrees = rad2deg
+
 __all__ = ["exp", "log", "sqrt", "abs", "sin", "cos", "tan", "log1p", "expm1", "square",
-           "reciprocal", "sinh", "cosh", "arctan", "arctan2"]
+           "reciprocal", "sinh", "cosh", "arctan", "arctan2",
+           "arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "log2", "log10", "exp2", "hypot",
+           "logaddexp", "logaddexp2", "sinc", "deg2rad", "rad2deg", "radians", "degrees"]

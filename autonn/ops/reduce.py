@@ -14,7 +14,7 @@ from .. import kernels
 from ..tensor import Axis, Tensor, TensorLike, as_tensor
 from ._axes import check_flag, keepdims_shape, normalize_axes, normalize_axis, pick_axis
 from .base import Op, apply
-from .elementwise import _MaskedLinear, exp, sqrt
+from .elementwise import _MaskedLinear, exp, sqrt, where
 from .shape import BroadcastTo, Reshape, Sum
 
 
@@ -151,7 +151,12 @@ def std(x: TensorLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False,
         v = var(x, axis, ddof, keepdims, dim, keepdim, correction)
     except (ValueError, TypeError) as e:
         raise type(e)(f"std: {str(e).removeprefix('var: ')}") from None
-    return sqrt(v)
+    zero = v.data == 0
+    if not zero.any():
+        return sqrt(v)
+    # sqrt's slope is infinite at 0: where the variance is 0 the gradient is taken as 0 (std of
+    # one element is identically 0; of equal elements, 0 is a subgradient), never 0 * inf = nan
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
 
 
 class LogSumExp(Op):

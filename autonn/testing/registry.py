@@ -43,13 +43,15 @@ class OpSpec:
     domain: tuple = (-math.inf, math.inf)  # open interval of real inputs where it is defined
     complex: bool = False   # accepts complex inputs (HIPS autograd's / JAX's convention)
     differentiable: bool = True  # False: integer output, only the forward is tested
+    zero_gradient: bool = False  # piecewise constant (floor, sign): the gradient is exactly 0
 
 
 REGISTRY: dict[str, OpSpec] = {}
 
 
 def register(name, fn, ref, cases=None, covers=None, *, elementwise=None, linear=False,
-             second_order=None, kinks=(), domain=None, complex=False, differentiable=True):
+             second_order=None, kinks=(), domain=None, complex=False, differentiable=True,
+             zero_gradient=False):
     """Add an op to the registry (this is all it takes to have it property-tested).
 
     ``elementwise`` defaults to what an op declared with ``autonn.ops._rules.elementwise``
@@ -63,12 +65,13 @@ def register(name, fn, ref, cases=None, covers=None, *, elementwise=None, linear
     if elementwise is None:
         elementwise = bool(getattr(fn, "elementwise", False))
     if second_order is None:
-        second_order = differentiable and not linear
+        second_order = differentiable and not linear and not zero_gradient
     domain = (-math.inf, math.inf) if domain is None else tuple(float(v) for v in domain)
     if cases is None:
         cases = unary(max(domain[0] + 0.1, -3.0), min(domain[1] - 0.1, 3.0), avoid=kinks)
     REGISTRY[name] = OpSpec(name, fn, ref, cases, tuple(covers or (name,)), second_order,
-                            tuple(kinks), elementwise, linear, domain, complex, differentiable)
+                            tuple(kinks), elementwise, linear, domain, complex, differentiable,
+                            zero_gradient)
 
 
 # ----- case strategies -----
@@ -618,7 +621,9 @@ for _name in ("add sub mul div pow neg add_scalar rsub_scalar mul_scalar div_sca
     REGISTRY[_name] = dataclasses.replace(REGISTRY[_name], complex=True)
 
 # NumPy's array functions (reductions, products, sorting, shape and index): their own module
+# ----- math, special functions, distributions (autonn.testing.registry_math) -----
 from . import (  # noqa: E402  (both register entries into REGISTRY above)
     registry_arrays,  # noqa: F401
     registry_linalg,  # noqa: F401  (autonn.linalg's entries)
+    registry_math,  # noqa: E402,F401
 )
