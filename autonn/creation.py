@@ -138,7 +138,7 @@ def ones_like(t: Any, dtype: DTypeLike | None = None, requires_grad: bool = Fals
     return _leaf(np.ones(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad=False):
+def empty_like(t: Any, dtype: Any=None, requires_grad: Any=False) -> Any:
     """An uninitialised tensor with ``t``'s shape and dtype.
 
     >>> import autonn as an
@@ -149,7 +149,7 @@ def empty_like(t, dtype=None, requires_grad=False):
     return _leaf(np.empty(data.shape, dtype=dtype or data.dtype), requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t: Any, fill_value: Any, dtype: Any=None, requires_grad: Any=False) -> Any:
     """``fill_value`` with ``t``'s shape and dtype, as ``numpy.full_like``.
 
     >>> import autonn as an

@@ -16,6 +16,8 @@
 
 How it works, what it guarantees and what falls back: ``docs/compile.md``.
 """
+from typing import Any
+
 import builtins
 import sys
 import types
@@ -151,7 +153,7 @@ def _tensors(args, kwargs):
     return out
 
 
-def compile(fn=None, *, max_plans=MAX_PLANS, fuse=True):
+def compile(fn: Any=None, *, max_plans: Any=MAX_PLANS, fuse: Any=True) -> Any:
     """Compile ``fn`` (a training step, or any function of Tensors): the first call runs it
     eagerly and records its ops, its backward and its optimizer update; later calls with
     arguments of the same shapes, dtypes and ``requires_grad`` flags replay the recorded plan

@@ -12,6 +12,7 @@ returns them (``allclose`` a bool, ``shape`` a tuple, ``result_type`` a dtype).
 (tensor([ True, False]), True)
 """
 import builtins
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def _data(x):
 
 
 def _unary(ufunc, name, doc):
-    def fn(x):
+    def fn(x: Any) -> Tensor:
         return Tensor._make(np.asarray(ufunc(_data(x))))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -34,7 +35,7 @@ def _unary(ufunc, name, doc):
 
 
 def _binary(ufunc, name, doc):
-    def fn(x, y):
+    def fn(x: Any, y: Any) -> Tensor:
         return compare(ufunc, x, y)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -146,7 +147,7 @@ not_equal = _binary(np.not_equal, "not_equal", """Elementwise ``x != y``.
     """)
 
 
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(a: Any, b: Any, rtol: Any=1e-05, atol: Any=1e-08, equal_nan: Any=False) -> Any:
     """Elementwise ``|a - b| <= atol + rtol * |b|``, as ``numpy.isclose``.
 
     >>> import autonn as an
@@ -159,7 +160,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 isclose.elementwise = True
 
 
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(a: Any, b: Any, rtol: Any=1e-05, atol: Any=1e-08, equal_nan: Any=False) -> Any:
     """Whether all elements are close (``isclose``): a Python bool.
 
     >>> import autonn as an
@@ -169,7 +170,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return builtins.bool(np.allclose(_data(a), _data(b), rtol, atol, equal_nan))
 
 
-def array_equal(a1, a2, equal_nan=False):
+def array_equal(a1: Any, a2: Any, equal_nan: Any=False) -> Any:
     """Same shape and elements: a Python bool.
 
     >>> import autonn as an
@@ -179,7 +180,7 @@ def array_equal(a1, a2, equal_nan=False):
     return builtins.bool(np.array_equal(_data(a1), _data(a2), equal_nan=equal_nan))
 
 
-def array_equiv(a1, a2):
+def array_equiv(a1: Any, a2: Any) -> Any:
     """Equal after broadcasting: a Python bool.
 
     >>> import autonn as an
@@ -189,7 +190,7 @@ def array_equiv(a1, a2):
     return builtins.bool(np.array_equiv(_data(a1), _data(a2)))
 
 
-def all(a, axis=None, keepdims=False):
+def all(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
     """Whether all elements (along ``axis``) are nonzero: a boolean Tensor.
 
     >>> import autonn as an
@@ -199,7 +200,7 @@ def all(a, axis=None, keepdims=False):
     return Tensor._make(np.asarray(np.all(_data(a), axis=axis, keepdims=keepdims)))
 
 
-def any(a, axis=None, keepdims=False):
+def any(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
     """Whether any element (along ``axis``) is nonzero: a boolean Tensor.
 
     >>> import autonn as an
@@ -209,7 +210,7 @@ def any(a, axis=None, keepdims=False):
     return Tensor._make(np.asarray(np.any(_data(a), axis=axis, keepdims=keepdims)))
 
 
-def count_nonzero(a, axis=None, keepdims=False):
+def count_nonzero(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
     """The number of nonzero elements: a Python int, or an integer Tensor along ``axis``.
 
     >>> import autonn as an
@@ -221,7 +222,7 @@ def count_nonzero(a, axis=None, keepdims=False):
         Tensor._make(np.asarray(out))
 
 
-def iscomplexobj(x):
+def iscomplexobj(x: Any) -> Any:
     """Whether ``x`` has a complex dtype: a Python bool.
 
     >>> import autonn as an
@@ -231,7 +232,7 @@ def iscomplexobj(x):
     return builtins.bool(np.iscomplexobj(_data(x)))
 
 
-def isscalar(element):
+def isscalar(element: Any) -> Any:
     """Whether ``element`` is a scalar (a Python or NumPy number, a string...); a Tensor, like
     an ndarray, is not: a Python bool.
 
@@ -242,7 +243,7 @@ def isscalar(element):
     return builtins.bool(np.isscalar(element))
 
 
-def ndim(a):
+def ndim(a: Any) -> Any:
     """The number of dimensions: a Python int.
 
     >>> import autonn as an
@@ -252,7 +253,7 @@ def ndim(a):
     return np.ndim(_data(a))
 
 
-def shape(a):
+def shape(a: Any) -> Any:
     """The shape: a tuple.
 
     >>> import autonn as an
@@ -262,7 +263,7 @@ def shape(a):
     return np.shape(_data(a))
 
 
-def size(a, axis=None):
+def size(a: Any, axis: Any=None) -> Any:
     """The number of elements (along ``axis``): a Python int.
 
     >>> import autonn as an
@@ -272,7 +273,7 @@ def size(a, axis=None):
     return builtins.int(np.size(_data(a), axis))
 
 
-def result_type(*arrays_and_dtypes):
+def result_type(*arrays_and_dtypes: Any) -> Any:
     """The dtype NumPy's promotion rules give for these Tensors, arrays, dtypes and numbers.
 
     >>> import autonn as an, numpy as np

@@ -6,6 +6,8 @@ between its jumps, so its gradient is exactly zero: it stays in the graph (``an.
 returns zeros, no error) and keeps NumPy's dtype (``floor`` of an integer Tensor is an integer
 Tensor). At the jumps themselves the derivative does not exist; zero is returned there too.
 """
+from typing import Any
+
 import numpy as np
 
 from ..tensor import as_tensor
@@ -101,7 +103,7 @@ class _Round(Op):
         return None if tangents[0] is None else _zero(tangents[0], out)
 
 
-def round(a, decimals=0):
+def round(a: Any, decimals: Any=0) -> Any:
     """Round to ``decimals`` decimals (halves to even), as ``numpy.round``; zero gradient.
 
     >>> import autonn as an
@@ -189,7 +191,7 @@ class Fmin(_NanIgnoring, Minimum):
     _fn = staticmethod(np.fmin)
 
 
-def fmax(x, y):
+def fmax(x: Any, y: Any) -> Any:
     """Elementwise maximum ignoring NaNs (NaN only where both are NaN), with broadcasting;
     the gradient goes to the larger (a NaN's gradient is 0), ties split it evenly.
 
@@ -200,7 +202,7 @@ def fmax(x, y):
     return _binary(Fmax(), x, y)
 
 
-def fmin(x, y):
+def fmin(x: Any, y: Any) -> Any:
     """Elementwise minimum ignoring NaNs (NaN only where both are NaN), with broadcasting;
     the gradient goes to the smaller (a NaN's gradient is 0), ties split it evenly.
 
@@ -235,7 +237,7 @@ class NanToNum(Op):
         return None if dx is None else apply(_MaskedLinear(self._mask(x, dx.dtype)), dx)
 
 
-def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(x: Any, copy: Any=True, nan: Any=0.0, posinf: Any=None, neginf: Any=None) -> Any:
     """NaN replaced by ``nan``, +-inf by ``posinf``/``neginf`` (default: the largest finite
     values), as ``numpy.nan_to_num``; the gradient passes where ``x`` is finite and is 0 at the
     replaced elements. The result is always a new Tensor (``copy=False`` does not modify ``x``).
@@ -250,7 +252,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 nan_to_num.elementwise = True
 
 
-def real_if_close(a, tol=100):
+def real_if_close(a: Any, tol: Any=100) -> Any:
     """``a`` itself if it is real; for a complex ``a`` whose imaginary parts are all within
     ``tol`` machine epsilons of 0, its real part (as ``numpy.real_if_close``), else ``a``.
     The gradient is ``real``'s.
