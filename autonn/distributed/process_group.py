@@ -71,6 +71,7 @@ def _abort_on_uncaught(kind, value, tb):
     sys.stderr.write(f"[rank {world.Get_rank()}] uncaught exception; aborting the job "
                      f"(MPI_Abort):\n{text}")
     sys.stderr.flush()
+    time.sleep(0.5)  # let mpiexec forward the traceback before the abort ends the job
     world.Abort(1)
 
 

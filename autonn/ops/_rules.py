@@ -18,7 +18,9 @@ Broadcasting is not the rule's business: the engine sums broadcast axes back.
 """
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -201,3 +203,50 @@ def _nary_vjp_arrays(self, g, out, *inputs):
 def _nary_jvp(self, tangents, out, *inputs):
     return sum_terms(*[None if t is None else d(t, out, *inputs)
                        for d, t in zip(self.partials, tangents)])
+
+
+_ERROR_BASES = (ValueError, TypeError, IndexError)
+
+
+def errors_named(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``fn`` whose ValueError, TypeError and IndexError messages begin with the public ``name``
+    the user called (``stats.t.pdf: ...``), whichever op inside it raised.
+
+    >>> import autonn as an
+    >>> from autonn.ops._rules import errors_named
+    >>> f = errors_named(lambda x: an.ones(2) + x, "my_fn")
+    >>> f(an.ones(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: my_fn: ...
+    """
+    @functools.wraps(fn)
+    def named(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AttributeError as e:  # NumPy's object-dtype fallback on a wrong argument type
+            raise TypeError(f"{name}: unsupported argument type ({e})") from e
+        except OverflowError as e:  # a Python int too large for NumPy's integers
+            raise ValueError(f"{name}: {e}") from e
+        except _ERROR_BASES as e:
+            message = str(e)
+            if message.startswith(name + ":"):
+                raise
+            try:
+                error = type(e)(f"{name}: {message}")
+            except Exception:  # an exception class with another constructor (UFuncTypeError)
+                base = next(b for b in _ERROR_BASES if isinstance(e, b))
+                error = base(f"{name}: {message}")
+            raise error from e
+    return named
+
+
+def name_errors_of(namespace: dict, prefix: str = "") -> None:
+    """Wrap every public function of a module's ``__all__`` with :func:`errors_named`."""
+    wrapped: dict = {}  # an alias (psi for digamma) stays the same function
+    for n in namespace["__all__"]:
+        f = namespace[n]
+        if callable(f) and not isinstance(f, type):
+            if id(f) not in wrapped:
+                wrapped[id(f)] = errors_named(f, prefix + n)
+            namespace[n] = wrapped[id(f)]

@@ -289,3 +289,8 @@ __all__ = ["isfinite", "isinf", "isnan", "isneginf", "isposinf", "iscomplex", "i
            "array_equal", "array_equiv", "all", "any", "count_nonzero", "iscomplexobj",
            "isscalar", "ndim", "shape", "size", "result_type", "zeros_like", "ones_like",
            "empty_like", "full_like"]
+
+
+from ._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "")  # errors name the function the user called

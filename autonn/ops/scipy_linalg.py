@@ -161,6 +161,9 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False):
     """
     if trans not in _TRANS:
         raise ValueError(f"linalg.solve_triangular: trans must be 0, 1, 'N' or 'T', got {trans!r}")
+    for flag, value in (("lower", lower), ("unit_diagonal", unit_diagonal)):
+        if not isinstance(value, (bool, np.bool_, int, np.integer)):
+            raise TypeError(f"linalg.solve_triangular: {flag} must be a bool, got {value!r}")
     trans = _TRANS[trans]
     if trans == 2:
         raise ValueError("linalg.solve_triangular: trans='C' (conjugate transpose) is not supported; "

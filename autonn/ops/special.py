@@ -407,3 +407,8 @@ __all__ = ["erf", "erfc", "erfinv", "erfcinv", "ndtr", "log_ndtr", "gammaln", "d
            "gammaincc", "multigammaln", "expit", "logit", "xlogy", "xlog1py", "entr", "i0", "i1",
            "iv", "ive", "j0", "j1", "jv", "jn", "y0", "y1", "yn", "stdtr", "logsumexp",
            "softmax", "log_softmax"]
+
+
+from ._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "special.")  # errors name the function the user called

@@ -9,6 +9,9 @@ from ..tensor import Tensor, as_tensor
 
 def tensor_arg(v):
     """A Tensor for an array-like argument (a Python number stays a number: a weak scalar)."""
+    if isinstance(v, int) and not isinstance(v, bool) and not -2**63 <= v < 2**63:
+        raise ValueError(f"the integer argument {v} does not fit in int64 (NumPy would make it "
+                         "an object array)")
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     return as_tensor(v)

@@ -55,3 +55,8 @@ def cdf(x, df, loc=0.0, scale=1.0):
 
 
 __all__ = ["logpdf", "pdf", "cdf"]
+
+
+from ..ops._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "stats.chi2.")  # errors name the function the user called

@@ -65,3 +65,8 @@ def pdf(x, alpha):
 
 
 __all__ = ["logpdf", "pdf"]
+
+
+from ..ops._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "stats.dirichlet.")  # errors name the function the user called

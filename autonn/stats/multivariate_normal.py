@@ -93,3 +93,8 @@ def entropy(mean=None, cov=1):
 
 
 __all__ = ["logpdf", "pdf", "entropy"]
+
+
+from ..ops._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "stats.multivariate_normal.")  # errors name the function the user called

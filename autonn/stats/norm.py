@@ -76,3 +76,8 @@ def logsf(x, loc=0.0, scale=1.0):
 
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
+
+
+from ..ops._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "stats.norm.")  # errors name the function the user called

@@ -19,12 +19,16 @@ _WHY = "a count, not a continuous variable"
 
 def _count(k, loc, fn):
     k = constant_arg(k, fn, "k", _WHY)
+    if k.dtype.kind == "c":
+        raise TypeError(f"{fn}: the count k must be real, got dtype {k.dtype}")
     loc = data_of(loc)
     return k - const(np.asarray(loc, k.dtype)) if np.any(loc != 0) else k
 
 
 def _float_dtype(k, mu):
     """mu's float dtype (counts are exact in it), else k's promoted to float."""
+    if not isinstance(mu, float) and mu.data.dtype.kind == "c":
+        raise TypeError(f"poisson: the rate mu must be real, got dtype {mu.data.dtype}")
     if not isinstance(mu, float) and mu.data.dtype.kind == "f":
         return mu.data.dtype
     return np.result_type(k.data, float)
@@ -75,3 +79,8 @@ def cdf(k, mu, loc=0):
 
 
 __all__ = ["logpmf", "pmf", "cdf"]
+
+
+from ..ops._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "stats.poisson.")  # errors name the function the user called

@@ -53,3 +53,8 @@ def logcdf(x, df, loc=0.0, scale=1.0):
 
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf"]
+
+
+from ..ops._rules import name_errors_of  # noqa: E402
+
+name_errors_of(globals(), "stats.t.")  # errors name the function the user called

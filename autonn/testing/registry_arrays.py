@@ -12,6 +12,7 @@ import numpy as np
 from hypothesis import assume, strategies as st
 
 import autonn as an
+from autonn.ops._rules import errors_named
 
 from .registry import Case, reduction, register
 from .strategies import arrays, axes, shapes as _shapes
@@ -100,7 +101,7 @@ def _nan_cases(min_count):
 
 
 def _with_nans(fn, ref) -> Any:  # (fn, ref), spread into register
-    return (lambda x, nan_at, **kw: fn(an.where(nan_at, np.nan, x), **kw),
+    return (errors_named(lambda x, nan_at, **kw: fn(an.where(nan_at, np.nan, x), **kw), fn.__name__),
             lambda a, nan_at, **kw: ref(np.where(nan_at, np.nan, a), **kw))
 
 

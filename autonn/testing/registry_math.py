@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autonn as an
+from autonn.ops._rules import errors_named
 
 from .registry import REGISTRY, Case, reduction, register as _register
 from .strategies import arrays, axes, broadcastable_shapes as _broadcastable_shapes, shapes as _shapes
@@ -377,13 +378,15 @@ def _mvn_cov_t(a):
     return a @ a.T + an.tensor(0.5 * np.eye(a.shape[0], dtype=a.dtype))
 
 
+# (the covariance a a^T + I/2 is built inside the entry: its errors name the function too)
 for _fn in ("logpdf", "pdf"):
     register(f"stats.multivariate_normal.{_fn}",
-             (lambda f: lambda x, m, a: f(x, m, _mvn_cov_t(a)))(
-                 getattr(D.multivariate_normal, _fn)),
+             errors_named((lambda f: lambda x, m, a: f(x, m, _mvn_cov_t(a)))(
+                 getattr(D.multivariate_normal, _fn)), f"stats.multivariate_normal.{_fn}"),
              (lambda f: lambda x, m, a: f(x, m, _mvn_cov(a)))(
                  getattr(ss.multivariate_normal, _fn)), _mvn_cases)
 register("stats.multivariate_normal.entropy",  # (the mean does not enter)
-         lambda a: D.multivariate_normal.entropy(cov=_mvn_cov_t(a)),
+         errors_named(lambda a: D.multivariate_normal.entropy(cov=_mvn_cov_t(a)),
+                      "stats.multivariate_normal.entropy"),
          lambda a: np.asarray(ss.multivariate_normal.entropy(cov=_mvn_cov(a))),
          lambda dtype: _mvn_cases(dtype).map(lambda c: Case(c.arrays[2:])))
