@@ -37,7 +37,7 @@ def load(name, source):
         d = cache_dir()
         os.makedirs(d, exist_ok=True)
         path = os.path.join(d, modname + ".py")
-        if not os.path.exists(path):
+        if _stored_source(path) != source:  # missing, or not what autonn wrote: write it anew
             fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
             with os.fdopen(fd, "w") as f:
                 f.write(source)
@@ -53,3 +53,13 @@ def load(name, source):
     from ..kernels import _fastload
     fn = _loaded[key] = _fastload.install(getattr(module, name))
     return fn
+
+
+def _stored_source(path: str) -> str | None:
+    """The text of a cached kernel file, or None: a file is only imported when it holds exactly
+    the source autonn generated (its name is that source's hash), never other code."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
