@@ -6,10 +6,18 @@ from typing import Any
 
 from ..engine import no_grad
 from ..kernels import _config, optim as fused
-from ..saved import unlocked
+from ..saved import bump, unlocked
 from .optimizer import Optimizer, Params, _check_nonneg, required
 
 _SMALL = _config.NUMBA_MIN_SIZE  # smaller parameters always take the NumPy twin
+
+
+def _plain_step(data, g, lr):
+    """``data -= lr * g`` in place: the twin's one expression for small arrays (no dispatch)."""
+    if data.size < _SMALL:
+        data -= lr * g
+    else:
+        fused.sgd_step(data, g, lr)
 
 
 class SGD(Optimizer):
@@ -55,11 +63,13 @@ class SGD(Optimizer):
                     g = p._grad
                     if g is None:
                         continue
-                    with unlocked(p) as data:  # bumps p's version
-                        if data.size < _SMALL:  # the twin's one expression, no dispatch
-                            data -= lr * g.data
-                        else:
-                            fused.sgd_step(data, g.data, lr)
+                    data = p.data
+                    if data.flags.writeable:  # no graph holds it (the usual case): write it
+                        _plain_step(data, g.data, lr)
+                        bump(data)  # p's version
+                    else:
+                        with unlocked(p) as data:  # bumps p's version
+                            _plain_step(data, g.data, lr)
                 continue
             for p in group["params"]:
                 g = p._grad

@@ -43,12 +43,33 @@ def _reduce_tensor(losses, reduction, count):
     return total / count if count else total * np.nan  # an int count: exact in any dtype
 
 
+class _KeptLogSoftmax(LogSoftmax):
+    """``log_softmax(logits, axis=1)`` as a graph node whose value is the log-probabilities a
+    :class:`SoftmaxCrossEntropy` forward kept (the same values, not recomputed)."""
+    __slots__ = ("lp",)
+
+    def __init__(self, lp):
+        super().__init__(1)
+        self.lp = lp
+
+    @property
+    def name(self):
+        return "LogSoftmax"
+
+    def forward(self, logits):
+        return self.lp
+
+
 class SoftmaxCrossEntropy(Op):
     """Cross entropy of ``(n, C)`` logits with int labels, the reduction fused in: one node.
 
     With label smoothing ``eps`` the target distribution is ``(1 - eps) onehot + eps / C``.
+    The rules read the log-probabilities kept by the forward, never the logits' or the
+    output's values: nothing is held read-only for them, and a later in-place change of the
+    logits does not change the gradient (as PyTorch, whose log_softmax saves its output).
     """
     __slots__ = ("labels", "reduction", "smoothing", "lp", "flat")
+    saves_values = False
 
     def __init__(self, labels, reduction, smoothing):
         self.labels, self.reduction, self.smoothing, self.lp = labels, reduction, smoothing, None
@@ -91,7 +112,7 @@ class SoftmaxCrossEntropy(Op):
         return g / n if self.reduction == "mean" and n else g
 
     def _softmax_minus_target(self, logits):
-        p = exp(apply(LogSoftmax(1), logits))  # a graph node, so this differentiates again
+        p = exp(apply(_KeptLogSoftmax(self.lp), logits))  # a node: this differentiates again
         return p - const(self._target(p.dtype))
 
     def vjp(self, g, out, logits):
