@@ -201,9 +201,7 @@ def hold_node(node, inputs, op, _add=_flipped.add):
     until the last node holding them lets go (:func:`release_node`).
     (:func:`_first_hold` inlined: this runs once per such op.)"""
     which = op.saved_inputs
-    if which is not None:
-        inputs = [inputs[i] for i in which]
-    for p in inputs:
+    for p in inputs if which is None else map(inputs.__getitem__, which):
         c = p._held
         if c > 0:
             p._held = c + 1
@@ -232,9 +230,7 @@ def release_node(node):
     op = node._op
     parents = node._parents
     which = op.saved_inputs
-    if which is not None:
-        parents = [parents[i] for i in which]
-    for p in parents:
+    for p in parents if which is None else map(parents.__getitem__, which):
         c = p._held
         if c == 1:
             p._held = 0

@@ -75,8 +75,13 @@ def apply(op, *inputs):
     if _recording:  # autonn.compile is recording a call (one global read otherwise)
         return _record(op, inputs)
     try:
-        data = op.forward(inputs[0].data) if len(inputs) == 1 else \
-            op.forward(*[t.data for t in inputs])
+        n = len(inputs)
+        if n == 1:
+            data = op.forward(inputs[0].data)
+        elif n == 2:
+            data = op.forward(inputs[0].data, inputs[1].data)
+        else:
+            data = op.forward(*[t.data for t in inputs])
     except (ValueError, IndexError, TypeError) as e:
         shapes = ", ".join(str(t.shape) for t in inputs)
         raise renamed(e, f"{op.name}: {e} (input shapes: {shapes})") from None

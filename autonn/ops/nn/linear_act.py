@@ -26,6 +26,8 @@ _GRAD = {
 }
 # activations whose second derivative needs the pre-activation as a graph node
 _NEEDS_PRE = frozenset(("elu", "gelu", "softplus"))
+# (x requires grad, W requires grad) -> the inputs the rules read: W for dx, x for dW
+_READS = {(True, True): (0, 1), (True, False): (1,), (False, True): (0,), (False, False): ()}
 _USES_Y = frozenset(a for a, (_, uses_y) in _GRAD.items() if uses_y)
 _matmul = np.matmul
 
@@ -55,11 +57,7 @@ class LinearAct(Op):
         # the rules read W for x's gradient and x for W's, the bias only to rebuild the
         # pre-activation for a second derivative, and the output only for sigmoid and tanh;
         # the pre-activation is kept here (self.pre), out of the user's reach
-        if act in _NEEDS_PRE:
-            self.saved_inputs = None
-        else:
-            self.saved_inputs = (0, 1) if x_grad and w_grad else (1,) if x_grad else \
-                (0,) if w_grad else ()
+        self.saved_inputs = None if act in _NEEDS_PRE else _READS[x_grad, w_grad]
         self.saves_output = act in _USES_Y
 
     def forward(self, x, W, b=None):
@@ -175,18 +173,22 @@ def linear(x, weight, bias=None, activation="identity", alpha=None):
     return apply(Reshape(lead + (n_out,)), y)
 
 
-def _linear_fused(x, weight, bias, activation, alpha):
+def _linear_fused(x, weight, bias, activation, alpha, x_hidden=False):
     """:func:`linear` for ``Sequential``'s fused steps, whose activation name is valid: a 2-D
     input with matching Tensor weight and bias goes straight to the node; anything else (and
-    every error message) takes :func:`linear`."""
+    every error message) takes :func:`linear`. ``x_hidden``: ``x`` is the output of the step
+    before, which nothing outside the graph can reach (so nothing can write it): it is not
+    held read-only."""
     if isinstance(x, Tensor) and isinstance(weight, Tensor):
         x_shape, w_shape = x.data.shape, weight.data.shape
         if len(x_shape) == 2 and len(w_shape) == 2 and x_shape[1] == w_shape[0]:
-            if bias is None:
-                op = LinearAct(activation, float(alpha), x._requires_grad, weight._requires_grad)
-                return apply(op, x, weight)
-            if isinstance(bias, Tensor) and bias.data.shape == w_shape[1:]:
-                op = LinearAct(activation, float(alpha), x._requires_grad, weight._requires_grad)
+            if bias is None or (isinstance(bias, Tensor) and bias.data.shape == w_shape[1:]):
+                x_grad, w_grad = x._requires_grad, weight._requires_grad
+                op = LinearAct(activation, float(alpha), x_grad, w_grad)
+                if x_hidden and w_grad and op.saved_inputs is not None:
+                    op.saved_inputs = _READS[x_grad, False]  # (W still, for x's gradient)
+                if bias is None:
+                    return apply(op, x, weight)
                 return apply(op, x, weight, bias)
     return linear(x, weight, bias, activation, alpha)
 
