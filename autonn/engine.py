@@ -300,8 +300,8 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed, plan=Non
                         check_backward(pg, t)
             if p._op is None:  # a leaf: nothing upstream waits for its total
                 if wanted is None:
-                    if p._grad is None and pg.base is None and pg.dtype == p.data.dtype \
-                            and id(pg) not in handed and pg.flags.writeable:
+                    if p._grad is None and pg.base is None and id(pg) not in handed \
+                            and pg.flags.writeable:  # (its dtype is p's: fitted above)
                         handed.add(id(pg))  # a fresh array: adopted as .grad (_accumulate_array)
                         p._grad = _make(pg)
                         p._grad_owned = True

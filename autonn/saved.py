@@ -65,6 +65,23 @@ def bump(arr):
     return entry[0]
 
 
+def bump_all(arrays):
+    """:func:`bump` for each of ``arrays`` (distinct memory blocks changed in place together,
+    as an optimizer step changes its parameters), with one stamp."""
+    global last_stamp
+    last_stamp = stamp = _tick()
+    get = _entries.get
+    for arr in arrays:
+        owner = arr if arr.base is None else _owner(arr)
+        entry = get(id(owner))
+        if entry is None:
+            key = id(owner)
+            entry = _entries[key] = [0, collections.deque(maxlen=_KEEP),
+                                     weakref.ref(owner, _forget(key))]
+        entry[0] += 1
+        entry[1].append(stamp)
+
+
 def version(arr):
     """The version of ``arr``'s memory: how many in-place changes it has seen (0: none)."""
     entry = _entries.get(id(_owner(arr)))

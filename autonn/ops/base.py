@@ -80,6 +80,8 @@ def apply(op, *inputs):
             data = op.forward(inputs[0].data)
         elif n == 2:
             data = op.forward(inputs[0].data, inputs[1].data)
+        elif n == 3:  # (a linear layer)
+            data = op.forward(inputs[0].data, inputs[1].data, inputs[2].data)
         else:
             data = op.forward(*[t.data for t in inputs])
     except (ValueError, IndexError, TypeError) as e:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..engine import no_grad
 from ..kernels import _config, optim as fused
-from ..saved import bump, unlocked
+from ..saved import bump_all, unlocked
 from .optimizer import Optimizer, Params, _check_nonneg, required
 
 _SMALL = _config.NUMBA_MIN_SIZE  # smaller parameters always take the NumPy twin
@@ -59,17 +59,22 @@ class SGD(Optimizer):
             wd, nesterov = group["weight_decay"], group["nesterov"]
             maximize = group.get("maximize", False)
             if momentum == 0 and wd == 0 and not maximize:  # plain SGD: p -= lr * g
+                written = []  # parameters no graph holds (the usual case): written directly
                 for p in group["params"]:
                     g = p._grad
                     if g is None:
                         continue
                     data = p.data
-                    if data.flags.writeable:  # no graph holds it (the usual case): write it
-                        _plain_step(data, g.data, lr)
-                        bump(data)  # p's version
-                    else:
+                    if not data.flags.writeable:  # held by a graph
                         with unlocked(p) as data:  # bumps p's version
                             _plain_step(data, g.data, lr)
+                    elif data.size < _SMALL:  # the twin's one expression, no dispatch
+                        data -= lr * g.data
+                        written.append(data)
+                    else:
+                        fused.sgd_step(data, g.data, lr)
+                        written.append(data)
+                bump_all(written)  # their versions
                 continue
             for p in group["params"]:
                 g = p._grad
