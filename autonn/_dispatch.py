@@ -45,9 +45,6 @@ from .tensor import Tensor
 # (NumPy namespace, autonn namespace): an autonn namespace that does not exist yet is skipped
 _NAMESPACES = (("numpy", "autonn.ops"), ("numpy.linalg", "autonn.linalg"),
                ("numpy.fft", "autonn.fft"), ("scipy.special", "autonn.special"))
-# NumPy's spelling of autonn's arithmetic, for as long as autonn does not export it itself
-_AUTONN_SPELLING = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
-                    "power": "pow", "negative": "neg", "absolute": "abs"}
 # ufunc methods in terms of autonn reductions (looked up by name when called)
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
            "logaddexp": "logsumexp"}
@@ -89,13 +86,8 @@ def _read(np_name, an_name):
         if e.name != an_name:
             raise
         return
-    names = list(getattr(autonn_ns, "__all__", ()))
-    if np_name == "numpy":
-        names += [n for n in _AUTONN_SPELLING if n not in names]
-    for name in names:
+    for name in getattr(autonn_ns, "__all__", ()):  # (NumPy's names of arithmetic: ops.numpy_names)
         fn = getattr(autonn_ns, name, None)
-        if fn is None and np_name == "numpy":
-            fn = getattr(autonn_ns, _AUTONN_SPELLING.get(name, ""), None)
         target = getattr(numpy_ns, name, None)
         if fn is None or fn is target or not callable(target) or isinstance(target, type):
             continue  # (autonn.fft re-exports NumPy's fftfreq: not an autonn function)
@@ -126,8 +118,9 @@ def name_of(func):
 
 
 # ----- __array__: NumPy's conversion -----
-def to_array(t, dtype=None, copy=None):
-    """``Tensor.__array__``: the data (a copy if ``copy`` or ``dtype`` asks for one).
+def to_array(t, dtype=None, copy=None, caller=None):
+    """``Tensor.__array__``: the data (a copy if ``copy`` or ``dtype`` asks for one);
+    ``caller`` is the frame that asked for the conversion (default: the caller of this function).
 
     Your own ``np.asarray(t)`` is an explicit conversion and gives the data even when ``t``
     requires grad. A conversion made *inside* NumPy or SciPy code (``np.mean([x, y])``: NumPy
@@ -144,7 +137,7 @@ def to_array(t, dtype=None, copy=None):
     TypeError: numpy.mean converted a Tensor that requires grad to a NumPy array, ...
     """
     if t._requires_grad and engine.is_grad_enabled():
-        label = _converting_function(sys._getframe(1))
+        label = _converting_function(sys._getframe(1) if caller is None else caller)
         if label is not None:
             raise TypeError(
                 f"{label} converted a Tensor that requires grad to a NumPy array, which drops the "
