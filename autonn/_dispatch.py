@@ -294,8 +294,10 @@ _UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype":
 _UFUNC_METHOD_ARGS = {"reduce": ("axis", "keepdims"), "accumulate": ("axis",)}
 
 
-def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-    """``Tensor.__array_ufunc__``: the autonn function, or NumPy on the data (see above)."""
+def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, inputs: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+    """``Tensor.__array_ufunc__(ufunc, method, *inputs, **kwargs)``: the autonn function, or
+    NumPy on the data (see above). ``kwargs`` is the call's own dict: this function may change it."""
     if method == "__call__" and not kwargs:  # the common case first: np.exp(t), ndarray + t
         fn = _table.get(ufunc)
         if fn is not None:

@@ -369,7 +369,7 @@ class Tensor:
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """NEP 13: ``np.exp(t)`` runs ``autonn.exp`` and keeps the graph (``autonn._dispatch``)."""
-        return _dispatch.array_ufunc(self, ufunc, method, *inputs, **kwargs)
+        return _dispatch.array_ufunc(self, ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Callable[..., Any], types: Collection[type],
                            args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
