@@ -297,6 +297,26 @@ def test_batchnorm_counter_held_by_a_graph_still_counts():
     del y
 
 
+def test_batchnorm_eval_graph_keeps_its_gradient_when_training_updates_the_stats():
+    """An eval-mode graph reads the running statistics only in its forward (the gradient uses
+    ``1 / sqrt(var + eps)`` computed then), so a training forward that updates them in place
+    before its backward leaves that gradient right (PyTorch raises here instead, because its
+    batch-norm kernel saves the buffers)."""
+    bn = an.nn.BatchNorm1d(2)
+    rm, rv = np.array([1.0, 2.0]), np.array([4.0, 9.0])
+    bn.load_state_dict({"running_mean": rm, "running_var": rv}, strict=False)
+    bn.eval()
+    x = an.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    y = (bn(x) ** 2).sum()
+    bn.train()
+    bn(an.tensor(np.array([[10.0, -3.0], [0.0, 7.0]])))  # changes the running statistics
+    assert not np.array_equal(bn.running_mean.data, rm)
+    y.backward()
+    z = (x.data - rm) / np.sqrt(rv + 1e-5)
+    np.testing.assert_allclose(x.grad.data, 2 * z / np.sqrt(rv + 1e-5), rtol=1e-13)
+    np.testing.assert_allclose(bn.weight.grad.data, (2 * z * z).sum(0), rtol=1e-13)
+
+
 # ------------------------------------------------------------------ optimizers
 @pytest.mark.parametrize("make", [lambda p: an.optim.SGD(p, lr=0.5),
                                   lambda p: an.optim.SGD(p, lr=0.5, momentum=0.9),
