@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,21 @@ class ElementwiseFn(Protocol):
     elementwise: bool
 
     def __call__(self, *xs: TensorLike) -> Tensor: ...
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def marked_elementwise(fn: _F) -> _F:
+    """``fn``, flagged ``fn.elementwise = True``: a function written by hand that acts elementwise
+    (``autonn.testing``'s registry reads the flag; ``elementwise`` sets it on the functions it makes).
+
+    >>> from autonn.ops._rules import marked_elementwise
+    >>> marked_elementwise(lambda x: x).elementwise
+    True
+    """
+    fn.elementwise = True  # type: ignore[attr-defined]  # a function attribute: mypy does not model them
+    return fn
 
 
 def sum_terms(*terms):
