@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import kernels
 from ..tensor import Tensor, TensorLike, as_tensor
-from ._rules import float_tensor, sum_terms
+from ._rules import elementwise, float_tensor, sum_terms
 from .base import Op, _grad_state, apply, const
 from .elementwise import exp
 
@@ -270,14 +270,22 @@ def sigmoid(x: TensorLike) -> Tensor:
     return apply(Sigmoid(), float_tensor(x))
 
 
+_complex_tanh = elementwise(  # the kernels are real-only: a complex input takes NumPy's tanh
+    "tanh", np.tanh, lambda g, out, x: g * (1 - out * out), complex=True,
+    doc="Hyperbolic tangent of a complex Tensor (holomorphic: HIPS autograd's convention).")
+
+
 def tanh(x: TensorLike) -> Tensor:
-    """Hyperbolic tangent.
+    """Hyperbolic tangent (also of complex Tensors).
 
     >>> import autonn as an
     >>> an.tanh(an.zeros(1))
     tensor([0.])
     """
-    return apply(Tanh(), float_tensor(x))
+    t = float_tensor(x)
+    if t.data.dtype.kind == "c":
+        return _complex_tanh(t)
+    return apply(Tanh(), t)
 
 
 def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

@@ -205,6 +205,7 @@ _LN2, _LN10 = float(np.log(2)), float(np.log(10))
 
 arcsin = elementwise(
     "arcsin", np.arcsin, lambda g, out, x: g / sqrt(1 - x * x),
+    complex=True,
     doc="""Elementwise inverse sine, in ``[-pi/2, pi/2]``; defined on ``[-1, 1]``, differentiable
     inside.
 
@@ -215,6 +216,7 @@ arcsin = elementwise(
 
 arccos = elementwise(
     "arccos", np.arccos, lambda g, out, x: -g / sqrt(1 - x * x),
+    complex=True,
     doc="""Elementwise inverse cosine, in ``[0, pi]``; defined on ``[-1, 1]``, differentiable
     inside.
 
@@ -225,6 +227,7 @@ arccos = elementwise(
 
 arcsinh = elementwise(
     "arcsinh", np.arcsinh, lambda g, out, x: g / sqrt(x * x + 1),
+    complex=True,
     doc="""Elementwise inverse hyperbolic sine.
 
     >>> import autonn as an
@@ -232,10 +235,11 @@ arcsinh = elementwise(
     tensor([0.])
     """)
 
-arccosh = elementwise(
-    "arccosh", np.arccosh, lambda g, out, x: g / sqrt(x * x - 1),
+arccosh = elementwise(  # sqrt(x - 1) sqrt(x + 1): sqrt(x * x - 1) has the wrong sign for Re z < 0
+    "arccosh", np.arccosh, lambda g, out, x: g / (sqrt(x - 1) * sqrt(x + 1)),
+    complex=True,
     doc="""Elementwise inverse hyperbolic cosine; defined for ``x >= 1``, differentiable for
-    ``x > 1``.
+    ``x > 1`` (complex: everywhere off NumPy's branch cut, the real axis left of 1).
 
     >>> import autonn as an
     >>> an.arccosh(an.ones(1))
@@ -244,6 +248,7 @@ arccosh = elementwise(
 
 arctanh = elementwise(
     "arctanh", np.arctanh, lambda g, out, x: g / (1 - x * x),
+    complex=True,
     doc="""Elementwise inverse hyperbolic tangent, on ``(-1, 1)``.
 
     >>> import autonn as an
@@ -253,6 +258,7 @@ arctanh = elementwise(
 
 log2 = elementwise(
     "log2", np.log2, lambda g, out, x: g / (x * _LN2),
+    complex=True,
     doc="""Elementwise base-2 logarithm.
 
     >>> import autonn as an
@@ -262,6 +268,7 @@ log2 = elementwise(
 
 log10 = elementwise(
     "log10", np.log10, lambda g, out, x: g / (x * _LN10),
+    complex=True,
     doc="""Elementwise base-10 logarithm.
 
     >>> import autonn as an
@@ -271,6 +278,7 @@ log10 = elementwise(
 
 exp2 = elementwise(
     "exp2", np.exp2, lambda g, out, x: g * out * _LN2,
+    complex=True,
     doc="""Elementwise ``2**x``.
 
     >>> import autonn as an
@@ -323,7 +331,7 @@ def _sinc_slope(g, out, x):
 
 
 sinc = elementwise(
-    "sinc", np.sinc, _sinc_slope,
+    "sinc", np.sinc, _sinc_slope, complex=True,
     doc="""Elementwise normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0), as ``numpy.sinc``; its
     derivative near 0 is computed from a Taylor series, so every order is accurate there.
 
