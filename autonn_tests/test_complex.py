@@ -276,24 +276,16 @@ def test_fft_of_an_integer_input_is_float():
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from autonn.testing.registry import REGISTRY  # noqa: E402
+from autonn_tests._helpers import registered_complex_case  # noqa: E402
 
 COMPLEX_SPECS = sorted(n for n, s in REGISTRY.items() if s.complex and s.differentiable)
-
-
-def _complexify(a, rng):
-    """A drawn real case as a complex one: a small imaginary part keeps it inside the real
-    domain's neighbourhood (away from branch cuts on the negative axis)."""
-    return a + 0.3j * rng.uniform(-1, 1, size=np.shape(a))
 
 
 @pytest.mark.parametrize("name", COMPLEX_SPECS)
 @settings(max_examples=4)
 @given(data=st.data())
 def test_registered_complex_ops_match_finite_differences(name, data):
-    spec = REGISTRY[name]
-    case = data.draw(spec.cases(np.float64))
-    rng = np.random.default_rng(len(name))
-    zs = [_complexify(a, rng) for a in case.arrays]
+    spec, case, zs = registered_complex_case(name, data)
     out = spec.fn(*[an.tensor(z) for z in zs], **case.kwargs)
     np.testing.assert_allclose(out.data, spec.ref(*zs, **case.kwargs), rtol=1e-10, atol=1e-10)
     w = _c(out.shape)

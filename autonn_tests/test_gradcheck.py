@@ -10,6 +10,7 @@ import autonn as an
 from autonn.checking import TOLERANCES, GradcheckWarning, _tolerances
 from autonn.ops.base import Op, apply
 from autonn.testing import assert_gradients_close, strategies as ats
+from autonn_tests._helpers import Cube, square_function
 
 
 def _t(values, dtype=np.float64, requires_grad=True):
@@ -33,18 +34,7 @@ class WrongAt(an.Function):
         return g * y, gy
 
 
-class PlantedSquare(an.Function):
-    """x**2 with a wrong gradient: 2.01 x instead of 2 x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 2.01 * x * g
+PlantedSquare = square_function(2.01, "PlantedSquare")  # x**2 with the gradient 2.01 x, not 2 x
 
 
 class WrongExpOp(Op):
@@ -677,18 +667,8 @@ def test_a_wrong_first_order_rule_in_the_derivative_graph_is_blamed_first():
     assert rep.culprit.location.endswith(f":{_line_of('WrongCosOp()', MySin.backward)}")
 
 
-class WrongJvpCube(an.Function):
+class WrongJvpCube(Cube):
     """x**3 with a right backward and a jvp 1% off."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * g
 
     @staticmethod
     def jvp(ctx, t):
@@ -758,18 +738,7 @@ def test_no_culprit_names_the_rules_that_were_searched():
     assert "every op's own vjp and second derivative agrees" in rep.message()
 
 
-class SquareOff(an.Function):
-    """x**2 with the gradient 2.1 x: 5% off, beyond even float32's allowance."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 2.1 * x * g
+SquareOff = square_function(2.1, "SquareOff")  # 5% off, beyond even float32's allowance
 
 
 def test_a_sqrt_near_the_edge_of_its_domain_is_not_blamed_for_another_ops_bug():
