@@ -16,16 +16,21 @@ from .base import Op, _grad_state, apply, const
 from .elementwise import exp
 
 
-class _Activation(Op):
-    """``y = f(x)``; subclasses name their kernels and say whether backward wants x or y."""
+class _WithAlpha(Op):
+    """An op with one constant parameter ``alpha`` (None: none), passed on to its kernels."""
     __slots__ = ("alpha",)
-    uses_output = False  # the backward kernel takes y (the output) instead of x
 
     def __init__(self, alpha=None):
         self.alpha = alpha
 
     def _args(self):
         return () if self.alpha is None else (self.alpha,)
+
+
+class _Activation(_WithAlpha):
+    """``y = f(x)``; subclasses name their kernels and say whether backward wants x or y."""
+    __slots__ = ()
+    uses_output = False  # the backward kernel takes y (the output) instead of x
 
     def forward(self, x):
         return self.fwd_kernel(x, *self._args())
@@ -38,15 +43,9 @@ class _Activation(Op):
         return None if dx is None else self.vjp(dx, out, x)
 
 
-class _ActivationGrad(Op):
+class _ActivationGrad(_WithAlpha):
     """``grad_op(a, g) = f'(x) * g`` where ``a`` is x or y; linear in g."""
-    __slots__ = ("alpha",)
-
-    def __init__(self, alpha=None):
-        self.alpha = alpha
-
-    def _args(self):
-        return () if self.alpha is None else (self.alpha,)
+    __slots__ = ()
 
     def forward(self, a, g):
         return self.bwd_kernel(a, g, *self._args())
@@ -66,16 +65,17 @@ class _ActivationGrad(Op):
         raise NotImplementedError
 
 
-def _zero_like(t):
-    return const(np.zeros(t.shape, dtype=t.dtype))
-
-
-class ReluGrad(_ActivationGrad):
+class _PiecewiseLinearGrad(_ActivationGrad):
+    """The gradient of a piecewise-linear activation: f' is piecewise constant, f'' is 0."""
     __slots__ = ()
-    bwd_kernel = staticmethod(kernels.relu_backward)
 
     def second(self, gg, x, g):
-        return _zero_like(x)
+        return const(np.zeros(x.shape, dtype=x.dtype))
+
+
+class ReluGrad(_PiecewiseLinearGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.relu_backward)
 
 
 class Relu(_Activation):
@@ -84,12 +84,9 @@ class Relu(_Activation):
     grad_op = ReluGrad
 
 
-class LeakyReluGrad(_ActivationGrad):
+class LeakyReluGrad(_PiecewiseLinearGrad):
     __slots__ = ()
     bwd_kernel = staticmethod(kernels.leaky_relu_backward)
-
-    def second(self, gg, x, g):
-        return _zero_like(x)
 
 
 class LeakyRelu(_Activation):
