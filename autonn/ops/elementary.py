@@ -3,7 +3,7 @@ by its NumPy forward and its partial derivatives (see ``autonn.ops._rules.elemen
 
 A rule ``lambda g, out, x: ...`` returns ``g * d(out)/dx`` in autonn ops, so it differentiates
 again; the optional array rule (``arrays=``) is the same formula on NumPy arrays, for a plain
-``backward()``. Adding an op here and one ``register`` line in ``autonn/testing/registry.py``
+``backward()`` (``arrays=True``: the rule itself, when it uses only arithmetic operators). Adding an op here and one ``register`` line in ``autonn/testing/registry.py``
 is all it takes (see docs/adding_ops.md).
 """
 
@@ -16,7 +16,7 @@ cos: ElementwiseFn   # declared ahead: sin's rule uses cos, defined below
 cosh: ElementwiseFn  # likewise for sinh's rule
 
 exp = elementwise(
-    "exp", np.exp, lambda g, out, x: g * out, arrays=(lambda g, out, x: g * out,),
+    "exp", np.exp, lambda g, out, x: g * out, arrays=True,
     complex=True,
     doc="""Elementwise e**x.
 
@@ -26,7 +26,7 @@ exp = elementwise(
     """)
 
 log = elementwise(
-    "log", np.log, lambda g, out, x: g / x, arrays=(lambda g, out, x: g / x,),
+    "log", np.log, lambda g, out, x: g / x, arrays=True,
     complex=True,
     doc="""Elementwise natural logarithm.
 
@@ -36,7 +36,7 @@ log = elementwise(
     """)
 
 sqrt = elementwise(
-    "sqrt", np.sqrt, lambda g, out, x: g / (2 * out), arrays=(lambda g, out, x: g / (2 * out),),
+    "sqrt", np.sqrt, lambda g, out, x: g / (2 * out), arrays=True,
     complex=True,
     doc="""Elementwise square root.
 
