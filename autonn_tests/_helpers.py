@@ -36,6 +36,10 @@ def square_function(slope, name):
         "forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
+# the registry's differentiable entries flagged complex (their rules are right for complex inputs)
+COMPLEX_SPECS = sorted(n for n, s in REGISTRY.items() if s.complex and s.differentiable)
+
+
 def complexify(a, rng):
     """A drawn real case as a complex one: a small imaginary part keeps it inside the real
     domain's neighbourhood (away from the branch cuts, which lie outside the real domain)."""

@@ -275,10 +275,7 @@ def test_fft_of_an_integer_input_is_float():
 # ----- every registry entry marked complex, on complex inputs -----
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from autonn.testing.registry import REGISTRY  # noqa: E402
-from autonn_tests._helpers import registered_complex_case  # noqa: E402
-
-COMPLEX_SPECS = sorted(n for n, s in REGISTRY.items() if s.complex and s.differentiable)
+from autonn_tests._helpers import COMPLEX_SPECS, registered_complex_case  # noqa: E402
 
 
 @pytest.mark.parametrize("name", COMPLEX_SPECS)

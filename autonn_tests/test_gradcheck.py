@@ -293,18 +293,21 @@ def test_fast_mode_catches_and_recomputes_the_full_jacobian():
     assert ok.passed and not ok.recomputed_full and ok.evaluations < full.evaluations
 
 
+class WrongJvpSin(Op):
+    """sin with a right vjp and a jvp 1% off."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def vjp(self, g, out, x):
+        return g * an.cos(x)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * an.cos(x) * 1.01
+
+
 def test_check_forward_ad_catches_a_wrong_jvp():
-    class WrongJvpSin(Op):
-        __slots__ = ()
-
-        def forward(self, x):
-            return np.sin(x)
-
-        def vjp(self, g, out, x):
-            return g * an.cos(x)
-
-        def jvp(self, tangents, out, x):
-            return tangents[0] * an.cos(x) * 1.01
     x = _t([0.2, -0.4, 1.0])
     fn = lambda t: apply(WrongJvpSin(), t)  # noqa: E731
     assert an.gradcheck(fn, (x,))
@@ -331,21 +334,10 @@ def test_nondet_tol_compares_two_backward_passes():
 
 
 def test_gradgradcheck_checks_second_derivatives():
-    class FirstOrderOnly(an.Function):
-        """x**3 whose backward is right but not differentiable correctly (x is detached)."""
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x.detach() ** 2 * g
     x = _t([0.5, -1.2])
-    assert an.gradcheck(FirstOrderOnly.apply, (x,))
+    assert an.gradcheck(DetachedCube.apply, (x,))
     with pytest.raises(an.GradcheckError, match="gradgradcheck failed"):
-        an.gradgradcheck(FirstOrderOnly.apply, (x,))
+        an.gradgradcheck(DetachedCube.apply, (x,))
     y = _t([[0.3, -0.8], [1.1, 0.2]])
     for fast in (False, True):
         assert an.gradgradcheck(lambda a, b: (an.tanh(a @ b), a * b), (y, y + 0.0), fast_mode=fast)
@@ -581,14 +573,9 @@ def test_functions_that_only_run_in_float32_keep_the_float32_check():
 
 
 # ----------------------------------------------------------------------------- culprit: other rules
-class DetachedCube(an.Function):
+class DetachedCube(Cube):
     """x**3 whose backward has the right value but loses d/dx (x is detached): a wrong second
     derivative (0 instead of 6x) with a right first one."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
 
     @staticmethod
     def backward(ctx, g):
@@ -694,18 +681,6 @@ def test_culprit_search_finds_a_wrong_jvp():
 
 
 def test_culprit_search_finds_an_op_with_a_wrong_jvp_rule():
-    class WrongJvpSin(Op):
-        __slots__ = ()
-
-        def forward(self, x):
-            return np.sin(x)
-
-        def vjp(self, g, out, x):
-            return g * an.cos(x)
-
-        def jvp(self, tangents, out, x):
-            return tangents[0] * an.cos(x) * 1.01
-
     def f(t):
         return an.exp(apply(WrongJvpSin(), t * t))
     rep = an.gradcheck_report(f, (_t([0.2, -0.4]),), check_forward_ad=True)

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 import autonn as an
 from autonn.checking import WIDENED, GradcheckWarning
 from autonn.testing.registry import REGISTRY
-from autonn_tests._helpers import registered_complex_case
+from autonn_tests._helpers import COMPLEX_SPECS, registered_complex_case
 
 RNG = np.random.default_rng(11)
 
@@ -157,9 +157,6 @@ def test_domain_edges_name_the_part():
 
 
 # ----- the correct complex ops of the registry pass -----
-COMPLEX_SPECS = sorted(n for n, s in REGISTRY.items() if s.complex and s.differentiable)
-
-
 @pytest.mark.parametrize("name", COMPLEX_SPECS)
 @settings(max_examples=4)
 @given(data=st.data())
