@@ -3,8 +3,9 @@ by its NumPy forward and its partial derivatives (see ``autonn.ops._rules.elemen
 
 A rule ``lambda g, out, x: ...`` returns ``g * d(out)/dx`` in autonn ops, so it differentiates
 again; the optional array rule (``arrays=``) is the same formula on NumPy arrays, for a plain
-``backward()`` (``arrays=True``: the rule itself, when it uses only arithmetic operators). Adding an op here and one ``register`` line in ``autonn/testing/registry.py``
-is all it takes (see docs/adding_ops.md).
+``backward()`` (``arrays=True``: the rule itself, when it uses only arithmetic operators).
+Adding an op here and one ``register`` line in ``autonn/testing/registry.py`` is all it takes
+(see docs/adding_ops.md).
 """
 
 import numpy as np
