@@ -94,7 +94,7 @@ def _equivalence(rank, world):
     out = {f"before_{i}": a for i, a in enumerate(before)}
     out.update({f"wrapped_{i}": a for i, a in enumerate(after_wrap)})
     out.update({f"final_{i}": p.data for i, p in enumerate(model.parameters())})
-    out["n_buckets"] = np.array(len(ddp._buckets))
+    out["n_buckets"] = np.array(len(ddp._reducer.buckets))
     return out
 
 
@@ -175,13 +175,14 @@ def _overlap(rank, world):
     ddp = dist.DistributedDataParallel(model, bucket_cap_mb=1e-9)
     first = model[0].weight
     seen = []
-    launch = ddp._launch_full
+    reducer = ddp._reducer
+    launch = reducer.launch_full
 
     def spy():
-        before = ddp._next
+        before = reducer.next
         launch()
-        seen.extend([first.grad is None] * (ddp._next - before))
-    ddp._launch_full = spy
+        seen.extend([first.grad is None] * (reducer.next - before))
+    reducer.launch_full = spy
     x = an.randn(6, 8)
     ddp(x).sum().backward()
     return {"launched_while_first_layer_pending": np.array(seen)}
