@@ -13,7 +13,6 @@ the job with a non-zero exit status instead of leaving the others waiting in a c
 >>> t = an.tensor([1.0, 2.0]); dist.all_reduce(t); t
 tensor([1., 2.])
 """
-import os
 import sys
 import time
 import traceback
@@ -131,25 +130,24 @@ def get_world_size():
 
 
 def wait_all(requests, nbytes=0):
-    """Wait for MPI ``requests`` (transfers of ``nbytes`` in all), politely: for ``SPIN_SECONDS``
-    plus the time ``nbytes`` take at ``SPIN_BYTES_PER_SECOND``, poll and offer the core to any
-    other process waiting for it (``os.sched_yield``, ~0.5 us when none is); after that, poll
-    and sleep in turn (``time.sleep(0)``, ~70 us).
+    """Wait for MPI ``requests`` (transfers of ``nbytes`` in all): poll for ``SPIN_SECONDS``
+    plus the time ``nbytes`` take at ``SPIN_BYTES_PER_SECOND``, then poll and yield the core in
+    turn (``time.sleep(0)``, ~70 us).
 
     MPI's own ``Wait`` spins: when the machine has more busy processes than cores, the rank it
     waits for may need that core, and a spinning wait then costs whole scheduler time slices
     (measured: 2.7 ms instead of 0.25 ms per small allreduce with 2 ranks on 2 loaded cores),
     hence the sleeps. But MPI moves a nonblocking transfer only inside MPI calls: sleeping
-    between polls while a large transfer is still moving stalls it (measured: +15% on a 24 MB
-    allreduce on idle cores), hence the first phase, which grows with the bytes."""
+    between polls while a large transfer is still moving stalls it (measured: +15-18% on a
+    24 MB allreduce on idle cores), hence the first phase, which grows with the bytes. (Offering
+    the core with ``sched_yield`` during that phase measured worse on a loaded machine: another
+    job takes the core for a whole time slice.)"""
     test = _mpi().Request.Testall
     if test(requests):
         return
     deadline = time.perf_counter() + SPIN_SECONDS + nbytes / SPIN_BYTES_PER_SECOND
     while not test(requests):
-        if time.perf_counter() < deadline:
-            os.sched_yield()
-        else:
+        if time.perf_counter() > deadline:
             time.sleep(0)
 
 
