@@ -256,6 +256,19 @@ def _format(rows):
     return "\n".join(lines)
 
 
+def _summary(rows):
+    """One plain sentence per setting: the efficiency against the machine's ceiling, the cost of
+    averaging against raw MPI."""
+    import textwrap
+    return "\n".join(textwrap.fill(
+        f"{r['setting']}: DDP scales at {r['efficiency']:.0%} of perfect; on this machine two "
+        f"plain-NumPy processes reach {r['machine_efficiency']:.0%} and the autonn step without "
+        f"averaging {r['no_averaging_efficiency']:.0%}. Averaging costs "
+        f"{r['overhead_vs_raw_divide']:+.1%} against raw Allreduce + division "
+        f"({r['average_ms']:.3f} ms against {r['raw_allreduce_divide_ms']:.3f} ms).",
+        width=100, subsequent_indent="  ") for r in rows)
+
+
 LEGEND = """\
 ratio: 1-process time / 2-rank DDP time per step of B samples (2.00x is perfect); eff.: ratio / 2,
   the scaling efficiency; cpu eff.: the same from CPU time per step (the busier rank).
@@ -269,6 +282,14 @@ avg: DDP's gradient averaging alone (hooks' bucket copies, Iallreduce, wait, div
   world size that averaging needs. ovh/...: median per-call ratio - 1.
 All contenders run interleaved in the same rounds (medians over rounds); rerun on a quiet machine:
   figures measured while other processes share the cores mostly measure the scheduler."""
+
+
+def _load():
+    """The 1-minute load average, or None where the system does not say."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def run(args):
@@ -285,16 +306,26 @@ def run(args):
         cmd = [mpiexec, "-n", "2", sys.executable, "-m", "autonn.distributed.benchmark",
                "--out", out] + (["--quick"] if quick else [])
         print("running: " + " ".join(cmd) + "  (1 thread per process)", flush=True)
+        load_before = _load()
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         subprocess.run(cmd, env=env, check=True)
+        load_after = _load()
         with open(out) as f:
             rows = json.load(f)
+    conditions = {"started": started, "cpus": os.cpu_count(), "quick": bool(quick),
+                  "load_average_before": load_before, "load_average_after": load_after}
     print()
+    print(f"{started}, {os.cpu_count()} CPUs; 1-minute load average {load_before} before, "
+          f"{load_after} after (above ~0.5 other processes shared the cores)")
     print(_format(rows))
+    print()
+    print(_summary(rows))
+    print()
     print(LEGEND)
     path = getattr(args, "json", None)
     if path:
         with open(path, "w") as f:
-            json.dump({"rows": rows}, f, indent=1)
+            json.dump({"conditions": conditions, "rows": rows}, f, indent=1)
     return 0
 
 
