@@ -174,7 +174,7 @@ def _setting(comm, sizes, batch, rounds, min_time):
     for _ in range(rounds):
         keep("single", _alone(single_step, comm, min_time))
         keep("ddp", _burst(ddp_step, comm, min_time))
-        a, r, rd = _alternating([ddp_average, raw, raw_and_divide], comm, min_time / 2)
+        a, r, rd = _alternating([ddp_average, raw, raw_and_divide], comm, min_time)
         avg += a
         raw_ += r
         raw_div += rd
