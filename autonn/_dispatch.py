@@ -36,30 +36,36 @@ tensor(0.5)
 import importlib
 import inspect
 import sys
+from collections.abc import Callable, Collection, Sequence
+from types import FrameType
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import engine
 from .tensor import Tensor
 
+Function = Callable[..., Any]  # a NumPy function or ufunc, or an autonn function
+Params = list[inspect.Parameter]
+Call = tuple[Sequence[Any], dict[str, Any]]  # positional and keyword arguments
+
 # (NumPy namespace, autonn namespace): an autonn namespace that does not exist yet is skipped
 _NAMESPACES = (("numpy", "autonn.ops"), ("numpy.linalg", "autonn.linalg"),
                ("numpy.fft", "autonn.fft"), ("scipy.special", "autonn.special"))
-# NumPy's spelling of autonn's arithmetic, for as long as autonn does not export it itself
-_AUTONN_SPELLING = {"subtract": "sub", "multiply": "mul", "divide": "div", "true_divide": "div",
-                    "power": "pow", "negative": "neg", "absolute": "abs"}
 # ufunc methods in terms of autonn reductions (looked up by name when called)
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
            "logaddexp": "logsumexp"}
 _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
 
-_table = {}
-_names = {}  # NumPy function -> "numpy.linalg.norm", for messages
-_loaded = set()  # the NumPy namespaces read into the table
-_signatures = {}  # NumPy function -> (NumPy's parameters or None, autonn's, one argument enough)
+_table: dict[Function, Function] = {}
+_names: dict[Function, str] = {}  # NumPy function -> "numpy.linalg.norm", for messages
+_loaded: set[str] = set()  # the NumPy namespaces read into the table
+# NumPy function -> (NumPy's parameters or None, autonn's, one argument enough)
+_signatures: dict[Function, tuple[Params | None, Params | None, bool]] = {}
 
 
-def table():
+def table() -> dict[Function, Function]:
     """The dispatch table, NumPy function -> autonn function (read on first use; scipy.special's
     ufuncs join when scipy.special has been imported).
 
@@ -75,12 +81,15 @@ def table():
     return _table
 
 
-def _reset():
+def _reset() -> None:
     """Forget the table: the next use reads the namespaces again (for tests)."""
-    _table.clear(), _names.clear(), _loaded.clear(), _signatures.clear()
+    _table.clear()
+    _names.clear()
+    _loaded.clear()
+    _signatures.clear()
 
 
-def _read(np_name, an_name):
+def _read(np_name: str, an_name: str) -> None:
     _loaded.add(np_name)
     numpy_ns = importlib.import_module(np_name)
     try:
@@ -89,13 +98,8 @@ def _read(np_name, an_name):
         if e.name != an_name:
             raise
         return
-    names = list(getattr(autonn_ns, "__all__", ()))
-    if np_name == "numpy":
-        names += [n for n in _AUTONN_SPELLING if n not in names]
-    for name in names:
+    for name in getattr(autonn_ns, "__all__", ()):  # (NumPy's names of arithmetic: ops.numpy_names)
         fn = getattr(autonn_ns, name, None)
-        if fn is None and np_name == "numpy":
-            fn = getattr(autonn_ns, _AUTONN_SPELLING.get(name, ""), None)
         target = getattr(numpy_ns, name, None)
         if fn is None or fn is target or not callable(target) or isinstance(target, type):
             continue  # (autonn.fft re-exports NumPy's fftfreq: not an autonn function)
@@ -108,13 +112,13 @@ def _read(np_name, an_name):
         _names[np.divmod] = "numpy.divmod"
 
 
-def _divmod(x, y):
+def _divmod(x: Any, y: Any) -> tuple[Tensor, Tensor]:
     """``(x // y, x % y)``, as ``numpy.divmod``."""
     ops = sys.modules["autonn.ops"]
     return ops.floor_divide(x, y), ops.remainder(x, y)
 
 
-def name_of(func):
+def name_of(func: Function) -> str:
     """``"numpy.linalg.norm"`` for a NumPy function (its module and name)."""
     if func in _names:
         return _names[func]
@@ -126,8 +130,10 @@ def name_of(func):
 
 
 # ----- __array__: NumPy's conversion -----
-def to_array(t, dtype=None, copy=None):
-    """``Tensor.__array__``: the data (a copy if ``copy`` or ``dtype`` asks for one).
+def to_array(t: Tensor, dtype: DTypeLike | None = None, copy: bool | None = None,
+             caller: FrameType | None = None) -> np.ndarray:
+    """``Tensor.__array__``: the data (a copy if ``copy`` or ``dtype`` asks for one);
+    ``caller`` is the frame that asked for the conversion (default: the caller of this function).
 
     Your own ``np.asarray(t)`` is an explicit conversion and gives the data even when ``t``
     requires grad. A conversion made *inside* NumPy or SciPy code (``np.mean([x, y])``: NumPy
@@ -144,7 +150,7 @@ def to_array(t, dtype=None, copy=None):
     TypeError: numpy.mean converted a Tensor that requires grad to a NumPy array, ...
     """
     if t._requires_grad and engine.is_grad_enabled():
-        label = _converting_function(sys._getframe(1))
+        label = _converting_function(sys._getframe(1) if caller is None else caller)
         if label is not None:
             raise TypeError(
                 f"{label} converted a Tensor that requires grad to a NumPy array, which drops the "
@@ -156,7 +162,7 @@ def to_array(t, dtype=None, copy=None):
     return data.copy() if copy else data
 
 
-def _converting_function(frame):
+def _converting_function(frame: FrameType | None) -> str | None:
     """The NumPy or SciPy function (outermost of their frames) that is converting, or None when
     the conversion was asked for by other code (the user's ``np.asarray``, numpy.testing)."""
     outer = None
@@ -173,7 +179,8 @@ def _converting_function(frame):
 
 
 # ----- NEP 18: functions -----
-def array_function(self, func, types, args, kwargs):
+def array_function(self: Tensor, func: Function, types: Collection[type], args: Sequence[Any],
+                   kwargs: dict[str, Any]) -> Any:
     """``Tensor.__array_function__``: the autonn function, or NumPy on the data (see above)."""
     if len(args) == 1 and not kwargs and types == (Tensor,):  # np.sum(t), np.linalg.norm(t)
         entry = _signatures.get(func)
@@ -193,7 +200,8 @@ def array_function(self, func, types, args, kwargs):
     return _on_data(func, args, kwargs, lambda *a, **k: func(*a, **k), None)
 
 
-def _match(func, fn, args, kwargs):
+def _match(func: Function, fn: Function, args: Sequence[Any],
+           kwargs: dict[str, Any]) -> tuple[Call, None] | tuple[None, str]:
     """``(args, kwargs)`` for ``fn`` from a call of NumPy's ``func``, or ``(None, reason)``."""
     entry = _signatures.get(func)
     if entry is None:
@@ -227,12 +235,12 @@ def _match(func, fn, args, kwargs):
                 named[p.name] = value
     an_by_name = {p.name: p for p in an_params}
     for key in list(named):
-        p = an_by_name.get(key)
-        if p is not None and p.kind is p.VAR_POSITIONAL and len(pos) == 1 and not any(
+        an_p = an_by_name.get(key)
+        if an_p is not None and an_p.kind is an_p.VAR_POSITIONAL and len(pos) == 1 and not any(
                 q.kind is q.VAR_POSITIONAL for q in np_params or ()):
             pos.append(named.pop(key))  # NumPy's reshape(a, shape) to autonn's reshape(x, *shape)
             continue
-        if (p is None or p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL)) and not any(
+        if (an_p is None or an_p.kind in (an_p.POSITIONAL_ONLY, an_p.VAR_POSITIONAL)) and not any(
                 q.kind is q.VAR_KEYWORD for q in an_params):
             default = _np_default(np_params, key)
             if named[key] is None or named[key] is np._NoValue or (
@@ -249,7 +257,7 @@ def _match(func, fn, args, kwargs):
     return (pos, named), None
 
 
-def _takes_one(params):
+def _takes_one(params: Params) -> bool:
     """True if one positional argument is a complete call."""
     return bool(params) and params[0].kind in (params[0].POSITIONAL_ONLY,
                                                params[0].POSITIONAL_OR_KEYWORD,
@@ -258,21 +266,21 @@ def _takes_one(params):
                                             p.KEYWORD_ONLY) for p in params[1:])
 
 
-def _np_default(np_params, key):
+def _np_default(np_params: Params | None, key: str) -> Any:
     for p in np_params or ():
         if p.name == key:
             return p.default
     return inspect.Parameter.empty
 
 
-def _same(a, b):
+def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a is b or a == b)
     except (TypeError, ValueError):  # arrays compare elementwise: not a default value
         return False
 
 
-def _parameters(f):
+def _parameters(f: Function) -> Params | None:
     try:
         return list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):
@@ -286,8 +294,10 @@ _UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "dtype":
 _UFUNC_METHOD_ARGS = {"reduce": ("axis", "keepdims"), "accumulate": ("axis",)}
 
 
-def array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """``Tensor.__array_ufunc__``: the autonn function, or NumPy on the data (see above)."""
+def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, inputs: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+    """``Tensor.__array_ufunc__(ufunc, method, *inputs, **kwargs)``: the autonn function, or
+    NumPy on the data (see above). ``kwargs`` is the call's own dict: this function may change it."""
     if method == "__call__" and not kwargs:  # the common case first: np.exp(t), ndarray + t
         fn = _table.get(ufunc)
         if fn is not None:
@@ -306,7 +316,7 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     ignored = [k for k, v in kwargs.items()
                if k not in allowed and not _same(v, _UFUNC_DEFAULTS.get(k, object()))]
 
-    def numpy_call(*a, **k):
+    def numpy_call(*a: Any, **k: Any) -> Any:
         return getattr(ufunc, method)(*a, **k)
 
     if out is not None:
@@ -322,7 +332,7 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return _on_data(ufunc, inputs, kwargs, numpy_call, reason, label)
 
 
-def _ufunc_function(ufunc, method):
+def _ufunc_function(ufunc: np.ufunc, method: str) -> Function | None:
     fn = table().get(ufunc)
     if method == "__call__" or fn is None:
         return fn
@@ -338,7 +348,7 @@ def _ufunc_function(ufunc, method):
     return lambda a, axis=0: reducer(a, axis=axis)
 
 
-def _outer(fn, a, b):
+def _outer(fn: Function, a: Any, b: Any) -> Any:
     """``ufunc.outer(a, b)``: ``a`` gets ``b.ndim`` trailing axes, then broadcasting does the rest."""
     b_ndim = np.ndim(_data(b))
     if b_ndim:
@@ -347,13 +357,13 @@ def _outer(fn, a, b):
 
 
 # ----- the shared paths -----
-def recording(args):
+def recording(args: Any) -> bool:
     """True if grad mode is on and a Tensor that requires grad is among ``args`` (lists,
     tuples and dicts are searched)."""
     return engine.is_grad_enabled() and _requires_grad(args)
 
 
-def _requires_grad(x):
+def _requires_grad(x: Any) -> bool:
     if isinstance(x, Tensor):
         return x.requires_grad
     if isinstance(x, (list, tuple)):
@@ -363,7 +373,7 @@ def _requires_grad(x):
     return False
 
 
-def _data(x):
+def _data(x: Any) -> Any:
     """``x`` with every Tensor replaced by its array (inside lists, tuples and dicts too)."""
     if isinstance(x, Tensor):
         return x.data
@@ -374,7 +384,7 @@ def _data(x):
     return x
 
 
-def _wrap(r):
+def _wrap(r: Any) -> Any:
     """NumPy's result with arrays (and NumPy scalars) as Tensors outside the graph."""
     if isinstance(r, np.ndarray):
         return Tensor._make(r) if r.dtype.kind in "biufc" else r
@@ -387,7 +397,7 @@ def _wrap(r):
     return r
 
 
-def _holds_float(r):
+def _holds_float(r: Any) -> bool:
     if isinstance(r, (np.ndarray, np.generic)):
         return r.dtype.kind in "fc"
     if isinstance(r, (float, complex)):
@@ -397,7 +407,8 @@ def _holds_float(r):
     return False
 
 
-def _on_data(func, args, kwargs, numpy_call, reason, label=None):
+def _on_data(func: Function, args: Sequence[Any], kwargs: dict[str, Any], numpy_call: Function,
+             reason: str | None, label: str | None = None) -> Any:
     """NumPy's function on the arrays; refuses to drop a graph (see the module docstring)."""
     label = label or name_of(func)
     result = numpy_call(*_data(args), **_data(kwargs))
@@ -411,14 +422,15 @@ def _on_data(func, args, kwargs, numpy_call, reason, label=None):
     return _wrap(result)
 
 
-def _at(ufunc, target, args, kwargs):
+def _at(ufunc: np.ufunc, target: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> np.ndarray:
     """``ufunc.at(target, ...)`` computed on a copy: the result is written back as an output."""
     values = np.array(_data(target), copy=True)
     ufunc.at(values, *args, **kwargs)
     return values
 
 
-def _with_out(func, args, kwargs, numpy_call, out, label=None):
+def _with_out(func: Function, args: Sequence[Any], kwargs: dict[str, Any], numpy_call: Function,
+              out: Any, label: str | None = None) -> Any:
     """``out=``: refused while recording a graph (as PyTorch); otherwise NumPy writes the values
     into the outputs' arrays, and the outputs are returned."""
     if recording((args, kwargs, out)):
@@ -441,7 +453,7 @@ def _with_out(func, args, kwargs, numpy_call, out, label=None):
     return None if label else out
 
 
-def _write_tensor(target, value):
+def _write_tensor(target: Tensor, value: Any) -> None:
     copy_ = getattr(target, "copy_", None)
     if copy_ is not None:  # the in-place method: version counters stay right
         with engine.no_grad():

@@ -100,12 +100,13 @@ def _numpy_mlp(sizes, batch, seed=0):
 
 def _autonn_mlp(sizes, batch, init):
     import autonn as an
+    from autonn.inplace import overwrite
     Ws, bs, x, y = init
     layers = []
     for i, (W, b) in enumerate(zip(Ws, bs)):
         lin = an.nn.Linear(W.shape[0], W.shape[1], dtype=F32)
-        lin.weight.data[...] = W
-        lin.bias.data[...] = b
+        overwrite(lin.weight, W)
+        overwrite(lin.bias, b)
         layers.append(lin)
         if i < len(Ws) - 1:
             layers.append(an.nn.ReLU())

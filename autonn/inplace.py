@@ -241,6 +241,27 @@ def copy_(self, src):
                     direct=_put(Ellipsis))
 
 
+def overwrite(tensor, value):
+    """Write ``value`` (an array, number or Tensor; broadcast and cast to the tensor's dtype) into
+    ``tensor`` in place with grad mode off, as ``torch.nn.init``, ``load_state_dict`` and
+    BatchNorm's running statistics do: the same tensor object, its version bumped, so a backward
+    that needs the value a graph saved before raises PyTorch's error. The one way autonn's
+    library writes parameters and buffers (even while a graph holds them read-only).
+
+    >>> import autonn as an
+    >>> w = an.ones(2, requires_grad=True); y = (w * w).sum()
+    >>> overwrite(w, [3.0, 4.0])
+    tensor([3., 4.], requires_grad=True)
+    >>> try:
+    ...     y.backward()
+    ... except RuntimeError as e:
+    ...     print(str(e)[:70])
+    one of the variables needed for gradient computation has been modified
+    """
+    with engine.no_grad():
+        return copy_(tensor, value)
+
+
 def fill_(self, value):
     """Set every entry to ``value`` in place; returns self.
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import engine
 from .function import Function
+from .inplace import overwrite
 from .nn.module import Module
 from .simple_text import (
     ACTIVATION_NAMES,
@@ -423,7 +424,7 @@ class Network:
             out.backward(Tensor._make(G))
         for p in params:
             if p.grad is not None:
-                p.data -= lr * p.grad.data
+                overwrite(p, p.data - lr * p.grad.data)  # (bumps p's version)
             p.grad = None
 
     def to_module(self):

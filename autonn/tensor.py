@@ -5,7 +5,8 @@ lives in ``autonn.engine``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Collection
 from typing import Any, ClassVar
 
 import numpy as np
@@ -310,6 +311,70 @@ class Tensor:
     def __ge__(self, o): return _ops.compare(np.greater_equal, self, o)
     def __eq__(self, o): return _ops.compare(np.equal, self, o)
     def __ne__(self, o): return _ops.compare(np.not_equal, self, o)
+
+    # ----- Python's remaining number protocols: autonn's ops -----
+    def __mod__(self, o: Any) -> Tensor:
+        """``t % o``: ``autonn.remainder`` (Python's sign convention, as NumPy's ``%``)."""
+        return _ops.remainder(self, o)
+
+    def __rmod__(self, o: Any) -> Tensor:
+        """``o % t``: ``autonn.remainder(o, t)``."""
+        return _ops.remainder(o, self)
+
+    def __floordiv__(self, o: Any) -> Tensor:
+        """``t // o``: ``autonn.floor_divide`` (zero gradient)."""
+        return _ops.floor_divide(self, o)
+
+    def __rfloordiv__(self, o: Any) -> Tensor:
+        """``o // t``: ``autonn.floor_divide(o, t)``."""
+        return _ops.floor_divide(o, self)
+
+    def __divmod__(self, o: Any) -> tuple[Tensor, Tensor]:
+        """``divmod(t, o)``: ``(t // o, t % o)``, as ``numpy.divmod``."""
+        return _ops.floor_divide(self, o), _ops.remainder(self, o)
+
+    def __rdivmod__(self, o: Any) -> tuple[Tensor, Tensor]:
+        """``divmod(o, t)``: ``(o // t, o % t)``."""
+        return _ops.floor_divide(o, self), _ops.remainder(o, self)
+
+    def __round__(self, ndigits: int | None = None) -> Tensor:
+        """``round(t, ndigits)``: ``autonn.round`` to ``ndigits`` decimals (0 if None); a Tensor,
+        as ``round`` of a NumPy array gives an array."""
+        return _ops.round(self, 0 if ndigits is None else ndigits)
+
+    def __complex__(self) -> complex:
+        """``complex(t)`` of a one-element tensor."""
+        return complex(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``format(t, spec)``: a one-element tensor formats its value (``f"{t:.4f}"``); an empty
+        spec gives ``str(t)``; any other spec of a larger tensor raises a ``TypeError``.
+
+        >>> import autonn as an
+        >>> f"{an.tensor(3.14159):.2f}"
+        '3.14'
+        """
+        if self.data.size == 1 and spec:
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError(f"format: the spec {spec!r} needs a one-element tensor, this one has "
+                            f"shape {self.shape}")
+        return str(self)
+
+    # ----- NumPy's protocols: the rules are in autonn._dispatch -----
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)``: the data (see ``autonn._dispatch.to_array``: a conversion made
+        inside NumPy or SciPy code raises while a gradient is recorded)."""
+        return _dispatch.to_array(self, dtype, copy, sys._getframe(1))
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NEP 13: ``np.exp(t)`` runs ``autonn.exp`` and keeps the graph (``autonn._dispatch``)."""
+        return _dispatch.array_ufunc(self, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Callable[..., Any], types: Collection[type],
+                           args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """NEP 18: ``np.sum(t)`` runs ``autonn.sum`` and keeps the graph (``autonn._dispatch``)."""
+        return _dispatch.array_function(self, func, types, args, kwargs)
 
     # ----- methods: each is the autonn function of the same name applied to this tensor -----
     def exp(self) -> Tensor:
@@ -688,35 +753,4 @@ Tensor.__add__, Tensor.__sub__, Tensor.__mul__ = _ops.add, _ops.sub, _ops.mul
 Tensor.__truediv__, Tensor.__pow__, Tensor.__matmul__ = _ops.div, _ops.pow, _ops.matmul
 Tensor.__neg__ = _ops.neg
 
-
-# ----- NumPy's functions and Python's protocols on Tensors (the rules: autonn._dispatch) -----
-from . import _dispatch  # noqa: E402
-
-
-def _format(self, spec):
-    if self.data.size == 1 and spec:
-        return format(self.data.item(), spec)
-    if spec:
-        raise TypeError(f"format: the spec {spec!r} needs a one-element tensor, this one has "
-                        f"shape {self.shape}")
-    return str(self)
-
-
-def _attach_numpy_protocols(cls: Any) -> None:
-    """NumPy's protocols and Python's number protocols, from ``autonn._dispatch`` and the ops."""
-    cls.__array__ = _dispatch.to_array
-    cls.__array_ufunc__ = _dispatch.array_ufunc
-    cls.__array_function__ = _dispatch.array_function
-    cls.__mod__ = lambda self, o: _ops.remainder(self, o)
-    cls.__rmod__ = lambda self, o: _ops.remainder(o, self)
-    cls.__floordiv__ = lambda self, o: _ops.floor_divide(self, o)
-    cls.__rfloordiv__ = lambda self, o: _ops.floor_divide(o, self)
-    cls.__divmod__ = lambda self, o: (_ops.floor_divide(self, o), _ops.remainder(self, o))
-    cls.__rdivmod__ = lambda self, o: (_ops.floor_divide(o, self), _ops.remainder(o, self))
-    cls.__round__ = lambda self, ndigits=None: _ops.round(
-        self, 0 if ndigits is None else ndigits)
-    cls.__complex__ = lambda self: complex(self.item())
-    cls.__format__ = _format
-
-
-_attach_numpy_protocols(Tensor)
+from . import _dispatch  # noqa: E402  (the rules of NumPy's protocols; it imports Tensor from here)

@@ -163,6 +163,19 @@ def test_every_unary_ufunc_in_the_table_matches_the_autonn_function():
                 np.testing.assert_array_equal(x.grad.data, x2.grad.data, err_msg=str(f))
 
 
+def test_numpys_names_of_arithmetic_keep_the_graph():
+    """np.subtract, np.multiply, np.divide... reach autonn through ops.numpy_names."""
+    x0 = np.array([1.5, -2.0])
+    x = an.tensor(x0, requires_grad=True)
+    y = (np.subtract(np.multiply(x, 3.0), np.true_divide(x, 2.0)) + np.divide(x, 4.0)
+         + np.power(x, 2) + np.negative(x) + np.absolute(x))
+    assert isinstance(y, an.Tensor) and y.grad_fn is not None
+    np.testing.assert_allclose(y.data, 3 * x0 - x0 / 2 + x0 / 4 + x0 ** 2 - x0 + np.abs(x0), rtol=1e-15)
+    y.sum().backward()
+    # d/dx: 3 - 1/2 + 1/4 + 2x - 1 + sign(x)
+    np.testing.assert_allclose(x.grad.data, 3 - 0.5 + 0.25 + 2 * x0 - 1 + np.sign(x0), rtol=1e-15)
+
+
 def test_np_fft_dispatches():
     x0 = np.array([1.0, 2.0, 0.5, -1.0])
     x = an.tensor(x0, requires_grad=True)

@@ -16,12 +16,13 @@
 
 How it works, what it guarantees and what falls back: ``docs/compile.md``.
 """
-from typing import Any
+from typing import Any, overload
 
 import builtins
 import sys
 import types
 import collections
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,6 +37,10 @@ __all__ = ["compile", "CompiledFunction", "CompileError"]
 #: plans kept per compiled function (least recently used dropped first)
 MAX_PLANS = 8
 
+Key = tuple[Any, ...]  # a call's signature: shapes, dtypes, requires_grad flags, plain values
+# a plan: (replay function, its source, the tensors it keeps alive, all arguments arrays?, its globals)
+Plan = tuple[Callable[[Any], Any], str, list[Tensor], bool, dict[str, Any]]
+
 
 class CompiledFunction:
     """``fn`` recorded once per input signature and replayed (see :func:`compile`).
@@ -45,7 +50,7 @@ class CompiledFunction:
     that the plan baked in, such as a Dropout's ``p``).
     """
 
-    def __init__(self, fn, max_plans=MAX_PLANS, fuse=True):
+    def __init__(self, fn: Callable[..., Any], max_plans: int = MAX_PLANS, fuse: bool = True) -> None:
         if not callable(fn):
             raise TypeError(f"compile: expected a callable, got {type(fn).__name__}")
         if int(max_plans) < 1:
@@ -53,17 +58,17 @@ class CompiledFunction:
         self.fn = fn
         self.max_plans = int(max_plans)
         self.fuse = fuse
-        self.plans = collections.OrderedDict()
-        self.stats = {"records": 0, "replays": 0, "record_seconds": 0.0}
+        self.plans: collections.OrderedDict[Key, Plan] = collections.OrderedDict()
+        self.stats: dict[str, float] = {"records": 0, "replays": 0, "record_seconds": 0.0}
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__name__ = getattr(fn, "__name__", "compiled")
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget every plan: the next call records again."""
         self.plans.clear()
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if base._recording:  # called while an outer compiled function records: inline it
             return self.fn(*args, **kwargs)
         key = _key(args, kwargs)
@@ -77,7 +82,7 @@ class CompiledFunction:
             del self.plans[key]
         return self._record(key, args, kwargs)
 
-    def _record(self, key, args, kwargs):
+    def _record(self, key: Key, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         import time
         t0 = time.perf_counter()
         with lock:
@@ -95,7 +100,7 @@ class CompiledFunction:
         self.stats["record_seconds"] += time.perf_counter() - t0
         return result
 
-    def plan_ops(self, *args, **kwargs):
+    def plan_ops(self, *args: Any, **kwargs: Any) -> list[str] | None:
         """Names of the ops a plan calls (fused chains as ``FusedChain[...]``), in plan order.
 
         >>> import autonn as an
@@ -108,15 +113,16 @@ class CompiledFunction:
             return None
         return [v.name for k, v in plan[4].items() if k.startswith("OP")]
 
-    def plan_source(self, *args, **kwargs):
+    def plan_source(self, *args: Any, **kwargs: Any) -> str | None:
         """The Python source of the plan for these arguments (None if not recorded yet)."""
         plan = self.plans.get(_key(args, kwargs))
         return None if plan is None else plan[1]
 
 
-def _key(args, kwargs, _state=engine._state, _T=Tensor):
+def _key(args: tuple[Any, ...], kwargs: dict[str, Any], _state: Any = engine._state,
+         _T: type[Tensor] = Tensor) -> Key:
     if not kwargs:  # the common case, without building lists
-        parts = [_state.enabled]
+        parts: list[Any] = [_state.enabled]
         for a in args:
             if a.__class__ is _T:
                 d = a.data
@@ -127,8 +133,8 @@ def _key(args, kwargs, _state=engine._state, _T=Tensor):
     return _key_general(args, kwargs)
 
 
-def _key_general(args, kwargs):
-    parts = [engine._state.enabled, "general"]
+def _key_general(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Key:
+    parts: list[Any] = [engine._state.enabled, "general"]
     for a in list(args) + [kwargs[k] for k in sorted(kwargs)]:
         if isinstance(a, Tensor):
             d = a.data
@@ -145,7 +151,7 @@ def _key_general(args, kwargs):
     return tuple(parts) + tuple(sorted(kwargs))
 
 
-def _tensors(args, kwargs):
+def _tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Tensor | np.ndarray]:
     out = [a for a in args if isinstance(a, (Tensor, np.ndarray))]
     for k in sorted(kwargs):  # as the plan numbered them
         if isinstance(kwargs[k], (Tensor, np.ndarray)):
@@ -153,7 +159,13 @@ def _tensors(args, kwargs):
     return out
 
 
-def compile(fn: Any=None, *, max_plans: Any=MAX_PLANS, fuse: Any=True) -> Any:
+@overload
+def compile(fn: Callable[..., Any], *, max_plans: int = ..., fuse: bool = ...) -> CompiledFunction: ...
+@overload
+def compile(fn: None = None, *, max_plans: int = ...,
+            fuse: bool = ...) -> Callable[[Callable[..., Any]], CompiledFunction]: ...
+def compile(fn: Callable[..., Any] | None = None, *, max_plans: int = MAX_PLANS,
+            fuse: bool = True) -> CompiledFunction | Callable[[Callable[..., Any]], CompiledFunction]:
     """Compile ``fn`` (a training step, or any function of Tensors): the first call runs it
     eagerly and records its ops, its backward and its optimizer update; later calls with
     arguments of the same shapes, dtypes and ``requires_grad`` flags replay the recorded plan
@@ -175,7 +187,7 @@ class _CallableModule(types.ModuleType):
     """``autonn.compile`` is this package once it is imported (Python sets the attribute of a
     parent package to its subpackage), so the package itself calls :func:`compile`."""
 
-    def __call__(self, fn=None, **options):
+    def __call__(self, fn: Callable[..., Any] | None = None, **options: Any) -> Any:
         return compile(fn, **options)
 
 

@@ -9,11 +9,13 @@ import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
-_loaded = {}
+_loaded: dict[tuple[str, str], Callable[..., Any]] = {}  # (name, source hash) -> the kernel
 
 
-def cache_dir():
+def cache_dir() -> str:
     """The directory of generated kernels (created on first use).
 
     >>> cache_dir().endswith("compile")
@@ -25,7 +27,7 @@ def cache_dir():
     return os.path.join(root, "compile")
 
 
-def load(name, source):
+def load(name: str, source: str) -> Callable[..., Any]:
     """The function ``name`` defined by ``source`` (imported from its cached file)."""
     digest = hashlib.sha1(source.encode()).hexdigest()[:20]
     key = (name, digest)
@@ -43,6 +45,7 @@ def load(name, source):
                 f.write(source)
             os.replace(tmp, path)
         spec = importlib.util.spec_from_file_location(modname, path)
+        assert spec is not None and spec.loader is not None  # (a .py path always has both)
         module = importlib.util.module_from_spec(spec)
         sys.modules[modname] = module
         spec.loader.exec_module(module)

@@ -10,23 +10,36 @@ own ``forward``/``vjp_arrays`` (every other op is called as it is).
   one pass at forward time, into a buffer allocated once; the backward scales it in place.
   Within 2 ulp of eager mode (libm's exp instead of NumPy's SIMD exp).
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+from ..tensor import Tensor
+from ._record import Node
+
+if TYPE_CHECKING:  # (_plan imports this module)
+    from ._plan import _Builder
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _kernels():
+def _kernels() -> ModuleType:
+    """The compiled kernels, or their NumPy twins when Numba is not installed."""
     try:
-        from . import _kernels as k
-        k.relu_backward_colsum  # noqa: B018
-        return k
+        from . import _kernels as compiled
+        compiled.relu_backward_colsum  # noqa: B018
+        return compiled
     except ImportError:  # no numba: the twins
-        from . import _kernels_numpy as k
-        return k
+        from . import _kernels_numpy as twins
+        return twins
 
 
-def _linear_ok(node):
-    op = node.op
+def _linear_ok(node: Node) -> bool:
+    op: Any = node.op  # (a LinearAct, checked by name: compile does not import autonn.nn)
     if type(op).__name__ != "LinearAct" or op.act not in ("relu", "identity"):
         return False
     if len(node.inputs) != 3:
@@ -37,8 +50,8 @@ def _linear_ok(node):
             and b.shape == (W.shape[1],) and x.shape[1] == W.shape[0])
 
 
-def _ce_ok(node):
-    op = node.op
+def _ce_ok(node: Node) -> bool:
+    op: Any = node.op  # (a SoftmaxCrossEntropy, checked by name)
     if type(op).__name__ != "SoftmaxCrossEntropy" or op.smoothing or \
             op.reduction not in ("mean", "sum"):
         return False
@@ -47,7 +60,7 @@ def _ce_ok(node):
             and op.labels.dtype == np.int64 and op.labels.shape == x.shape[:1])
 
 
-def _stays_inside(b, t):
+def _stays_inside(b: _Builder, t: Tensor) -> bool:
     """True when every use of ``t`` is as the input of compiled linear layers (nothing else
     sees it, so it can live in a buffer the plan reuses)."""
     users = b.consumers.get(id(t), [])
@@ -56,23 +69,24 @@ def _stays_inside(b, t):
                 for n in users))
 
 
-def forward(b, node, name, args):
+def forward(b: _Builder, node: Node, name: str, args: list[str]) -> bool:
     """Emit ``node``'s compiled forward into builder ``b`` (True) or nothing (False)."""
+    op: Any = node.op  # a LinearAct or a SoftmaxCrossEntropy when the checks below pass
     if _linear_ok(node):
         x, W, bias = args
         pre = f"{name}_1"
-        if node.op.act == "relu":  # pre stays inside the plan: a buffer reused by every call
+        if op.act == "relu":  # pre stays inside the plan: a buffer reused by every call
             shape = (node.inputs[0].data.shape[0], node.inputs[1].data.shape[1])
             buf = b._glob("BUF", np.empty(shape, node.inputs[0].data.dtype))
             b.emit(f"{pre} = np.dot({x}, {W}, out={buf})", [x])
         else:
             b.emit(f"{pre} = np.dot({x}, {W})", [x])
-        if node.op.act == "identity":
+        if op.act == "identity":
             b.emit(f"np.add({pre}, {bias}, out={pre})", [pre])
             b.emit(f"{name} = {pre}", [pre])
         else:
             from .. import kernels
-            nb = kernels._nb if kernels._nb is not kernels._UNSET else kernels._load()
+            nb: Any = kernels._nb if kernels._nb is not kernels._UNSET else kernels._load()
             n = node.inputs[0].data.shape[0] * node.inputs[1].data.shape[1]
             if nb is not None:  # the eager kernel's serial or parallel variant, by size
                 k = b._glob("BIASRELU", nb.BIAS_ACT["relu"].pick(n, node.inputs[0].data.dtype))
@@ -102,7 +116,7 @@ def forward(b, node, name, args):
         b.emit(f"tot = {k}({x}, {node.opname}.labels, {d})", [x, d])
         b.emit("if tot != tot:")  # a label out of range (or NaN logits: then this passes)
         b._check_labels(node.opname, node, indent=1)
-        if node.op.reduction == "mean":
+        if op.reduction == "mean":
             b.emit(f"{name} = np.asarray(-tot / {n}, dtype={dt})")
         else:
             b.emit(f"{name} = np.asarray(-tot, dtype={dt})")
@@ -111,15 +125,16 @@ def forward(b, node, name, args):
     return False
 
 
-def backward(b, node, g):
+def backward(b: _Builder, node: Node, g: str) -> bool:
     """Emit code setting ``r`` (the input gradients) for a node whose forward was compiled."""
+    op: Any = node.op  # a LinearAct or a SoftmaxCrossEntropy (see forward)
     kind = getattr(node, "fast", None)
     name = node.name
     if kind == "linear":
         x, W, bias = node.inputs
         xs, Ws = b.ref(x), b.ref(W)
         pre = f"{name}_1"
-        if node.op.act == "relu":
+        if op.act == "relu":
             k = b._glob("RBC", _kernels().relu_backward_colsum)
             b.emit(f"dpre = {b._glob('BUF', np.empty_like(node.out.data))}", (), 1)
             b.emit(f"db = np.empty({pre}.shape[1], {pre}.dtype)", [pre], 1)
@@ -137,14 +152,14 @@ def backward(b, node, g):
         d = f"{name}_1"
         n = node.inputs[0].data.shape[0]
         dt = b._glob("DT", node.inputs[0].data.dtype.type)
-        scale = f"{g} / {n}" if node.op.reduction == "mean" else g
+        scale = f"{g} / {n}" if op.reduction == "mean" else g
         b.emit(f"r = (np.multiply({d}, {dt}({scale}), out={d}),)", [d, g], 1)
         return True
     return False
 
 
 # ------------------------------------------------------------------ optimizer
-def _sgd_params(obj):
+def _sgd_params(obj: Any) -> list[Tensor] | None:
     """The parameters of a plain SGD (no momentum, weight decay, maximize) that one generated
     kernel can update, or None."""
     if type(obj).__name__ != "SGD":
@@ -164,7 +179,7 @@ def _sgd_params(obj):
     return params
 
 
-def _sgd_kernel(n):
+def _sgd_kernel(n: int) -> Callable[..., Any]:
     from . import _codegen
     args = ", ".join(f"lr{i}, p{i}, g{i}" for i in range(n))
     body = "".join(f"    a = p{i}.reshape(-1)\n    b = g{i}.reshape(-1)\n"
@@ -175,7 +190,7 @@ def _sgd_kernel(n):
     return _codegen.load(f"sgd_update_{n}", src)
 
 
-def _zero_grad(b, func, obj):
+def _zero_grad(b: _Builder, func: Callable[..., Any], obj: Any) -> bool:
     """``opt.zero_grad()`` (set to None) as assignments, behind a check that the parameter
     groups are the recorded ones."""
     from ..optim.optimizer import Optimizer
@@ -200,7 +215,8 @@ def _zero_grad(b, func, obj):
     return True
 
 
-def optimizer_call(b, func, obj, args, kwargs):
+def optimizer_call(b: _Builder, func: Callable[..., Any], obj: Any, args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> bool:
     """Emit a plain SGD step as one generated kernel call over every parameter (the same bits
     as ``p -= lr * g``), behind a live check of the options and gradients; anything else, or a
     failed check, calls the optimizer's own method."""

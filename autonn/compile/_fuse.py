@@ -11,9 +11,14 @@ anything but later ops of the chain (another op, a backward, an effect, the resu
 outside input used several times gets one gradient per use, summed by the plan in the engine's
 order.
 """
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from ..ops.base import Op
+from ..tensor import Tensor
+from ._record import Event, Node, Recorder
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # forward expression, and per input the gradient expression ({g}: the incoming gradient,
@@ -35,7 +40,7 @@ _UNARY = {
 MIN_CHAIN = 2
 
 
-def _fusible(node):
+def _fusible(node: Node) -> bool:
     name = type(node.op).__name__
     out = node.out.data
     if not isinstance(out, np.ndarray) or out.dtype not in _FLOATS or node.attrs:
@@ -54,11 +59,11 @@ def _fusible(node):
                and t.data.dtype == out.dtype for t in node.inputs)
 
 
-def _uses(events, result):
+def _uses(events: Sequence[Event], result: Any) -> dict[int, int]:
     """How often each tensor (by id) is used by the events and the result."""
-    count = {}
+    count: dict[int, int] = {}
 
-    def use(t):
+    def use(t: Any) -> None:
         count[id(t)] = count.get(id(t), 0) + 1
     for ev in events:
         if ev[0] == "op":
@@ -82,10 +87,11 @@ def _uses(events, result):
     return count
 
 
-def fuse(events, rec, result):
+def fuse(events: list[Event], rec: Recorder, result: Any) -> list[Event]:
     """``events`` with every fusible chain of ops replaced by one op event."""
     uses = _uses(events, result)
-    out, run = [], []
+    out: list[Event] = []
+    run: list[Node] = []
     for ev in events + [("end",)]:
         if ev[0] == "op" and _fusible(ev[1]) and (not run or _alike(run[0], ev[1])):
             run.append(ev[1])
@@ -99,12 +105,12 @@ def fuse(events, rec, result):
     return out
 
 
-def _alike(a, b):
+def _alike(a: Node, b: Node) -> bool:
     return (a.out.data.shape == b.out.data.shape and a.out.data.dtype == b.out.data.dtype
             and a.out._requires_grad == b.out._requires_grad)
 
 
-def _segments(run, uses, rec):
+def _segments(run: list[Node], uses: dict[int, int], rec: Recorder) -> list[Event]:
     """Split a run of fusible ops into chains whose inner values are used only inside them
     (the last value of a chain may be used anywhere), each fused when long enough."""
     index = {id(n.out): k for k, n in enumerate(run)}
@@ -118,7 +124,8 @@ def _segments(run, uses, rec):
                 last_use[m] = k
     # an inner value is fine in a chain ending at j if all its uses are ops of the run up to j
     inside = [consumers[k] == uses.get(id(n.out), 0) for k, n in enumerate(run)]
-    out, i = [], 0
+    out: list[Event] = []
+    i = 0
     while i < len(run):
         best, need = i, -1
         for j in range(i, len(run)):
@@ -141,43 +148,46 @@ class FusedChain(Op):
     """A chain of elementwise ops run as one generated kernel (see the module docstring)."""
     __slots__ = ("fwd", "bwd", "consts", "grads", "shape", "dtype", "label")
 
-    def __init__(self, fwd, bwd, consts, grads, shape, dtype, label):
+    def __init__(self, fwd: Callable[..., Any], bwd: Callable[..., Any] | None, consts: np.ndarray,
+                 grads: list[bool], shape: tuple[int, ...], dtype: np.dtype, label: str) -> None:
         self.fwd, self.bwd, self.consts, self.grads = fwd, bwd, consts, grads
         self.shape, self.dtype, self.label = shape, dtype, label
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.label
 
-    def forward(self, *arrays):
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
         out = np.empty(self.shape, self.dtype)
         self.fwd(out.reshape(-1), self.consts, *[_flat(a) for a in arrays])
         return out
 
-    def vjp_arrays(self, g, out, *inputs):
+    def vjp_arrays(self, g: np.ndarray, out: Tensor, *inputs: Tensor) -> tuple[np.ndarray | None, ...]:
         outs = [np.empty(self.shape, self.dtype) if need else None for need in self.grads]
+        assert self.bwd is not None  # (a chain some of whose inputs need a gradient has one)
         self.bwd(_flat(g), self.consts, *[_flat(t.data) for t in inputs],
                  *[o.reshape(-1) for o in outs if o is not None])
         return tuple(outs)
 
 
-def _flat(a):
+def _flat(a: np.ndarray) -> np.ndarray:
     return (a if a.flags.c_contiguous else np.ascontiguousarray(a)).reshape(-1)
 
 
-def _chain_node(run, rec):
+def _chain_node(run: list[Node], rec: Recorder) -> Node:
     """One node for the chain ``run``, with the outside inputs ordered as eager mode hands them
     their gradients (newest consumer first, then argument order)."""
-    from ._record import Node
     made = {id(n.out): k for k, n in enumerate(run)}
-    ext = []  # (tensor, consumer index, slot)
+    ext: list[tuple[Tensor, int, int]] = []  # (tensor, consumer index, slot)
     for k in range(len(run) - 1, -1, -1):
         for s, t in enumerate(run[k].inputs):
             if id(t) not in made:
                 ext.append((t, k, s))
     ext_index = {(k, s): j for j, (t, k, s) in enumerate(ext)}
-    consts, const_of = [], {}
-    fwd_lines, exprs = [], {}
+    consts: list[float] = []
+    const_of: dict[int, str] = {}  # chain index -> the constant's name
+    fwd_lines: list[str] = []
+    exprs: dict[int, str] = {}
     for k, n in enumerate(run):
         names = [f"t{made[id(t)]}" if id(t) in made else f"e{ext_index[(k, s)]}"
                  for s, t in enumerate(n.inputs)]
@@ -185,7 +195,7 @@ def _chain_node(run, rec):
         c = ""
         if name in _UNARY and name != "Neg":
             const_of[k] = c = f"c{len(consts)}"
-            consts.append(n.op.c)
+            consts.append(n.op.c)  # type: ignore[attr-defined]  # a scalar op (MulScalar...) has c
         tmpl = _UNARY[name][0] if name in _UNARY else _BINARY[name][0]
         exprs[k] = tmpl.format(a=names[0], b=names[1] if len(names) > 1 else "", c=c)
         fwd_lines.append(f"t{k} = {exprs[k]}")

@@ -10,6 +10,8 @@
   ``[0, C)``.
 """
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -17,13 +19,13 @@ from numba import njit
 from ..kernels import _fastload
 
 
-def _kernel(fn):
+def _kernel(fn: Callable[..., Any]) -> Any:
     """A cached kernel whose cache hits load without Numba's compiler registries."""
     return _fastload.install(njit(cache=True)(fn))
 
 
 @njit(cache=True)
-def _scalar(dtype_like, value):
+def _scalar(dtype_like: np.ndarray, value: float) -> Any:
     """``value`` in the dtype of the array ``dtype_like`` (so arithmetic stays in it)."""
     t = np.empty(1, dtype_like.dtype)
     t[0] = value
@@ -31,7 +33,7 @@ def _scalar(dtype_like, value):
 
 
 @_kernel
-def relu_backward_colsum(pre, g, dpre, db):
+def relu_backward_colsum(pre: np.ndarray, g: np.ndarray, dpre: np.ndarray, db: np.ndarray) -> None:
     n, m = pre.shape
     zero = _scalar(g, 0.0)
     for j in range(m):
@@ -50,7 +52,7 @@ def relu_backward_colsum(pre, g, dpre, db):
 
 
 @_kernel
-def cross_entropy_forward_backward(x, labels, d):
+def cross_entropy_forward_backward(x: np.ndarray, labels: np.ndarray, d: np.ndarray) -> float:
     n, C = x.shape
     for i in range(n):
         if labels[i] < 0 or labels[i] >= C:

@@ -2,12 +2,12 @@
 import numpy as np
 
 
-def relu_backward_colsum(pre, g, dpre, db):
+def relu_backward_colsum(pre: np.ndarray, g: np.ndarray, dpre: np.ndarray, db: np.ndarray) -> None:
     np.copyto(dpre, np.where(pre > 0, g, g.dtype.type(0)))
     db[...] = np.add.reduce(dpre, axis=0) if pre.shape[0] else 0
 
 
-def cross_entropy_forward_backward(x, labels, d):
+def cross_entropy_forward_backward(x: np.ndarray, labels: np.ndarray, d: np.ndarray) -> float:
     n, C = x.shape
     if labels.size and (labels.min() < 0 or labels.max() >= C):
         return float("nan")

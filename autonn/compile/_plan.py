@@ -12,12 +12,16 @@ after their last use, so arrays are freed as early as in eager mode.
 Rules that read ``.data`` or ``requires_grad`` of their inputs get holder Tensors (made once per
 plan) whose ``.data`` is set just before the call and cleared just after.
 """
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn
+
 import numpy as np
 
 from .. import engine
+from ..ops.base import Op
 from ..tensor import Tensor
 from . import _fast
-from ._record import CompileError
+from ._record import CompileError, Event, Node, Recorder
 
 STALE = object()  # a guard failed: the caller records again
 
@@ -25,38 +29,43 @@ STALE = object()  # a guard failed: the caller records again
 class _Builder:
     """Emits the lines of a plan (``lines``) and the globals they use (``ns``)."""
 
-    def __init__(self, rec, args, kwargs):
+    def __init__(self, rec: Recorder, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 fn: Callable[..., Any] | None = None, fuse: bool = True) -> None:
         self.rec = rec
-        self.ns = {"np": np, "ndarray": np.ndarray, "STALE": STALE, "MK": Tensor._make,
-                   "STATE": engine._state, "ACC": engine._accumulate_array,
-                   "SUM": engine._accumulate, "AGRAD": engine._array_grad,
-                   "FIT": engine._fit_array, "CONSTG": engine._const_grad}
-        self.lines = []          # (indent, code, reads)
-        self.names = {}          # id(tensor) -> local name or expression
-        self.keep = []           # tensors whose ids are keys of names (kept alive)
-        self.array_src = {}      # id(array) -> expression (for rebinding op attributes)
-        self.guards = []
-        self.holders = {}
-        self.sent = set()        # gradient locals that have had a contribution emitted
-        self.producer = {}       # id(tensor) -> the node that made it
-        self.consumers = {}      # id(tensor) -> the nodes that take it
-        self.uses = {}           # id(tensor) -> how often anything uses it
-        self.tensor_expr = {}    # id(tensor) -> expression of the Tensor itself (arguments)
+        self.fn = fn             # the recorded function (its closure and globals are searched)
+        self.fast = fuse         # compiled forms of ops and fused chains (``_fast``, ``_fuse``)
+        self.ns: dict[str, Any] = {
+            "np": np, "ndarray": np.ndarray, "STALE": STALE, "MK": Tensor._make,
+            "STATE": engine._state, "ACC": engine._accumulate_array, "SUM": engine._accumulate,
+            "AGRAD": engine._array_grad, "FIT": engine._fit_array, "CONSTG": engine._const_grad}
+        self.lines: list[tuple[int, str, tuple[str, ...]]] = []  # (indent, code, reads)
+        self.names: dict[int, str] = {}  # id(tensor) -> local name or expression
+        self.keep: list[Tensor] = []  # tensors whose ids are keys of names (kept alive)
+        self.array_src: dict[int, str] = {}  # id(array) -> expression (for rebinding op attributes)
+        self.guards: list[str] = []
+        self.holders: dict[int, str] = {}
+        self.sent: set[str] = set()  # gradient locals that have had a contribution emitted
+        self.producer: dict[int, Node] = {}  # id(tensor) -> the node that made it
+        self.consumers: dict[int, list[Node]] = {}  # id(tensor) -> the nodes that take it
+        self.uses: dict[int, int] = {}  # id(tensor) -> how often anything uses it
+        self.tensor_expr: dict[int, str] = {}  # id(tensor) -> expression of the Tensor itself (arguments)
+        self.consts: list[np.ndarray] = []  # the plan's constant arrays
+        self._live: set[int] | None = None  # ids of the arrays that outlive the call (live_arrays)
         self.n = 0
         self._args(args, kwargs)
 
     # ----------------------------------------------------------------- names
-    def _glob(self, prefix, value):
+    def _glob(self, prefix: str, value: Any) -> str:
         name = f"{prefix}{self.n}"
         self.n += 1
         self.ns[name] = value
         return name
 
-    def _args(self, args, kwargs):
-        self.arg_tensors = []
+    def _args(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.arg_tensors: list[tuple[int | str, bool]] = []  # (position or keyword, a Tensor?)
         self.arg_arrays = [a.data if isinstance(a, Tensor) else a for a in
                            list(args) + list(kwargs.values()) if isinstance(a, (Tensor, np.ndarray))]
-        items = list(enumerate(args)) + [(k, kwargs[k]) for k in sorted(kwargs)]
+        items: list[tuple[int | str, Any]] = [*enumerate(args), *((k, kwargs[k]) for k in sorted(kwargs))]
         for key, a in items:
             if isinstance(a, Tensor):
                 name = f"a{len(self.arg_tensors)}"
@@ -71,11 +80,11 @@ class _Builder:
                 self.lines.append((0, f"{name} = A[{len(self.arg_tensors) - 1}]", ()))
                 self.array_src[id(a)] = name
 
-    def _bind(self, t, expr):
+    def _bind(self, t: Tensor, expr: str) -> None:
         self.names[id(t)] = expr
         self.keep.append(t)
 
-    def ref(self, t):
+    def ref(self, t: Tensor) -> str:
         """The expression of Tensor ``t``'s array at this point of the plan."""
         name = self.names.get(id(t))
         if name is not None:
@@ -98,9 +107,7 @@ class _Builder:
         self._bind(t, c)
         return c
 
-    consts = None
-
-    def _check_const(self, t):
+    def _check_const(self, t: Tensor) -> None:
         """Refuse a tensor made during the call from data (``an.tensor(...)``, a batch from a
         loader, NumPy on ``.data``): a replay would reuse its first values. Scalars and views of
         arrays that live on (parameters, buffers, arrays the function refers to) are fine."""
@@ -114,7 +121,7 @@ class _Builder:
                     "tensor (an.tensor(x)?); a replay would reuse the first call's values. Use "
                     "the argument directly (an.as_tensor(x) does not copy)")
         live = self.live_arrays()
-        a = arr
+        a: np.ndarray | None = arr
         while a is not None:
             if id(a) in live:
                 return
@@ -125,9 +132,9 @@ class _Builder:
             "would reuse its first values. Pass it in as an argument, or make constants "
             "before calling the compiled function")
 
-    def live_arrays(self):
+    def live_arrays(self) -> set[int]:
         if self._live is None:
-            live = set()
+            live: set[int] = set()
             tensors = list(self.rec.seen) + _referenced_tensors(self.fn)
             for m, _ in self.rec.modules.values():
                 tensors.extend(v for v in m.__dict__.get("_parameters", {}).values()
@@ -141,9 +148,7 @@ class _Builder:
             self._live = live
         return self._live
 
-    _live = None
-
-    def holder(self, t):
+    def holder(self, t: Tensor) -> tuple[str, str | None]:
         """A Tensor standing for ``t`` in a rule call (``t`` itself if it lives outside the call)."""
         if id(t) in self.tensor_expr:
             return self.tensor_expr[id(t)], None
@@ -157,11 +162,11 @@ class _Builder:
             h = self.holders[id(t)] = self._glob("H", obj)
         return h, self.ref(t)
 
-    def emit(self, code, reads=(), indent=0):
+    def emit(self, code: str, reads: Iterable[str] = (), indent: int = 0) -> None:
         self.lines.append((indent, code, tuple(reads)))
 
     # ------------------------------------------------------------------ events
-    def op(self, node, i):
+    def op(self, node: Node, i: int) -> None:
         op = node.op
         o = self._glob("OP", op)
         for attr, val in node.attrs.items():
@@ -178,13 +183,14 @@ class _Builder:
         self.array_src[id(node.out.data)] = out
         self.producer[id(node.out)] = node
 
-    def rebind(self, o, attr, val, op):
+    def rebind(self, o: str, attr: str, val: Any, op: Op) -> None:
         if isinstance(val, tuple):
-            parts = [self.array_src.get(id(a)) if isinstance(a, np.ndarray) else self._glob("K", a)
+            found = [self.array_src.get(id(a)) if isinstance(a, np.ndarray) else self._glob("K", a)
                      for a in val]
-            if None in parts:
+            parts = [p for p in found if p is not None]
+            if len(parts) < len(found):
                 self._unknown(op, attr)
-            self.emit(f"{o}.{attr} = ({', '.join(parts)},)", [p for p in parts])
+            self.emit(f"{o}.{attr} = ({', '.join(parts)},)", parts)
             return
         src = self.array_src.get(id(val))
         if src is None:
@@ -193,7 +199,7 @@ class _Builder:
             self._unknown(op, attr)
         self.emit(f"{o}.{attr} = {src}", [src])
 
-    def _find_external(self, arr):
+    def _find_external(self, arr: np.ndarray) -> str | None:
         """The expression of a tensor made before the call whose array is ``arr`` (an op keeps
         it, e.g. cross entropy's labels): among the tensors handed to modules and those the
         function refers to (closure cells, globals)."""
@@ -202,26 +208,27 @@ class _Builder:
                 return self.ref(t)
         return None
 
-    def _unknown(self, op, attr):
+    def _unknown(self, op: Op, attr: str) -> NoReturn:
         raise CompileError(
             f"compile: op {op.name} keeps an array ({attr}) that was computed outside autonn's "
             "ops during the recorded call (e.g. with NumPy on .data); a replay could not recompute "
             "it. Compute it with autonn ops, or pass it in as an argument")
 
-    def _check_labels(self, o, node, indent=0):
+    def _check_labels(self, o: str, node: Node, indent: int = 0) -> None:
         """Cross entropy's label check (eager mode's, made before the op)."""
         chk = self._glob("LBL", _labels_check)
         self.emit(f"{chk}({o}.labels, {node.inputs[0].data.shape[1]})", (), indent)
 
-    def draw(self, arr, func, args, i):
+    def draw(self, arr: np.ndarray, func: Callable[..., Any], args: tuple[Any, ...], i: int) -> None:
         f = self._glob("DRAW", func)
         name = f"d{i}"
         self.emit(f"{name} = {f}(*{self._glob('K', args)})")
         self.array_src[id(arr)] = name
 
-    def effect(self, func, args):
+    def effect(self, func: Callable[..., Any], args: Sequence[Any]) -> None:
         f = self._glob("FX", func)
-        parts, sets = [], []
+        parts: list[str] = []
+        sets: list[tuple[str, str]] = []
         for a in args:
             if isinstance(a, Tensor):
                 h, expr = self.holder(a)
@@ -236,7 +243,7 @@ class _Builder:
         for h, _ in sets:
             self.emit(f"{h}.data = None")
 
-    def value(self, func, args, out, i):
+    def value(self, func: Callable[..., Any], args: Sequence[Any], out: Tensor, i: int) -> None:
         """A value computed without an op (a comparison, argmax): computed again."""
         parts = [self.ref(a) if isinstance(a, Tensor) else self._glob("K", a) for a in args]
         name = f"v{i}"
@@ -244,21 +251,23 @@ class _Builder:
         self._bind(out, name)
         self.array_src[id(out.data)] = name
 
-    def call(self, func, obj, args, kwargs):
+    def call(self, func: Callable[..., Any], obj: Any, args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> None:
         if self.fast and _fast.optimizer_call(self, func, obj, args, kwargs):
             return
         f = self._glob("CALL", func)
         self.emit(f"{f}({self._glob('OBJ', obj)}, *{self._glob('K', args)}, "
                   f"**{self._glob('K', kwargs)})")
 
-    def backward(self, roots, root_grads, retain, nodes_by_out, i):
+    def backward(self, roots: list[Tensor], root_grads: list[Tensor], retain: bool,
+                 nodes_by_out: dict[int, Node], i: int) -> None:
         """The engine's plain walk (``_walk_arrays``), unrolled for this graph."""
         hs = f"hs{i}"
-        gnames = {}
+        gnames: dict[int, str] = {}
         self.emit(f"{hs} = set()")
-        reach = []
-        seen = set()
-        stack = []
+        reach: list[Node] = []
+        seen: set[int] = set()
+        stack: list[Tensor] = []
         for r in roots:
             if r._op is not None:
                 stack.append(r)
@@ -300,11 +309,11 @@ class _Builder:
             if fast:
                 _fast.backward(self, nd, gname)  # r: a tuple of arrays of the inputs' shapes
             elif rule is not None:
-                r = self._glob("R", rule)
-                self.emit(f"r = {r}({gname}, {', '.join(h for h, _ in hold)})", [gname], 1)
+                rule_name = self._glob("R", rule)
+                self.emit(f"r = {rule_name}({gname}, {', '.join(h for h, _ in hold)})", [gname], 1)
             else:
-                r = self._glob("R", op.vjp)
-                self.emit(f"r = {r}(CONSTG({gname}), {', '.join(h for h, _ in hold)})",
+                rule_name = self._glob("R", op.vjp)
+                self.emit(f"r = {rule_name}(CONSTG({gname}), {', '.join(h for h, _ in hold)})",
                           [gname], 1)
             if not fast:
                 self.emit("if r.__class__ is not tuple and r.__class__ is not list: r = (r,)",
@@ -333,7 +342,7 @@ class _Builder:
             self.emit(f"{gname} = None", indent=1)
         self.emit(f"del {hs}")
 
-    def _send(self, gname, expr, indent=0):
+    def _send(self, gname: str, expr: str, indent: int = 0) -> None:
         if gname not in self.sent:  # the first contribution in program order
             self.sent.add(gname)
             self.emit(f"{gname} = {expr}", [expr], indent)
@@ -341,7 +350,7 @@ class _Builder:
         self.emit(f"{gname} = {expr} if {gname} is None else SUM({gname}, {expr})",
                   [gname, expr], indent)
 
-    def _deliver_leaf(self, leaf, expr, hs, indent=0):
+    def _deliver_leaf(self, leaf: Tensor, expr: str, hs: str, indent: int = 0) -> None:
         if id(leaf) in self.tensor_expr:
             target = self.tensor_expr[id(leaf)]
         elif leaf._seq < self.rec.start:
@@ -352,26 +361,25 @@ class _Builder:
         self.emit(f"ACC({target}, {expr}, {hs})", [expr], indent)
 
 
-def build(rec, args, kwargs, result, fn=None, fuse=True):
+def build(rec: Recorder, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any,
+          fn: Callable[..., Any] | None = None,
+          fuse: bool = True) -> tuple[str, dict[str, Any], list[Tensor]]:
     """Python source and namespace of the replay function of a recorded call."""
-    b = _Builder(rec, args, kwargs)
-    b.fn = fn
-    b.fast = fuse
-    b.consts = []
+    b = _Builder(rec, args, kwargs, fn, fuse)
     events = rec.events
     if fuse:
         try:
             from . import _fuse
         except ImportError:
-            _fuse = None
-        if _fuse is not None:
+            pass
+        else:
             events = _fuse.fuse(events, rec, result)
     b.uses = _fuse_uses(events, result)
     for ev in events:
         if ev[0] == "op":
             for t in ev[1].inputs:
                 b.consumers.setdefault(id(t), []).append(ev[1])
-    nodes_by_out = {}
+    nodes_by_out: dict[int, Node] = {}
     for i, ev in enumerate(events):
         kind = ev[0]
         if kind == "op":
@@ -395,12 +403,12 @@ def build(rec, args, kwargs, result, fn=None, fuse=True):
     return _source(b), b.ns, b.keep
 
 
-def _fuse_uses(events, result):
+def _fuse_uses(events: list[Event], result: Any) -> dict[int, int]:
     from ._fuse import _uses
     return _uses(events, result)
 
 
-def _labels_check(labels, C):
+def _labels_check(labels: np.ndarray, C: int) -> None:
     """Cross entropy's label range check (eager mode makes it before building the op)."""
     if labels.size and (labels.min() < 0 or labels.max() >= C):
         bad = (labels < 0) | (labels >= C)
@@ -409,11 +417,11 @@ def _labels_check(labels, C):
                          f"for C={C} classes (valid: 0..{C - 1})")
 
 
-def _referenced_tensors(fn):
+def _referenced_tensors(fn: Any) -> list[Tensor]:
     """Tensors in ``fn``'s closure cells and the globals it names (one level into containers)."""
-    found = []
+    found: list[Tensor] = []
 
-    def add(v):
+    def add(v: Any) -> None:
         if isinstance(v, Tensor):
             found.append(v)
         elif isinstance(v, (list, tuple)):
@@ -434,11 +442,11 @@ def _referenced_tensors(fn):
     return found
 
 
-def _referenced_arrays(fn):
+def _referenced_arrays(fn: Any) -> list[np.ndarray]:
     """NumPy arrays in ``fn``'s closure cells and the globals it names."""
-    found = []
+    found: list[np.ndarray] = []
     code = getattr(fn, "__code__", None)
-    values = []
+    values: list[Any] = []
     for cell in getattr(fn, "__closure__", None) or ():
         try:
             values.append(cell.cell_contents)
@@ -455,12 +463,12 @@ def _referenced_arrays(fn):
     return found
 
 
-def _names_in(expr):
+def _names_in(expr: str) -> list[str]:
     import re
     return re.findall(r"\b[avdg][0-9_]+\b", expr)
 
 
-def _result(b, r):
+def _result(b: _Builder, r: Any) -> str:
     if r is None or isinstance(r, (bool, int, float, str)):
         return b._glob("K", r)
     if isinstance(r, Tensor):
@@ -480,7 +488,7 @@ def _result(b, r):
                        "may return Tensors, None, numbers, and tuples/lists/dicts of them")
 
 
-def _grad_owner(b, r):
+def _grad_owner(b: _Builder, r: Tensor) -> str | None:
     """The expression of the argument or outside tensor whose ``.grad`` is ``r``, or None."""
     for t in b.keep:
         if t._grad is r:
@@ -491,7 +499,7 @@ def _grad_owner(b, r):
     return None
 
 
-def _check_copies(b, args, kwargs):
+def _check_copies(b: _Builder, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Refuse a constant that holds a copy of an argument (``an.tensor(x)`` inside the function:
     a replay would reuse the first call's values)."""
     arrays = [a.data if isinstance(a, Tensor) else a for a in list(args) + list(kwargs.values())
@@ -507,7 +515,7 @@ def _check_copies(b, args, kwargs):
                     "the argument directly (an.as_tensor(x) does not copy)")
 
 
-def _source(b):
+def _source(b: _Builder) -> str:
     lines = b.lines
     block_end = [0] * len(lines)  # the last line of the top-level statement holding line k
     end = len(lines) - 1
@@ -515,12 +523,12 @@ def _source(b):
         block_end[k] = end
         if lines[k][0] == 0:
             end = k - 1
-    last = {}
+    last: dict[str, int] = {}  # a local -> the line after which it is dead
     for k, (_, _, reads) in enumerate(lines):
         for r in reads:
             if r[:1] in ("a", "v", "d") and r[1:].replace("_", "").isdigit():
                 last[r] = block_end[k]
-    dead_after = {}
+    dead_after: dict[int, list[str]] = {}
     for r, k in last.items():
         dead_after.setdefault(k, []).append(r)
     body = []

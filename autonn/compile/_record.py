@@ -14,8 +14,11 @@ are all removed afterwards:
 * any other draw from autonn's random generator, and ``manual_seed``, raise too.
 """
 import contextlib
+import functools
 import sys
 import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +27,10 @@ from ..ops import base
 from ..tensor import Tensor
 
 lock = threading.RLock()
+
+# ("op", Node) | ("backward", roots, grads, retain) | ("call", func, obj, args, kwargs)
+# | ("draw", array, func, args) | ("effect", func, args) | ("value", func, args, out)
+Event = tuple[Any, ...]
 
 
 class CompileError(RuntimeError):
@@ -34,26 +41,30 @@ class Node:
     """One recorded op: ``out = op(*inputs)``; ``attrs`` are the op's array attributes before its
     forward (a replay rebinds them), ``state`` the attributes its forward set (freed after use)."""
     __slots__ = ("op", "inputs", "out", "attrs", "state", "name", "opname", "fast")
+    name: str    # the plan's local name of the output (set by the plan)
+    opname: str  # the plan's global name of the op
+    fast: str | None  # which compiled form the plan runs ("linear", "ce"), if any
 
-    def __init__(self, op, inputs, out, attrs, state):
+    def __init__(self, op: base.Op, inputs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any],
+                 state: list[str]) -> None:
         self.op, self.inputs, self.out, self.attrs, self.state = op, inputs, out, attrs, state
         self.fast = None
 
 
-def _slot_names(op):
-    names = []
+def _slot_names(op: base.Op) -> list[str]:
+    names: list[str] = []
     for cls in type(op).__mro__:
         s = cls.__dict__.get("__slots__", ())
         names.extend((s,) if isinstance(s, str) else s)
     return [n for n in names if n != "__weakref__"]
 
 
-def _has_array(v):
+def _has_array(v: Any) -> bool:
     return isinstance(v, np.ndarray) or (isinstance(v, tuple) and
                                          any(isinstance(a, np.ndarray) for a in v))
 
 
-def _array_attrs(op):
+def _array_attrs(op: base.Op) -> dict[str, Any]:
     out = {}
     for n in _slot_names(op):
         v = getattr(op, n, None)
@@ -69,16 +80,16 @@ _READS = ("item", "tolist", "numpy", "__array__", "__bool__", "__float__", "__in
 class Recorder:
     """Collects the events of one recorded call (see the module docstring)."""
 
-    def __init__(self):
-        self.events = []        # ("op", Node) | ("backward", roots, grads, retain) | ("call", ...)
-        self.modules = {}       # id(module) -> (module, training)
-        self.draws = {}         # id(array) -> array: dropout masks drawn during the call
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.modules: dict[int, tuple[Any, bool]] = {}  # id(module) -> (module, training)
+        self.draws: dict[int, np.ndarray] = {}  # id(array) -> array: dropout masks drawn during the call
         self.suspended = 0
-        self.seen = []          # tensors handed to modules (their arrays may become op attributes)
+        self.seen: list[Tensor] = []  # tensors handed to modules (their arrays may become op attributes)
         self.start = Tensor._make(None)._seq  # tensors made from here on belong to the call
 
     # ------------------------------------------------------------------ hooks
-    def apply(self, op, inputs):
+    def apply(self, op: base.Op, inputs: Sequence[Tensor]) -> Tensor:
         before = _array_attrs(op)
         base._recording = False
         try:
@@ -92,7 +103,7 @@ class Recorder:
         return out
 
     @contextlib.contextmanager
-    def suspend(self):
+    def suspend(self) -> Iterator[None]:
         """Run library code (a real backward, an optimizer step) without logging its insides."""
         self.suspended += 1
         base._recording = False
@@ -102,7 +113,8 @@ class Recorder:
             self.suspended -= 1
             base._recording = self.suspended == 0
 
-    def backward(self, roots, root_grads, retain_graph, create_graph, inputs=None):
+    def backward(self, roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
+                 create_graph: bool, inputs: Sequence[Tensor] | None = None) -> Any:
         if self.suspended:
             return _orig["run_backward"](roots, root_grads, retain_graph, create_graph, inputs)
         if create_graph:
@@ -115,10 +127,11 @@ class Recorder:
         with self.suspend():
             return _orig["run_backward"](roots, root_grads, retain_graph, create_graph, inputs)
 
-    def opaque(self, func, name):
+    def opaque(self, func: Callable[..., Any], name: str) -> Callable[..., Any]:
         rec = self
 
-        def wrapper(obj, *args, **kwargs):
+        @functools.wraps(func)
+        def wrapper(obj: Any, *args: Any, **kwargs: Any) -> Any:
             if rec.suspended:
                 return func(obj, *args, **kwargs)
             for a in list(args) + list(kwargs.values()):
@@ -129,10 +142,9 @@ class Recorder:
             rec.events.append(("call", func, obj, args, kwargs))
             with rec.suspend():
                 return func(obj, *args, **kwargs)
-        wrapper.__wrapped__ = func
         return wrapper
 
-    def draw_mask(self, shape, p, dtype):
+    def draw_mask(self, shape: tuple[int, ...], p: float, dtype: Any) -> np.ndarray:
         orig = _orig["_dropout_mask"]
         with self._real_generator():
             arr = orig(shape, p, dtype)
@@ -141,13 +153,14 @@ class Recorder:
             self.draws[id(arr)] = arr
         return arr
 
-    def update_running_stats(self, running_mean, running_var, mean, var, momentum, n, c):
+    def update_running_stats(self, running_mean: Any, running_var: Any, mean: Any, var: Any,
+                             momentum: float, n: int, c: int) -> Any:
         args = (running_mean, running_var, mean, var, momentum, n, c)
         if not self.suspended:
             self.events.append(("effect", _orig["_update_running_stats"], args))
         return _orig["_update_running_stats"](*args)
 
-    def count_batch(self, counter, momentum):
+    def count_batch(self, counter: Any, momentum: float | None) -> Any:
         if not self.suspended:
             if momentum is None:
                 raise CompileError("compile: BatchNorm with momentum=None (a cumulative average, "
@@ -156,29 +169,29 @@ class Recorder:
             self.events.append(("effect", _orig["_count_batch"], (counter, momentum)))
         return _orig["_count_batch"](counter, momentum)
 
-    def _values(self, func, replay):
+    def _values(self, func: Callable[..., Any], replay: Callable[..., Any]) -> Callable[..., Any]:
         """``func`` (a no-gradient function of tensors: comparisons, argmax) logged as a value
         the replay computes again with ``replay(*arrays_or_values)``."""
         rec = self
 
-        def wrapper(*args):
+        def wrapper(*args: Any) -> Any:
             out = func(*args)
             if not rec.suspended:
                 rec.events.append(("value", replay, args, out))
             return out
         return wrapper
 
-    def module_call(self, call, module, *args, **kwargs):
+    def module_call(self, call: Callable[..., Any], module: Any, *args: Any, **kwargs: Any) -> Any:
         self.modules.setdefault(id(module), (module, module.training))
         for a in list(args) + list(kwargs.values()):
             if isinstance(a, Tensor):
                 self.seen.append(a)
         return call(module, *args, **kwargs)
 
-    def _grad_setter(self, fset):
+    def _grad_setter(self, fset: Callable[[Tensor, Any], None]) -> Callable[[Tensor, Any], None]:
         rec = self
 
-        def set_grad(t, value):
+        def set_grad(t: Tensor, value: Any) -> None:
             if not rec.suspended:
                 if value is not None:
                     raise CompileError("compile: assigning a tensor to .grad inside a compiled "
@@ -188,7 +201,7 @@ class Recorder:
         return set_grad
 
     @contextlib.contextmanager
-    def _real_generator(self):
+    def _real_generator(self) -> Iterator[None]:
         guarded = creation._rng
         creation._rng = guarded.real if isinstance(guarded, _GuardedGenerator) else guarded
         try:
@@ -198,11 +211,11 @@ class Recorder:
 
     # ----------------------------------------------------------- installation
     @contextlib.contextmanager
-    def installed(self):
+    def installed(self) -> Iterator[None]:
         """Put every hook in place for the duration of the recorded call."""
-        undo = []
+        undo: list[tuple[Any, str, bool, Any]] = []  # (owner, name, had its own, old value)
 
-        def patch(owner, name, value):
+        def patch(owner: Any, name: str, value: Any) -> None:
             had = name in owner.__dict__
             old = owner.__dict__.get(name)
             undo.append((owner, name, had, old))
@@ -269,10 +282,10 @@ class Recorder:
                     delattr(owner, name)
 
 
-_orig = {}
+_orig: dict[str, Callable[..., Any]] = {}  # the functions the hooks replace, by name
 
 
-def _subclasses(cls):
+def _subclasses(cls: type) -> list[type]:
     out, stack = [], [cls]
     while stack:
         c = stack.pop()
@@ -281,12 +294,12 @@ def _subclasses(cls):
     return out
 
 
-def _value_read(rec, method, name):
+def _value_read(rec: Recorder, method: Callable[..., Any], name: str) -> Callable[..., Any]:
     what = {"__bool__": "bool(t) / if t", "__float__": "float(t)", "__int__": "int(t)",
             "__index__": "an index", "__array__": "np.asarray(t)", "__repr__": "repr/print(t)"}.get(
         name, f"t.{name}()")
 
-    def read(self, *args, **kwargs):
+    def read(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         if rec.suspended:
             return method(self, *args, **kwargs)
         raise CompileError(
@@ -297,22 +310,22 @@ def _value_read(rec, method, name):
     return read
 
 
-def _compare_arrays(ufunc, a, b):
+def _compare_arrays(ufunc: np.ufunc, a: Any, b: Any) -> np.ndarray:
     return np.asarray(ufunc(a, b))
 
 
-def _arg_arrays(arg):
-    def replay(fn, x, *rest):
+def _arg_arrays(arg: Callable[..., Tensor]) -> Callable[..., np.ndarray]:
+    def replay(fn: Any, x: np.ndarray, *rest: Any) -> np.ndarray:
         return arg(fn, Tensor._make(x), *rest).data
     return replay
 
 
-def _clear_grad(t):
+def _clear_grad(t: Tensor) -> None:
     t.grad = None
 
 
-def _in_place(rec, method, name):
-    def f(self, *args, **kwargs):
+def _in_place(rec: Recorder, method: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def f(self: Tensor, *args: Any, **kwargs: Any) -> Any:
         if rec.suspended:
             return method(self, *args, **kwargs)
         raise CompileError(f"compile: {name} (an in-place change of a tensor outside autonn's ops) "
@@ -321,8 +334,8 @@ def _in_place(rec, method, name):
     return f
 
 
-def _forbidden(what):
-    def f(*args, **kwargs):
+def _forbidden(what: str) -> Callable[..., Any]:
+    def f(*args: Any, **kwargs: Any) -> Any:
         raise CompileError(f"compile: {what} inside a compiled function cannot be replayed; "
                            "call it outside")
     return f
@@ -332,10 +345,10 @@ class _GuardedGenerator:
     """autonn's generator during a recording: a draw outside Dropout raises (a replay would reuse
     its numbers)."""
 
-    def __init__(self, real, rec):
+    def __init__(self, real: np.random.Generator, rec: Recorder) -> None:
         self.real, self.rec = real, rec
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         attr = getattr(self.real, name)
         if not callable(attr) or self.rec.suspended:
             return attr

@@ -20,6 +20,8 @@ import traceback
 
 import numpy as np
 
+from .. import saved
+
 __all__ = ["init_process_group", "destroy_process_group", "is_initialized", "get_rank",
            "get_world_size", "barrier", "all_reduce", "broadcast", "ReduceOp"]
 
@@ -185,11 +187,22 @@ def _array(tensor, what):
     from ..tensor import Tensor
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{what}: expected an autonn Tensor, got {type(tensor).__name__}")
-    arr = tensor.data
-    if not arr.flags.writeable:
-        raise ValueError(f"{what}: the tensor's data (shape {arr.shape}) is read-only, so it "
-                         "cannot be updated in place")
-    return arr
+    return tensor.data
+
+
+def _write(tensor, what, fn):
+    """Run ``fn`` on ``tensor``'s array as an in-place Tensor method does: allowed while a graph
+    holds it (read-only), its version bumped (a backward that needs the old value raises)."""
+    lock = saved.unlocked(tensor)
+    try:
+        arr = lock.__enter__()
+    except ValueError:
+        raise ValueError(f"{what}: the tensor's data (shape {tensor.data.shape}) is read-only, "
+                         "so it cannot be updated in place") from None
+    try:
+        _in_place(arr, fn)
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _in_place(arr, fn):
@@ -223,7 +236,7 @@ def all_reduce(tensor, op="sum"):
         wait_all([comm.Iallreduce(MPI.IN_PLACE, buf, op=mpi_op)], buf.nbytes)
         if key == "avg":
             buf /= comm.Get_size()
-    _in_place(arr, reduce)
+    _write(tensor, "all_reduce", reduce)
 
 
 def broadcast(tensor, src=0):
@@ -236,8 +249,9 @@ def broadcast(tensor, src=0):
     tensor([1., 2.])
     """
     comm = _comm("broadcast")
-    arr = _array(tensor, "broadcast")
+    _array(tensor, "broadcast")
     size = comm.Get_size()
     if not isinstance(src, (int, np.integer)) or not 0 <= src < size:
         raise ValueError(f"broadcast: src={src!r} is not a rank of this group (0 to {size - 1})")
-    _in_place(arr, lambda buf: wait_all([comm.Ibcast(buf, root=int(src))], buf.nbytes))
+    _write(tensor, "broadcast",
+           lambda buf: wait_all([comm.Ibcast(buf, root=int(src))], buf.nbytes))

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import creation
+from ..inplace import overwrite
 from ..ops import activation as _act, nn as _nnops, reduce as _red
 from ..ops.activation import tanh as _tanh
 from ..ops.base import apply, const
@@ -275,17 +276,17 @@ def _update_running_stats(running_mean, running_var, mean, var, momentum, n, c):
     """``r = (1 - momentum) r + momentum s`` in place, with the unbiased batch variance (a state
     update outside the graph: ``autonn.compile`` replays this call)."""
     if running_mean is not None:
-        running_mean.data[...] = ((1 - momentum) * running_mean.data
-                                  + momentum * mean.data.reshape(c))
+        overwrite(running_mean, (1 - momentum) * running_mean.data
+                  + momentum * mean.data.reshape(c))
     if running_var is not None:
-        running_var.data[...] = ((1 - momentum) * running_var.data
-                                 + momentum * var.data.reshape(c) * (n / (n - 1)))
+        overwrite(running_var, (1 - momentum) * running_var.data
+                  + momentum * var.data.reshape(c) * (n / (n - 1)))
 
 
 def _count_batch(counter, momentum):
     """Add one to BatchNorm's ``num_batches_tracked`` and return the running-stat factor:
     ``momentum``, or ``1 / count`` for a cumulative average (``momentum=None``)."""
-    counter.data[...] += 1
+    overwrite(counter, counter.data + 1)
     return 1.0 / float(counter.data) if momentum is None else momentum
 
 

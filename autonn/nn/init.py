@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from .. import creation
-from ..engine import no_grad
+from ..inplace import overwrite
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
@@ -103,9 +103,7 @@ def _fan(tensor, mode):
 def _fill(tensor, values):
     if _skip(tensor):
         return tensor
-    with no_grad():
-        tensor.data[...] = values
-    return tensor
+    return overwrite(tensor, values)
 
 
 def uniform_(tensor, a=0.0, b=1.0):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..engine import no_grad
+from ..inplace import overwrite
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -400,9 +400,8 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        with no_grad():
-            for target, value in copies:
-                target.data[...] = value
+        for target, value in copies:
+            overwrite(target, value)
         return _IncompatibleKeys(missing, unexpected)
 
     # ----- modes and gradients -----

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import no_grad
+from ..inplace import overwrite
 from ..tensor import Tensor
 from .linear import Linear
 from .module import Module, _IncompatibleKeys
@@ -159,7 +159,6 @@ def load_torch_state_dict(model: Module, state_dict_or_path: Any, strict: bool =
     if errors:
         raise RuntimeError(f"Error(s) in loading a PyTorch state_dict{origin} into "
                            f"{type(model).__name__}:\n\t" + "\n\t".join(errors))
-    with no_grad():
-        for target, value in copies:
-            target.data[...] = value
+    for target, value in copies:
+        overwrite(target, value)
     return _IncompatibleKeys(missing, unexpected)

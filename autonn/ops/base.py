@@ -98,7 +98,7 @@ def apply(op, *inputs):
 
 
 _recording = False  # set (with _record, its hook) by autonn.compile while it records a call
-_record = None
+_record: Callable[..., Any] | None = None
 
 
 def renamed(e, message):

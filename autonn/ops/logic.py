@@ -11,36 +11,39 @@ returns them (``allclose`` a bool, ``shape`` a tuple, ``result_type`` a dtype).
 >>> an.isfinite(x), an.allclose(x, x)
 (tensor([ True, False]), True)
 """
+from __future__ import annotations
+
 import builtins
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..creation import empty_like, full_like, ones_like, zeros_like
-from ..tensor import Tensor
+from ..tensor import Axis, Tensor, TensorLike
+from ._rules import marked_elementwise
 from .elementwise import compare
 
 
-def _data(x):
+def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _unary(ufunc, name, doc):
-    def fn(x: Any) -> Tensor:
+def _unary(ufunc: Callable[[Any], Any], name: str, doc: str) -> Callable[[TensorLike], Tensor]:
+    def fn(x: TensorLike) -> Tensor:
         return Tensor._make(np.asarray(ufunc(_data(x))))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    fn.elementwise = True
-    return fn
+    return marked_elementwise(fn)
 
 
-def _binary(ufunc, name, doc):
-    def fn(x: Any, y: Any) -> Tensor:
+def _binary(ufunc: np.ufunc, name: str, doc: str) -> Callable[[TensorLike, TensorLike], Tensor]:
+    def fn(x: TensorLike, y: TensorLike) -> Tensor:
         return compare(ufunc, x, y)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    fn.elementwise = True
-    return fn
+    return marked_elementwise(fn)
 
 
 isfinite = _unary(np.isfinite, "isfinite", """Elementwise: not infinite and not NaN.
@@ -147,7 +150,9 @@ not_equal = _binary(np.not_equal, "not_equal", """Elementwise ``x != y``.
     """)
 
 
-def isclose(a: Any, b: Any, rtol: Any=1e-05, atol: Any=1e-08, equal_nan: Any=False) -> Any:
+@marked_elementwise
+def isclose(a: TensorLike, b: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
     """Elementwise ``|a - b| <= atol + rtol * |b|``, as ``numpy.isclose``.
 
     >>> import autonn as an
@@ -157,10 +162,9 @@ def isclose(a: Any, b: Any, rtol: Any=1e-05, atol: Any=1e-08, equal_nan: Any=Fal
     return Tensor._make(np.asarray(np.isclose(_data(a), _data(b), rtol, atol, equal_nan)))
 
 
-isclose.elementwise = True
 
-
-def allclose(a: Any, b: Any, rtol: Any=1e-05, atol: Any=1e-08, equal_nan: Any=False) -> Any:
+def allclose(a: TensorLike, b: TensorLike, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
     """Whether all elements are close (``isclose``): a Python bool.
 
     >>> import autonn as an
@@ -170,7 +174,7 @@ def allclose(a: Any, b: Any, rtol: Any=1e-05, atol: Any=1e-08, equal_nan: Any=Fa
     return builtins.bool(np.allclose(_data(a), _data(b), rtol, atol, equal_nan))
 
 
-def array_equal(a1: Any, a2: Any, equal_nan: Any=False) -> Any:
+def array_equal(a1: TensorLike, a2: TensorLike, equal_nan: bool = False) -> bool:
     """Same shape and elements: a Python bool.
 
     >>> import autonn as an
@@ -180,7 +184,7 @@ def array_equal(a1: Any, a2: Any, equal_nan: Any=False) -> Any:
     return builtins.bool(np.array_equal(_data(a1), _data(a2), equal_nan=equal_nan))
 
 
-def array_equiv(a1: Any, a2: Any) -> Any:
+def array_equiv(a1: TensorLike, a2: TensorLike) -> bool:
     """Equal after broadcasting: a Python bool.
 
     >>> import autonn as an
@@ -190,7 +194,7 @@ def array_equiv(a1: Any, a2: Any) -> Any:
     return builtins.bool(np.array_equiv(_data(a1), _data(a2)))
 
 
-def all(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
+def all(a: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Whether all elements (along ``axis``) are nonzero: a boolean Tensor.
 
     >>> import autonn as an
@@ -200,7 +204,7 @@ def all(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
     return Tensor._make(np.asarray(np.all(_data(a), axis=axis, keepdims=keepdims)))
 
 
-def any(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
+def any(a: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Whether any element (along ``axis``) is nonzero: a boolean Tensor.
 
     >>> import autonn as an
@@ -210,7 +214,7 @@ def any(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
     return Tensor._make(np.asarray(np.any(_data(a), axis=axis, keepdims=keepdims)))
 
 
-def count_nonzero(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
+def count_nonzero(a: TensorLike, axis: Axis = None, keepdims: bool = False) -> int | Tensor:
     """The number of nonzero elements: a Python int, or an integer Tensor along ``axis``.
 
     >>> import autonn as an
@@ -222,7 +226,7 @@ def count_nonzero(a: Any, axis: Any=None, keepdims: Any=False) -> Any:
         Tensor._make(np.asarray(out))
 
 
-def iscomplexobj(x: Any) -> Any:
+def iscomplexobj(x: Any) -> bool:
     """Whether ``x`` has a complex dtype: a Python bool.
 
     >>> import autonn as an
@@ -232,7 +236,7 @@ def iscomplexobj(x: Any) -> Any:
     return builtins.bool(np.iscomplexobj(_data(x)))
 
 
-def isscalar(element: Any) -> Any:
+def isscalar(element: Any) -> bool:
     """Whether ``element`` is a scalar (a Python or NumPy number, a string...); a Tensor, like
     an ndarray, is not: a Python bool.
 
@@ -243,7 +247,7 @@ def isscalar(element: Any) -> Any:
     return builtins.bool(np.isscalar(element))
 
 
-def ndim(a: Any) -> Any:
+def ndim(a: TensorLike) -> int:
     """The number of dimensions: a Python int.
 
     >>> import autonn as an
@@ -253,7 +257,7 @@ def ndim(a: Any) -> Any:
     return np.ndim(_data(a))
 
 
-def shape(a: Any) -> Any:
+def shape(a: TensorLike) -> tuple[int, ...]:
     """The shape: a tuple.
 
     >>> import autonn as an
@@ -263,7 +267,7 @@ def shape(a: Any) -> Any:
     return np.shape(_data(a))
 
 
-def size(a: Any, axis: Any=None) -> Any:
+def size(a: TensorLike, axis: int | None = None) -> int:
     """The number of elements (along ``axis``): a Python int.
 
     >>> import autonn as an
@@ -273,7 +277,7 @@ def size(a: Any, axis: Any=None) -> Any:
     return builtins.int(np.size(_data(a), axis))
 
 
-def result_type(*arrays_and_dtypes: Any) -> Any:
+def result_type(*arrays_and_dtypes: TensorLike | DTypeLike) -> np.dtype:
     """The dtype NumPy's promotion rules give for these Tensors, arrays, dtypes and numbers.
 
     >>> import autonn as an, numpy as np

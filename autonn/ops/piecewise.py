@@ -6,26 +6,30 @@ between its jumps, so its gradient is exactly zero: it stays in the graph (``an.
 returns zeros, no error) and keeps NumPy's dtype (``floor`` of an integer Tensor is an integer
 Tensor). At the jumps themselves the derivative does not exist; zero is returned there too.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from ..tensor import as_tensor
-from ._rules import elementwise
+from ..tensor import Tensor, TensorLike, as_tensor
+from ._rules import ElementwiseFn, elementwise, marked_elementwise
 from .base import Op, apply, const
 from .complex_parts import real
 from .elementwise import Maximum, Minimum, _binary, _MaskedLinear
 
 
-def _zero(g, out, *inputs):
+def _zero(g: Tensor, out: Tensor, *inputs: Tensor) -> Tensor:
     return const(np.zeros(out.shape, g.dtype))
 
 
-def _zero_array(g, out, *inputs):
+def _zero_array(g: np.ndarray, out: Tensor | np.ndarray, *inputs: Any) -> np.ndarray:
     return np.zeros(out.shape, g.dtype)
 
 
-def _rounding(name, ufunc, doc, nin=1):
+def _rounding(name: str, ufunc: Callable[..., Any], doc: str, nin: int = 1) -> ElementwiseFn:
     return elementwise(name, ufunc, *[_zero] * nin, arrays=(_zero_array,) * nin, doc=doc,
                        promote=False)
 
@@ -87,23 +91,24 @@ class _Round(Op):
     __slots__ = ("decimals",)
     elementwise = True
 
-    def __init__(self, decimals):
+    def __init__(self, decimals: int) -> None:
         self.decimals = decimals
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return np.round(x, self.decimals)
 
-    def vjp(self, g, out, x):
+    def vjp(self, g: Tensor, out: Tensor, x: Tensor) -> Tensor:
         return _zero(g, out)
 
-    def vjp_arrays(self, g, out, x):
+    def vjp_arrays(self, g: np.ndarray, out: Tensor, x: Tensor) -> np.ndarray:
         return _zero_array(g, out)
 
-    def jvp(self, tangents, out, x):
+    def jvp(self, tangents: Sequence[Tensor | None], out: Tensor, x: Tensor) -> Tensor | None:
         return None if tangents[0] is None else _zero(tangents[0], out)
 
 
-def round(a: Any, decimals: Any=0) -> Any:
+@marked_elementwise
+def round(a: TensorLike, decimals: int = 0) -> Tensor:
     """Round to ``decimals`` decimals (halves to even), as ``numpy.round``; zero gradient.
 
     >>> import autonn as an
@@ -115,15 +120,14 @@ def round(a: Any, decimals: Any=0) -> Any:
     return apply(_Round(int(decimals)), as_tensor(a))
 
 
-round.elementwise = True
 around = round
 
 
-def _floor_ratio(x, y):
+def _floor_ratio(x: Tensor, y: Tensor) -> Tensor:
     return const(np.floor(x.data / y.data))
 
 
-def _trunc_ratio(x, y):
+def _trunc_ratio(x: Tensor, y: Tensor) -> Tensor:
     return const(np.trunc(x.data / y.data))
 
 
@@ -171,8 +175,9 @@ fabs = elementwise(
 class _NanIgnoring:
     """Gradient masks of fmax/fmin: a NaN loses to a number; ties and two NaNs split evenly."""
     __slots__ = ()
+    _wins: Callable[..., Any]  # a comparison (np.greater, np.less): the class this is mixed into sets it
 
-    def _masks(self, x, y, dtype):
+    def _masks(self, x: Tensor, y: Tensor, dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray]:
         xd, yd = x.data, y.data
         xnan, ynan = np.isnan(xd), np.isnan(yd)
         wins = self._wins(xd, yd) | (ynan & ~xnan)
@@ -191,7 +196,8 @@ class Fmin(_NanIgnoring, Minimum):
     _fn = staticmethod(np.fmin)
 
 
-def fmax(x: Any, y: Any) -> Any:
+@marked_elementwise
+def fmax(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise maximum ignoring NaNs (NaN only where both are NaN), with broadcasting;
     the gradient goes to the larger (a NaN's gradient is 0), ties split it evenly.
 
@@ -202,7 +208,8 @@ def fmax(x: Any, y: Any) -> Any:
     return _binary(Fmax(), x, y)
 
 
-def fmin(x: Any, y: Any) -> Any:
+@marked_elementwise
+def fmin(x: TensorLike, y: TensorLike) -> Tensor:
     """Elementwise minimum ignoring NaNs (NaN only where both are NaN), with broadcasting;
     the gradient goes to the smaller (a NaN's gradient is 0), ties split it evenly.
 
@@ -213,31 +220,30 @@ def fmin(x: Any, y: Any) -> Any:
     return _binary(Fmin(), x, y)
 
 
-fmax.elementwise = fmin.elementwise = True
-
-
 class NanToNum(Op):
     __slots__ = ("nan", "posinf", "neginf")
     elementwise = True
 
-    def __init__(self, nan, posinf, neginf):
+    def __init__(self, nan: float, posinf: float | None, neginf: float | None) -> None:
         self.nan, self.posinf, self.neginf = nan, posinf, neginf
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return np.nan_to_num(x, copy=True, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
 
-    def _mask(self, x, dtype):
+    def _mask(self, x: Tensor, dtype: DTypeLike) -> np.ndarray:
         return np.isfinite(x.data).astype(dtype)
 
-    def vjp(self, g, out, x):
+    def vjp(self, g: Tensor, out: Tensor, x: Tensor) -> Tensor:
         return apply(_MaskedLinear(self._mask(x, g.dtype)), g)
 
-    def jvp(self, tangents, out, x):
+    def jvp(self, tangents: Sequence[Tensor | None], out: Tensor, x: Tensor) -> Tensor | None:
         (dx,) = tangents
         return None if dx is None else apply(_MaskedLinear(self._mask(x, dx.dtype)), dx)
 
 
-def nan_to_num(x: Any, copy: Any=True, nan: Any=0.0, posinf: Any=None, neginf: Any=None) -> Any:
+@marked_elementwise
+def nan_to_num(x: TensorLike, copy: bool = True, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
     """NaN replaced by ``nan``, +-inf by ``posinf``/``neginf`` (default: the largest finite
     values), as ``numpy.nan_to_num``; the gradient passes where ``x`` is finite and is 0 at the
     replaced elements. The result is always a new Tensor (``copy=False`` does not modify ``x``).
@@ -249,10 +255,8 @@ def nan_to_num(x: Any, copy: Any=True, nan: Any=0.0, posinf: Any=None, neginf: A
     return apply(NanToNum(nan, posinf, neginf), as_tensor(x))
 
 
-nan_to_num.elementwise = True
-
-
-def real_if_close(a: Any, tol: Any=100) -> Any:
+@marked_elementwise
+def real_if_close(a: TensorLike, tol: float = 100) -> Tensor:
     """``a`` itself if it is real; for a complex ``a`` whose imaginary parts are all within
     ``tol`` machine epsilons of 0, its real part (as ``numpy.real_if_close``), else ``a``.
     The gradient is ``real``'s.
@@ -265,9 +269,6 @@ def real_if_close(a: Any, tol: Any=100) -> Any:
     if a.data.dtype.kind != "c" or np.real_if_close(a.data, tol).dtype.kind == "c":
         return a
     return real(a)
-
-
-real_if_close.elementwise = True
 
 __all__ = ["floor", "ceil", "round", "around", "rint", "fix", "trunc", "sign", "floor_divide",
            "remainder", "mod", "fmod", "fabs", "fmax", "fmin", "nan_to_num", "real_if_close"]

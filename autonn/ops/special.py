@@ -8,36 +8,54 @@ the argument (HIPS autograd does not differentiate them either).
 
 This module imports SciPy, so ``autonn`` loads it on first use of ``autonn.special``.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import numpy as np
 import scipy.special as sc
 
-from ..tensor import as_tensor
-from ._rules import elementwise
+from ..tensor import Axis, Tensor, TensorLike, as_tensor
+from ._rules import ElementwiseFn, elementwise, marked_elementwise
 from .base import const
 from .elementary import exp, log, log1p
 from .piecewise import _zero, _zero_array
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+ArrayFn = Callable[..., np.ndarray]  # a forward on NumPy arrays (SciPy's ufuncs)
+
+# declared ahead: the derivative rules of functions above them use these
+digamma: ElementwiseFn
+polygamma: ElementwiseFn
+i1: ElementwiseFn
+iv: ElementwiseFn
+ive: ElementwiseFn
+j1: ElementwiseFn
+jv: ElementwiseFn
+y1: ElementwiseFn
+yn: ElementwiseFn
+xlogy: ElementwiseFn
+xlog1py: ElementwiseFn
 
 
-def _like_last(ufunc):
+def _like_last(ufunc: ArrayFn) -> ArrayFn:
     """``ufunc`` with its result in the dtype of its last (float) argument, so that float32
     stays float32 where SciPy computes in float64 (integer orders, ``yn``)."""
-    def forward(*arrays):
+    def forward(*arrays: np.ndarray) -> np.ndarray:
         out = ufunc(*arrays)
         return out.astype(arrays[-1].dtype, copy=False) if out.dtype != arrays[-1].dtype else out
     return forward
 
 
-def _integer_order(ufunc):
+def _integer_order(ufunc: ArrayFn) -> ArrayFn:
     """``ufunc(n, x)`` with the order ``n`` as an integer array (SciPy warns on float ones)."""
     return _like_last(lambda n, x: ufunc(np.asarray(n).astype(np.int64), x))
 
 
-def _no_derivative(fn, arg, why="no closed form"):
-    def rule(g, out, *inputs):
+def _no_derivative(fn: str, arg: str, why: str = "no closed form") -> Callable[..., NoReturn]:
+    def rule(g: Tensor, out: Tensor, *inputs: Tensor) -> NoReturn:
         raise NotImplementedError(
             f"{fn}: no derivative with respect to {arg} ({why}; HIPS autograd has none either). "
             f"Pass {arg} as a constant (a number, an array or a Tensor that does not require "
@@ -45,7 +63,7 @@ def _no_derivative(fn, arg, why="no closed form"):
     return rule
 
 
-def _doc(text, example):
+def _doc(text: str, example: tuple[str, str]) -> str:
     return f"""{text}
 
     >>> import autonn as an
@@ -134,7 +152,7 @@ betaln = elementwise(
              ("an.special.betaln(an.tensor([2.0]), 3.0)", "tensor([-2.48490665])")))
 
 
-def _betainc_dx(g, out, a, b, x):
+def _betainc_dx(g: Tensor, out: Tensor, a: Tensor, b: Tensor, x: Tensor) -> Tensor:
     return g * exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b))
 
 
@@ -146,7 +164,7 @@ betainc = elementwise(
              ("an.special.betainc(2.0, 3.0, an.tensor([0.5]))", "tensor([0.6875])")))
 
 
-def _gammainc_dx(g, out, a, x):
+def _gammainc_dx(g: Tensor, out: Tensor, a: Tensor, x: Tensor) -> Tensor:
     return g * exp(xlogy(a - 1, x) - x - gammaln(a))
 
 
@@ -164,7 +182,8 @@ gammaincc = elementwise(
              ("an.special.gammaincc(2.0, an.tensor([1.0]))", "tensor([0.73575888])")))
 
 
-def multigammaln(a, d):
+@marked_elementwise
+def multigammaln(a: TensorLike, d: int) -> Tensor:
     """Log of the multivariate Gamma function of dimension ``d`` (an integer), elementwise in
     ``a``: ``d (d - 1) / 4 log(pi) + sum_j gammaln(a - j / 2)``; needs ``a > (d - 1) / 2``.
 
@@ -184,9 +203,6 @@ def multigammaln(a, d):
         out = out + gammaln(a - 0.5 * j)
     return out + d * (d - 1) / 4 * math.log(math.pi)
 
-
-multigammaln.elementwise = True
-
 expit = elementwise(
     "expit", sc.expit, lambda g, out, x: g * out * (1 - out),
     doc=_doc("Elementwise logistic sigmoid ``1 / (1 + exp(-x))``.",
@@ -198,7 +214,7 @@ logit = elementwise(
              ("an.special.logit(an.tensor([0.5]))", "tensor([0.])")))
 
 
-def _nonzero_or_one(x, y):
+def _nonzero_or_one(x: Tensor, y: Tensor) -> Tensor:
     """``y``, except 1 where ``x = y = 0``: the ``0 * log 0 = 0`` convention's safe
     denominator (``x / y`` is then 0, and its derivatives are those of ``x / y`` elsewhere)."""
     from .elementwise import where
@@ -226,7 +242,7 @@ xlog1py = elementwise(
               "tensor([0., 0.])")))
 
 
-def _entr_slope(g, out, x):
+def _entr_slope(g: Tensor, out: Tensor, x: Tensor) -> Tensor:
     return -g * (log(x) + 1)
 
 
@@ -241,7 +257,7 @@ i0 = elementwise(
     doc=_doc("Elementwise modified Bessel function of the first kind, order 0.",
              ("an.special.i0(an.tensor([0.0]))", "tensor([1.])")))
 
-def _iv2(x):
+def _iv2(x: Tensor) -> Tensor:
     """``iv(2, x)``, 0 where ``|x| < 1e-150``: there the value underflows anyway and SciPy's
     ``iv`` gives NaN near the smallest doubles."""
     from .elementwise import where
@@ -305,17 +321,17 @@ yn = elementwise(
              ("an.special.yn(0, an.tensor([1.0]))", "tensor([0.08825696])")))
 
 
-def gammaln_of(v):
+def gammaln_of(v: TensorLike) -> float | Tensor:
     """``gammaln(v)``; for a Python number, a Python number (a weak scalar: keeps float32)."""
     return math.lgamma(v) if isinstance(v, (int, float)) else gammaln(v)
 
 
-def log_of(v):
+def log_of(v: TensorLike) -> float | Tensor:
     """``log(v)``; for a Python number, a Python number (a weak scalar: keeps float32)."""
     return math.log(v) if isinstance(v, (int, float)) else log(v)
 
 
-def _t_logpdf(t, df):
+def _t_logpdf(t: Tensor, df: Any) -> Tensor:
     """log of Student's t density with ``df`` degrees of freedom at ``t`` (autonn ops)."""
     return (gammaln_of((df + 1) / 2) - gammaln_of(df / 2) - 0.5 * log_of(df * math.pi)
             - (df + 1) / 2 * log1p(t * t / df))
@@ -329,7 +345,8 @@ stdtr = elementwise(
              ("an.special.stdtr(3.0, an.tensor([0.0]))", "tensor([0.5])")))
 
 
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+def logsumexp(a: TensorLike, axis: Axis = None, b: TensorLike | None = None, keepdims: bool = False,
+              return_sign: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """``log(sum(b * exp(a)))`` over ``axis``, without overflow, as ``scipy.special.logsumexp``.
     ``b`` (weights, broadcast against ``a``) may be a Tensor and is differentiable. With
     ``return_sign=True`` (for negative weights) returns ``(log|s|, sign(s))``; the sign has no
@@ -360,7 +377,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     return (out, as_tensor(sign)) if return_sign else out
 
 
-def softmax(x, axis=None):
+def softmax(x: TensorLike, axis: Axis = None) -> Tensor:
     """``exp(x) / sum(exp(x))`` over ``axis`` (all elements when None, as SciPy).
 
     >>> import autonn as an
@@ -371,7 +388,7 @@ def softmax(x, axis=None):
     return _over_axis(x, axis, "softmax")
 
 
-def log_softmax(x, axis=None):
+def log_softmax(x: TensorLike, axis: Axis = None) -> Tensor:
     """``x - logsumexp(x)`` over ``axis`` (all elements when None, as SciPy).
 
     >>> import autonn as an
@@ -381,10 +398,10 @@ def log_softmax(x, axis=None):
     return _over_axis(x, axis, "log_softmax")
 
 
-def _over_axis(x, axis, name):
+def _over_axis(x_like: TensorLike, axis: Axis, name: str) -> Tensor:
     from . import reduce
     fn = getattr(reduce, name)
-    x = as_tensor(x)
+    x = as_tensor(x_like)
     if x.data.dtype.kind in "biu":
         from ._rules import float_inputs
         (x,) = float_inputs(x)

@@ -150,6 +150,7 @@ def mlps(in_features: int | st.SearchStrategy | None = None,
     @st.composite
     def draw(draw):
         from .. import nn  # imported lazily: autonn.nn is heavier than the engine
+        from ..inplace import overwrite
         n_hidden = draw(st.integers(*hidden_layers))
         sizes = [draw(_features(in_features, widths))]
         sizes += [draw(st.integers(*widths)) for _ in range(n_hidden)]
@@ -161,9 +162,9 @@ def mlps(in_features: int | st.SearchStrategy | None = None,
         for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             lin = nn.Linear(n_in, n_out, bias=use_bias, dtype=dtype)
             bound = 1.0 / np.sqrt(n_in)
-            lin.weight.data[...] = rng.uniform(-bound, bound, (n_in, n_out))
+            overwrite(lin.weight, rng.uniform(-bound, bound, (n_in, n_out)))
             if use_bias:
-                lin.bias.data[...] = rng.uniform(-bound, bound, n_out)
+                overwrite(lin.bias, rng.uniform(-bound, bound, n_out))
             layers.append(lin)
             if k < n_hidden:
                 layers.append(getattr(nn, _ACTIVATION_MODULES[acts[k]])())
