@@ -142,11 +142,21 @@ def _buffers(rank, world):
     model = an.nn.Sequential(an.nn.Linear(3, 4), an.nn.BatchNorm1d(4))
     model[0].bias.requires_grad_(False)
     model[1].running_mean.data[...] = rank + 1.0
-    before = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy()}
-    dist.DistributedDataParallel(model)
-    after = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy()}
+    before = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy(),
+              "weight": model[0].weight.data.copy()}
+    x = an.ones(2, 3, requires_grad=True)
+    held = model[0](x).sum()  # its gradient reads the weight: the weight is held read-only
+    dist.DistributedDataParallel(model)  # the broadcast writes the held weight in place
+    after = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy(),
+             "weight": model[0].weight.data.copy()}
+    try:
+        held.backward()
+        stale = "no error"
+    except RuntimeError as e:  # the old graph needed the weight's old value
+        stale = str(e)
     return {**{f"before.{k}": v for k, v in before.items()},
-            **{f"after.{k}": v for k, v in after.items()}}
+            **{f"after.{k}": v for k, v in after.items()},
+            "stale_backward": np.array(stale)}
 
 
 def _mismatch(rank, world):

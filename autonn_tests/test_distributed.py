@@ -110,10 +110,18 @@ def test_wrap_broadcasts_rank_0s_parameters(ranks):
 
 
 def test_wrap_broadcasts_frozen_parameters_and_buffers(ranks):
-    for key in ("bias", "mean"):
+    for key in ("bias", "mean", "weight"):
         assert not np.array_equal(ranks[0][f"b.before.{key}"], ranks[1][f"b.before.{key}"])
         for r in ranks:
             np.testing.assert_array_equal(r[f"b.after.{key}"], ranks[0][f"b.before.{key}"])
+
+
+def test_wrap_writes_a_parameter_a_graph_holds_in_place(ranks):
+    """The weight was held by a graph when DDP was built: the broadcast still lands (above), and a
+    backward through that graph raises PyTorch's version error (on every rank: each one's wrap
+    bumps the version, as PyTorch's in-place copy does)."""
+    for r in ranks:
+        assert "modified by an inplace operation" in str(r["b.stale_backward"])
 
 
 def test_two_ranks_at_half_batch_take_the_steps_of_one_process(ranks):

@@ -19,6 +19,7 @@ import contextlib
 
 import numpy as np
 
+from .. import saved
 from ..grad_hooks import queue_callback
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -267,13 +268,17 @@ class DistributedDataParallel(Module):
         self._broadcast(self._buffers_to_sync)
 
     def _broadcast(self, tensors):
-        """Rank 0's values of ``tensors`` to every rank, all transfers started at once."""
+        """Rank 0's values of ``tensors`` to every rank, all transfers started at once. Each is
+        written as an in-place method writes: allowed while a graph holds it, its version
+        bumped (a backward that needs the old value raises)."""
         comm = self._comm
-        requests = [comm.Ibcast(t.data, root=0) for t in tensors if t.data.flags.c_contiguous]
-        pg.wait_all(requests, sum(t.data.nbytes for t in tensors))
-        for t in tensors:
-            if not t.data.flags.c_contiguous:
-                pg._in_place(t.data, lambda buf: pg.wait_all([comm.Ibcast(buf, root=0)]))
+        with contextlib.ExitStack() as stack:
+            arrays = [stack.enter_context(saved.unlocked(t)) for t in tensors]
+            requests = [comm.Ibcast(a, root=0) for a in arrays if a.flags.c_contiguous]
+            pg.wait_all(requests, sum(a.nbytes for a in arrays))
+            for a in arrays:
+                if not a.flags.c_contiguous:
+                    pg._in_place(a, lambda buf: pg.wait_all([comm.Ibcast(buf, root=0)]))
 
     def _grad_ready(self, p):
         if self._sync:
