@@ -29,6 +29,11 @@ def _main(capsys, *argv):
     return status, out, err
 
 
+def test_compress_help_names_both_input_formats(capsys):
+    status, out, _ = _main(capsys, "compress", "--help")
+    assert status == 0 and "an.nn.save_network" in out and "autonn.simple" in out
+
+
 def test_version(capsys):
     status, out, _ = _main(capsys, "--version")
     assert status == 0 and out.startswith(f"autonn {an.__version__} (python ")
