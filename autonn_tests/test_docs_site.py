@@ -177,3 +177,16 @@ def test_the_numpy_page_shows_the_registry_table(site):
     assert "supported functions: generated" not in html
     missing = [name for name in supported_functions() if f"<code>{name}</code>" not in html]
     assert not missing, f"functions missing from the generated table: {missing}"
+
+
+def test_every_environment_variable_autonn_reads_is_documented():
+    """docs/cli.md's table names each AUTONN_* variable the package reads."""
+    read = set()
+    for folder, _, files in os.walk(os.path.join(ROOT, "autonn")):
+        for name in files:
+            if name.endswith(".py"):
+                text = pathlib.Path(folder, name).read_text(encoding="utf-8")
+                read |= set(re.findall(r"""["'](AUTONN_[A-Z_]+)["']""", text))   # the names it spells
+    assert len(read) >= 5  # the walk sees them (AUTONN_KERNELS, AUTONN_POOL_BYTES, ...)
+    table = pathlib.Path(DOCS, "cli.md").read_text(encoding="utf-8").split("## Environment variables")[1]
+    assert sorted(v for v in read if f"`{v}" not in table) == []
