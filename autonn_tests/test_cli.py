@@ -181,6 +181,7 @@ def test_bench_prints_each_row_once(monkeypatch, capsys):
     for label in labels:
         assert sum(line.startswith(label + " ") for line in lines) == 1, (label, out)
     assert sum(line.startswith("workload") for line in lines) == 1
+    assert out.rstrip().endswith(bench.RATIO_NOTE)   # says what the ratio columns are, once
 
 
 def test_full_gradcheck_over_many_elements_shows_a_bar(monkeypatch, capsys):
