@@ -4,27 +4,11 @@ import pytest
 
 import autonn as an
 from autonn import func
+from autonn_tests._helpers import Cube
 
 
-class Cube(an.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * g
-
-
-class CubeNumpy(an.Function):
+class CubeNumpy(Cube):
     """backward returns ndarrays: once-differentiable."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors

@@ -10,6 +10,7 @@ import autonn as an
 from autonn.checking import TOLERANCES, GradcheckWarning, _tolerances
 from autonn.ops.base import Op, apply
 from autonn.testing import assert_gradients_close, strategies as ats
+from autonn_tests._helpers import Cube, square_function
 
 
 def _t(values, dtype=np.float64, requires_grad=True):
@@ -33,18 +34,7 @@ class WrongAt(an.Function):
         return g * y, gy
 
 
-class PlantedSquare(an.Function):
-    """x**2 with a wrong gradient: 2.01 x instead of 2 x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 2.01 * x * g
+PlantedSquare = square_function(2.01, "PlantedSquare")  # x**2 with the gradient 2.01 x, not 2 x
 
 
 class WrongExpOp(Op):
@@ -303,18 +293,21 @@ def test_fast_mode_catches_and_recomputes_the_full_jacobian():
     assert ok.passed and not ok.recomputed_full and ok.evaluations < full.evaluations
 
 
+class WrongJvpSin(Op):
+    """sin with a right vjp and a jvp 1% off."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def vjp(self, g, out, x):
+        return g * an.cos(x)
+
+    def jvp(self, tangents, out, x):
+        return tangents[0] * an.cos(x) * 1.01
+
+
 def test_check_forward_ad_catches_a_wrong_jvp():
-    class WrongJvpSin(Op):
-        __slots__ = ()
-
-        def forward(self, x):
-            return np.sin(x)
-
-        def vjp(self, g, out, x):
-            return g * an.cos(x)
-
-        def jvp(self, tangents, out, x):
-            return tangents[0] * an.cos(x) * 1.01
     x = _t([0.2, -0.4, 1.0])
     fn = lambda t: apply(WrongJvpSin(), t)  # noqa: E731
     assert an.gradcheck(fn, (x,))
@@ -341,21 +334,10 @@ def test_nondet_tol_compares_two_backward_passes():
 
 
 def test_gradgradcheck_checks_second_derivatives():
-    class FirstOrderOnly(an.Function):
-        """x**3 whose backward is right but not differentiable correctly (x is detached)."""
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x.detach() ** 2 * g
     x = _t([0.5, -1.2])
-    assert an.gradcheck(FirstOrderOnly.apply, (x,))
+    assert an.gradcheck(DetachedCube.apply, (x,))
     with pytest.raises(an.GradcheckError, match="gradgradcheck failed"):
-        an.gradgradcheck(FirstOrderOnly.apply, (x,))
+        an.gradgradcheck(DetachedCube.apply, (x,))
     y = _t([[0.3, -0.8], [1.1, 0.2]])
     for fast in (False, True):
         assert an.gradgradcheck(lambda a, b: (an.tanh(a @ b), a * b), (y, y + 0.0), fast_mode=fast)
@@ -591,14 +573,9 @@ def test_functions_that_only_run_in_float32_keep_the_float32_check():
 
 
 # ----------------------------------------------------------------------------- culprit: other rules
-class DetachedCube(an.Function):
+class DetachedCube(Cube):
     """x**3 whose backward has the right value but loses d/dx (x is detached): a wrong second
     derivative (0 instead of 6x) with a right first one."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
 
     @staticmethod
     def backward(ctx, g):
@@ -677,18 +654,8 @@ def test_a_wrong_first_order_rule_in_the_derivative_graph_is_blamed_first():
     assert rep.culprit.location.endswith(f":{_line_of('WrongCosOp()', MySin.backward)}")
 
 
-class WrongJvpCube(an.Function):
+class WrongJvpCube(Cube):
     """x**3 with a right backward and a jvp 1% off."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * g
 
     @staticmethod
     def jvp(ctx, t):
@@ -714,18 +681,6 @@ def test_culprit_search_finds_a_wrong_jvp():
 
 
 def test_culprit_search_finds_an_op_with_a_wrong_jvp_rule():
-    class WrongJvpSin(Op):
-        __slots__ = ()
-
-        def forward(self, x):
-            return np.sin(x)
-
-        def vjp(self, g, out, x):
-            return g * an.cos(x)
-
-        def jvp(self, tangents, out, x):
-            return tangents[0] * an.cos(x) * 1.01
-
     def f(t):
         return an.exp(apply(WrongJvpSin(), t * t))
     rep = an.gradcheck_report(f, (_t([0.2, -0.4]),), check_forward_ad=True)
@@ -758,18 +713,7 @@ def test_no_culprit_names_the_rules_that_were_searched():
     assert "every op's own vjp and second derivative agrees" in rep.message()
 
 
-class SquareOff(an.Function):
-    """x**2 with the gradient 2.1 x: 5% off, beyond even float32's allowance."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 2.1 * x * g
+SquareOff = square_function(2.1, "SquareOff")  # 5% off, beyond even float32's allowance
 
 
 def test_a_sqrt_near_the_edge_of_its_domain_is_not_blamed_for_another_ops_bug():

@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 import autonn as an
 from autonn.checking import WIDENED, GradcheckWarning
 from autonn.testing.registry import REGISTRY
+from autonn_tests._helpers import COMPLEX_SPECS, registered_complex_case
 
 RNG = np.random.default_rng(11)
 
@@ -156,22 +157,12 @@ def test_domain_edges_name_the_part():
 
 
 # ----- the correct complex ops of the registry pass -----
-COMPLEX_SPECS = sorted(n for n, s in REGISTRY.items() if s.complex and s.differentiable)
-
-
-def _complexify(a, rng):
-    """As test_complex: a small imaginary part keeps a drawn real case near its real domain."""
-    return a + 0.3j * rng.uniform(-1, 1, size=np.shape(a))
-
-
 @pytest.mark.parametrize("name", COMPLEX_SPECS)
 @settings(max_examples=4)
 @given(data=st.data())
 def test_registered_complex_ops_pass_on_complex_inputs(name, data):
-    spec = REGISTRY[name]
-    case = data.draw(spec.cases(np.float64))
-    rng = np.random.default_rng(len(name))
-    zs = [an.tensor(_complexify(a, rng), requires_grad=True) for a in case.arrays]
+    spec, case, arrays = registered_complex_case(name, data)
+    zs = [an.tensor(z, requires_grad=True) for z in arrays]
 
     def fn(*ts):
         return spec.fn(*ts, **case.kwargs)
@@ -189,10 +180,8 @@ SECOND = [n for n in COMPLEX_SPECS if REGISTRY[n].second_order]
 @settings(max_examples=2)
 @given(data=st.data())
 def test_registered_complex_ops_second_derivatives_pass(name, data):
-    spec = REGISTRY[name]
-    case = data.draw(spec.cases(np.float64))
-    rng = np.random.default_rng(len(name))
-    zs = [an.tensor(_complexify(a, rng), requires_grad=True) for a in case.arrays]
+    spec, case, arrays = registered_complex_case(name, data)
+    zs = [an.tensor(z, requires_grad=True) for z in arrays]
     rep = an.gradgradcheck(lambda *ts: spec.fn(*ts, **case.kwargs), zs, report=True)
     assert rep.passed, rep.message()
 

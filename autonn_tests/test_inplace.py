@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import autonn as an
+from autonn_tests._helpers import square_function
 
 MODIFIED = r"modified by an inplace operation.*version 1; expected version 0"
 
@@ -393,17 +394,7 @@ def test_func_transforms_and_anomaly_mode_with_in_place_ops():
 
 
 def test_custom_function_inputs_changed_in_place_are_detected():
-    class Square(an.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 2 * x * g
-
+    Square = square_function(2, "Square")
     c = an.tensor([1.0, 2.0], requires_grad=True)
     h = c * 1.0
     y = Square.apply(h)

@@ -10,6 +10,7 @@ import pytest
 
 import autonn as an
 from autonn import viz
+from autonn_tests._helpers import Cube
 
 
 def _nodes_and_edges(dot):
@@ -85,16 +86,6 @@ def test_op_names_are_autonns_function_names():
     assert viz.op_label(out.grad_fn) == "linear"
     assert viz.op_label(out._parents[0].grad_fn) == "linear + relu"
 
-    class Cube(an.Function):
-        @staticmethod
-        def forward(ctx, a):
-            ctx.save_for_backward(a)
-            return a ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (a,) = ctx.saved_tensors
-            return g * 3 * a * a
     assert viz.op_label(Cube.apply(x).grad_fn) == "Cube"
 
 

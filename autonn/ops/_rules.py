@@ -27,7 +27,7 @@ import numpy as np
 
 from .._dtype import get_default_dtype
 from ..tensor import Tensor, TensorLike, as_tensor
-from .base import Op, apply, lift
+from .base import Op, apply, lift, linear_jvp
 
 
 class ElementwiseFn(Protocol):
@@ -51,6 +51,15 @@ def marked_elementwise(fn: _F) -> _F:
     """
     fn.elementwise = True  # type: ignore[attr-defined]  # a function attribute: mypy does not model them
     return fn
+
+
+class LinearOp(Op):
+    """Base of the ops that are linear in their inputs (shape ops, indexing, ``real``, ``fft``...):
+    right for complex inputs, no values saved, and the jvp is the op applied to the tangents."""
+    __slots__ = ()
+    complex = True
+    linear = True
+    jvp = linear_jvp
 
 
 def sum_terms(*terms):
@@ -119,7 +128,8 @@ def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = No
       float dtype first (see ``float_inputs``). False keeps NumPy's integer results
       (``floor``, ``sign``, ``mod``...);
     * ``arrays`` (optional): the same rules on NumPy arrays (``g``, ``out.data``...), used by a
-      plain ``backward()`` so that it builds no Tensors; it must compute the same values;
+      plain ``backward()`` so that it builds no Tensors; it must compute the same values
+      (``arrays=True``: the partials themselves, when they use only arithmetic operators);
     * ``complex=True``: the rules are right for complex inputs too (true as written for a
       holomorphic function, in HIPS autograd's and JAX's convention: no conjugation).
 
@@ -137,6 +147,8 @@ def elementwise(name: str, forward, *partials, arrays=None, doc: str | None = No
     nin = len(partials)
     if nin == 0:
         raise ValueError(f"elementwise {name!r}: give one partial-derivative rule per input")
+    if arrays is True:
+        arrays = partials
     if arrays is not None and len(arrays) != nin:
         raise ValueError(f"elementwise {name!r}: {len(arrays)} array rules for {nin} inputs")
     body: dict[str, Any] = {"__slots__": (), "__doc__": doc, "elementwise": True, "nin": nin,

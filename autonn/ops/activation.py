@@ -11,21 +11,26 @@ import numpy as np
 
 from .. import kernels
 from ..tensor import Tensor, TensorLike, as_tensor
-from ._rules import float_tensor, sum_terms
+from ._rules import elementwise, float_tensor, sum_terms
 from .base import Op, _grad_state, apply, const
 from .elementwise import exp
 
 
-class _Activation(Op):
-    """``y = f(x)``; subclasses name their kernels and say whether backward wants x or y."""
+class _WithAlpha(Op):
+    """An op with one constant parameter ``alpha`` (None: none), passed on to its kernels."""
     __slots__ = ("alpha",)
-    uses_output = False  # the backward kernel takes y (the output) instead of x
 
     def __init__(self, alpha=None):
         self.alpha = alpha
 
     def _args(self):
         return () if self.alpha is None else (self.alpha,)
+
+
+class _Activation(_WithAlpha):
+    """``y = f(x)``; subclasses name their kernels and say whether backward wants x or y."""
+    __slots__ = ()
+    uses_output = False  # the backward kernel takes y (the output) instead of x
 
     def forward(self, x):
         return self.fwd_kernel(x, *self._args())
@@ -38,15 +43,9 @@ class _Activation(Op):
         return None if dx is None else self.vjp(dx, out, x)
 
 
-class _ActivationGrad(Op):
+class _ActivationGrad(_WithAlpha):
     """``grad_op(a, g) = f'(x) * g`` where ``a`` is x or y; linear in g."""
-    __slots__ = ("alpha",)
-
-    def __init__(self, alpha=None):
-        self.alpha = alpha
-
-    def _args(self):
-        return () if self.alpha is None else (self.alpha,)
+    __slots__ = ()
 
     def forward(self, a, g):
         return self.bwd_kernel(a, g, *self._args())
@@ -66,16 +65,17 @@ class _ActivationGrad(Op):
         raise NotImplementedError
 
 
-def _zero_like(t):
-    return const(np.zeros(t.shape, dtype=t.dtype))
-
-
-class ReluGrad(_ActivationGrad):
+class _PiecewiseLinearGrad(_ActivationGrad):
+    """The gradient of a piecewise-linear activation: f' is piecewise constant, f'' is 0."""
     __slots__ = ()
-    bwd_kernel = staticmethod(kernels.relu_backward)
 
     def second(self, gg, x, g):
-        return _zero_like(x)
+        return const(np.zeros(x.shape, dtype=x.dtype))
+
+
+class ReluGrad(_PiecewiseLinearGrad):
+    __slots__ = ()
+    bwd_kernel = staticmethod(kernels.relu_backward)
 
 
 class Relu(_Activation):
@@ -84,12 +84,9 @@ class Relu(_Activation):
     grad_op = ReluGrad
 
 
-class LeakyReluGrad(_ActivationGrad):
+class LeakyReluGrad(_PiecewiseLinearGrad):
     __slots__ = ()
     bwd_kernel = staticmethod(kernels.leaky_relu_backward)
-
-    def second(self, gg, x, g):
-        return _zero_like(x)
 
 
 class LeakyRelu(_Activation):
@@ -270,14 +267,22 @@ def sigmoid(x: TensorLike) -> Tensor:
     return apply(Sigmoid(), float_tensor(x))
 
 
+_complex_tanh = elementwise(  # the kernels are real-only: a complex input takes NumPy's tanh
+    "tanh", np.tanh, lambda g, out, x: g * (1 - out * out), complex=True,
+    doc="Hyperbolic tangent of a complex Tensor (holomorphic: HIPS autograd's convention).")
+
+
 def tanh(x: TensorLike) -> Tensor:
-    """Hyperbolic tangent.
+    """Hyperbolic tangent (also of complex Tensors).
 
     >>> import autonn as an
     >>> an.tanh(an.zeros(1))
     tensor([0.])
     """
-    return apply(Tanh(), float_tensor(x))
+    t = float_tensor(x)
+    if t.data.dtype.kind == "c":
+        return _complex_tanh(t)
+    return apply(Tanh(), t)
 
 
 def softplus(x: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:

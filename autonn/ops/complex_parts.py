@@ -11,17 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, TensorLike, as_tensor
-from .base import Op, apply, linear_jvp
+from ._rules import LinearOp
+from .base import Op, apply
 from .elementwise import cast, where
 
 __all__ = ["real", "imag", "conj", "conjugate", "angle"]
 
 
-class Real(Op):
+class Real(LinearOp):
     __slots__ = ()
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def forward(self, x):
         return np.real(x).copy() if x.dtype.kind == "c" else x.copy()
@@ -30,11 +28,8 @@ class Real(Op):
         return cast(g, x.dtype)
 
 
-class Imag(Op):
+class Imag(LinearOp):
     __slots__ = ()
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def forward(self, x):
         return np.imag(x).copy() if x.dtype.kind == "c" else np.zeros_like(x)
@@ -45,11 +40,8 @@ class Imag(Op):
         return cast(g, x.dtype) * (-1j)
 
 
-class Conj(Op):
+class Conj(LinearOp):
     __slots__ = ()
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def forward(self, x):
         return np.conj(x)

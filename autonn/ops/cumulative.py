@@ -15,8 +15,9 @@ from numpy.typing import DTypeLike
 
 from ..tensor import Tensor, as_tensor
 from ._axes import check_flag, normalize_axes, normalize_axis, pick_axis
+from ._rules import LinearOp
 from .base import Op, apply, const, lift
-from .shape import Concatenate, ExpandReduced, Sum, _Linear, reshape, transpose
+from .shape import Concatenate, ExpandReduced, Sum, reshape, transpose
 
 __all__ = ["prod", "cumsum", "cumprod", "diff"]
 
@@ -91,7 +92,7 @@ def prod(a: Any, axis: Any = None, dtype: DTypeLike | None = None, keepdims: boo
     return apply(Prod(axes, keep), a)
 
 
-class Cumsum(_Linear):
+class Cumsum(LinearOp):
     __slots__ = ("axis",)
 
     def __init__(self, axis):

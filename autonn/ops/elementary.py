@@ -3,8 +3,9 @@ by its NumPy forward and its partial derivatives (see ``autonn.ops._rules.elemen
 
 A rule ``lambda g, out, x: ...`` returns ``g * d(out)/dx`` in autonn ops, so it differentiates
 again; the optional array rule (``arrays=``) is the same formula on NumPy arrays, for a plain
-``backward()``. Adding an op here and one ``register`` line in ``autonn/testing/registry.py``
-is all it takes (see docs/adding_ops.md).
+``backward()`` (``arrays=True``: the rule itself, when it uses only arithmetic operators).
+Adding an op here and one ``register`` line in ``autonn/testing/registry.py`` is all it takes
+(see docs/adding_ops.md).
 """
 
 import numpy as np
@@ -16,7 +17,7 @@ cos: ElementwiseFn   # declared ahead: sin's rule uses cos, defined below
 cosh: ElementwiseFn  # likewise for sinh's rule
 
 exp = elementwise(
-    "exp", np.exp, lambda g, out, x: g * out, arrays=(lambda g, out, x: g * out,),
+    "exp", np.exp, lambda g, out, x: g * out, arrays=True,
     complex=True,
     doc="""Elementwise e**x.
 
@@ -26,7 +27,7 @@ exp = elementwise(
     """)
 
 log = elementwise(
-    "log", np.log, lambda g, out, x: g / x, arrays=(lambda g, out, x: g / x,),
+    "log", np.log, lambda g, out, x: g / x, arrays=True,
     complex=True,
     doc="""Elementwise natural logarithm.
 
@@ -36,7 +37,7 @@ log = elementwise(
     """)
 
 sqrt = elementwise(
-    "sqrt", np.sqrt, lambda g, out, x: g / (2 * out), arrays=(lambda g, out, x: g / (2 * out),),
+    "sqrt", np.sqrt, lambda g, out, x: g / (2 * out), arrays=True,
     complex=True,
     doc="""Elementwise square root.
 
@@ -205,6 +206,7 @@ _LN2, _LN10 = float(np.log(2)), float(np.log(10))
 
 arcsin = elementwise(
     "arcsin", np.arcsin, lambda g, out, x: g / sqrt(1 - x * x),
+    complex=True,
     doc="""Elementwise inverse sine, in ``[-pi/2, pi/2]``; defined on ``[-1, 1]``, differentiable
     inside.
 
@@ -215,6 +217,7 @@ arcsin = elementwise(
 
 arccos = elementwise(
     "arccos", np.arccos, lambda g, out, x: -g / sqrt(1 - x * x),
+    complex=True,
     doc="""Elementwise inverse cosine, in ``[0, pi]``; defined on ``[-1, 1]``, differentiable
     inside.
 
@@ -225,6 +228,7 @@ arccos = elementwise(
 
 arcsinh = elementwise(
     "arcsinh", np.arcsinh, lambda g, out, x: g / sqrt(x * x + 1),
+    complex=True,
     doc="""Elementwise inverse hyperbolic sine.
 
     >>> import autonn as an
@@ -232,10 +236,11 @@ arcsinh = elementwise(
     tensor([0.])
     """)
 
-arccosh = elementwise(
-    "arccosh", np.arccosh, lambda g, out, x: g / sqrt(x * x - 1),
+arccosh = elementwise(  # sqrt(x - 1) sqrt(x + 1): sqrt(x * x - 1) has the wrong sign for Re z < 0
+    "arccosh", np.arccosh, lambda g, out, x: g / (sqrt(x - 1) * sqrt(x + 1)),
+    complex=True,
     doc="""Elementwise inverse hyperbolic cosine; defined for ``x >= 1``, differentiable for
-    ``x > 1``.
+    ``x > 1`` (complex: everywhere off NumPy's branch cut, the real axis left of 1).
 
     >>> import autonn as an
     >>> an.arccosh(an.ones(1))
@@ -244,6 +249,7 @@ arccosh = elementwise(
 
 arctanh = elementwise(
     "arctanh", np.arctanh, lambda g, out, x: g / (1 - x * x),
+    complex=True,
     doc="""Elementwise inverse hyperbolic tangent, on ``(-1, 1)``.
 
     >>> import autonn as an
@@ -253,6 +259,7 @@ arctanh = elementwise(
 
 log2 = elementwise(
     "log2", np.log2, lambda g, out, x: g / (x * _LN2),
+    complex=True,
     doc="""Elementwise base-2 logarithm.
 
     >>> import autonn as an
@@ -262,6 +269,7 @@ log2 = elementwise(
 
 log10 = elementwise(
     "log10", np.log10, lambda g, out, x: g / (x * _LN10),
+    complex=True,
     doc="""Elementwise base-10 logarithm.
 
     >>> import autonn as an
@@ -271,6 +279,7 @@ log10 = elementwise(
 
 exp2 = elementwise(
     "exp2", np.exp2, lambda g, out, x: g * out * _LN2,
+    complex=True,
     doc="""Elementwise ``2**x``.
 
     >>> import autonn as an
@@ -323,7 +332,7 @@ def _sinc_slope(g, out, x):
 
 
 sinc = elementwise(
-    "sinc", np.sinc, _sinc_slope,
+    "sinc", np.sinc, _sinc_slope, complex=True,
     doc="""Elementwise normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0), as ``numpy.sinc``; its
     derivative near 0 is computed from a Taylor series, so every order is accurate there.
 

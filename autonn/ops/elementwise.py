@@ -8,8 +8,8 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..tensor import Tensor, TensorLike, as_tensor
-from ._rules import sum_terms
-from .base import Op, apply, const, lift, linear_jvp
+from ._rules import LinearOp, sum_terms
+from .base import Op, apply, const, lift
 from .elementary import abs, cos, exp, log, sin, sqrt  # noqa: F401  (their old home)
 from .scalar import AddScalar, DivScalar, MulScalar, PowScalar, RDivScalar, RPowScalar, RSubScalar
 
@@ -23,11 +23,8 @@ def _binary(op, x, y):  # operand_pair, inlined: this is the hot path of x + y
     return apply(op, x, y)
 
 
-class Add(Op):
+class Add(LinearOp):
     __slots__ = ()
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def forward(self, x, y):
         return x + y
@@ -36,11 +33,8 @@ class Add(Op):
         return g, g
 
 
-class Sub(Op):
+class Sub(LinearOp):
     __slots__ = ()
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def forward(self, x, y):
         return x - y
@@ -104,11 +98,8 @@ class Pow(Op):
         return gx, gy
 
 
-class Neg(Op):
+class Neg(LinearOp):
     __slots__ = ()
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def forward(self, x):
         return np.negative(x)
@@ -117,11 +108,8 @@ class Neg(Op):
         return -g
 
 
-class Cast(Op):
+class Cast(LinearOp):
     __slots__ = ("dtype",)
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, dtype):
         self.dtype = np.dtype(dtype)
@@ -135,12 +123,9 @@ class Cast(Op):
         return cast(g, x.dtype)
 
 
-class Where(Op):
+class Where(LinearOp):
     """``where(cond, x, y)``; ``cond`` is a constant boolean array."""
     __slots__ = ("cond",)
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, cond):
         self.cond = cond
@@ -155,12 +140,9 @@ class Where(Op):
         return gx, gy
 
 
-class _MaskedLinear(Op):
+class _MaskedLinear(LinearOp):
     """``x * mask`` with a constant mask: the gradient rule of max, min, clip, ties split evenly."""
     __slots__ = ("mask",)
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, mask):
         self.mask = mask

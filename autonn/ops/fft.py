@@ -16,7 +16,8 @@ Unlike HIPS autograd, odd lengths are supported, and so are repeated ``n``/``s``
 import numpy as np
 
 from ..tensor import as_tensor
-from .base import Op, apply, const, linear_jvp
+from ._rules import LinearOp
+from .base import apply, const
 from .complex_parts import real
 from .index import getitem
 from .shape import pad
@@ -27,12 +28,9 @@ __all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rf
 _NORMS = (None, "backward", "ortho", "forward")
 
 
-class FFT(Op):
+class FFT(LinearOp):
     """One of ``fftn``, ``ifftn``, ``rfftn``, ``irfftn`` with every length resolved."""
     __slots__ = ("kind", "s", "axes", "norm")
-    linear = True
-    complex = True
-    jvp = linear_jvp
 
     def __init__(self, kind, s, axes, norm):
         self.kind, self.s, self.axes, self.norm = kind, s, axes, norm
@@ -266,12 +264,9 @@ def irfftn(a, s=None, axes=None, norm=None):
     return _transform("irfftn", "irfftn", a, s, axes, norm)
 
 
-class Roll(Op):
+class Roll(LinearOp):
     """``np.roll`` by fixed shifts: a permutation, whose vjp rolls back."""
     __slots__ = ("shift", "axes")
-    linear = True
-    complex = True
-    jvp = linear_jvp
 
     def __init__(self, shift, axes):
         self.shift, self.axes = shift, axes

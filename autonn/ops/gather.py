@@ -12,15 +12,13 @@ import functools
 import numpy as np
 
 from ..tensor import Tensor
-from .base import Op, apply, linear_jvp, renamed
+from ._rules import LinearOp
+from .base import apply, renamed
 
 
-class Gather(Op):
+class Gather(LinearOp):
     """``x.ravel()[index]``: an output of ``index``'s shape."""
     __slots__ = ("index", "unique")
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, index, unique):
         self.index, self.unique = index, unique
@@ -32,12 +30,9 @@ class Gather(Op):
         return apply(Scatter(self.index, x.shape, self.unique), g)
 
 
-class Scatter(Op):
+class Scatter(LinearOp):
     """zeros(shape) with ``g`` added at the flat positions ``index`` (Gather's adjoint)."""
     __slots__ = ("index", "shape", "unique")
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, index, shape, unique):
         self.index, self.shape, self.unique = index, shape, unique

@@ -6,7 +6,8 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, TensorLike
-from .base import Op, apply, linear_jvp
+from ._rules import LinearOp
+from .base import apply
 
 
 def index_to_numpy(index):
@@ -26,11 +27,8 @@ def _is_basic(index):
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
-class GetItem(Op):
+class GetItem(LinearOp):
     __slots__ = ("index",)
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, index):
         self.index = index
@@ -42,12 +40,9 @@ class GetItem(Op):
         return apply(ScatterAdd(self.index, x.shape), g)
 
 
-class ScatterAdd(Op):
+class ScatterAdd(LinearOp):
     """zeros(shape) with ``g`` added at ``index`` (repeats accumulate): GetItem's adjoint."""
     __slots__ = ("index", "shape")
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -76,13 +71,10 @@ def getitem(x: TensorLike, index: Any) -> Tensor:
     return apply(GetItem(index), x)
 
 
-class SetItem(Op):
+class SetItem(LinearOp):
     """``x`` with ``x[index] = v`` (a new array): the gradient goes to ``v`` and to the
     entries of ``x`` that were not overwritten. Linear in ``(x, v)`` jointly."""
     __slots__ = ("index",)
-    complex = True
-    linear = True
-    jvp = linear_jvp
 
     def __init__(self, index):
         self.index = index

@@ -20,11 +20,26 @@ class WeightsSumToZero(ValueError, ZeroDivisionError):
 __all__ = ["nansum", "nanmean", "nanvar", "nanstd", "average", "ptp", "amax", "amin"]
 
 
-def _nan_parts(a, axis, op_name):
+def _nan_parts(a, axis, dtype, op_name):
+    """``a``'s NaN mask and ``a`` with its NaNs replaced by 0, cast to ``dtype`` if given (the
+    axis argument is checked first, naming the op)."""
     a = as_tensor(a)
-    normalize_axes(axis, a.ndim, op_name)  # checks the axis argument, naming the op
+    normalize_axes(axis, a.ndim, op_name)
     nan = np.isnan(a.data)
-    return a, nan, where(nan, 0, a) if nan.any() else a
+    clean = where(nan, 0, a) if nan.any() else a
+    return nan, clean if dtype is None else clean.astype(dtype)
+
+
+def _count(nan, axis, keepdims):
+    return np.sum(~nan, axis=axis, keepdims=keepdims)
+
+
+def _mean_of_clean(clean, nan, axis, keepdims):
+    """The mean of the elements that are not NaN (``clean`` holds them, and 0 for the NaNs):
+    NaN where all are."""
+    count = np.asarray(_count(nan, axis, keepdims), dtype=clean.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sum(clean, axis=axis, keepdims=keepdims) / Tensor._make(count)
 
 
 def nansum(a: Any, axis: Any = None, dtype: DTypeLike | None = None,
@@ -35,14 +50,8 @@ def nansum(a: Any, axis: Any = None, dtype: DTypeLike | None = None,
     >>> an.nansum(an.tensor([1.0, float("nan"), 2.0])).item()
     3.0
     """
-    a, _, clean = _nan_parts(a, axis, "nansum")
-    if dtype is not None:
-        clean = clean.astype(dtype)
+    _, clean = _nan_parts(a, axis, dtype, "nansum")
     return sum(clean, axis=axis, keepdims=keepdims)
-
-
-def _count(nan, axis, keepdims):
-    return np.sum(~nan, axis=axis, keepdims=keepdims)
 
 
 def nanmean(a: Any, axis: Any = None, dtype: DTypeLike | None = None,
@@ -53,13 +62,8 @@ def nanmean(a: Any, axis: Any = None, dtype: DTypeLike | None = None,
     >>> an.nanmean(an.tensor([1.0, float("nan"), 2.0])).item()
     1.5
     """
-    a, nan, clean = _nan_parts(a, axis, "nanmean")
-    if dtype is not None:
-        clean = clean.astype(dtype)
-    count = _count(nan, axis, keepdims)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sum(clean, axis=axis, keepdims=keepdims) / Tensor._make(
-            np.asarray(count, dtype=clean.dtype))
+    nan, clean = _nan_parts(a, axis, dtype, "nanmean")
+    return _mean_of_clean(clean, nan, axis, keepdims)
 
 
 def nanvar(a: Any, axis: Any = None, dtype: DTypeLike | None = None, ddof: int = 0,
@@ -70,12 +74,9 @@ def nanvar(a: Any, axis: Any = None, dtype: DTypeLike | None = None, ddof: int =
     >>> an.nanvar(an.tensor([1.0, float("nan"), 3.0])).item()
     1.0
     """
-    a, nan, clean = _nan_parts(a, axis, "nanvar")
-    if dtype is not None:
-        clean = clean.astype(dtype)
-    count = np.asarray(_count(nan, axis, True), dtype=clean.dtype)
+    nan, clean = _nan_parts(a, axis, dtype, "nanvar")
+    mean = _mean_of_clean(clean, nan, axis, True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sum(clean, axis=axis, keepdims=True) / Tensor._make(count)
         dev = where(nan, 0, clean - mean)
         dof = np.asarray(_count(nan, axis, keepdims) - ddof, dtype=clean.dtype)
         return sum(dev * dev, axis=axis, keepdims=keepdims) / Tensor._make(

@@ -9,17 +9,11 @@ import numpy as np
 
 from ..tensor import Axis, Tensor, TensorLike, as_tensor
 from ._axes import normalize_axes, normalize_axis, pick_axis
-from .base import Op, apply, linear_jvp
+from ._rules import LinearOp
+from .base import apply
 
 
-class _Linear(Op):
-    __slots__ = ()
-    complex = True
-    linear = True
-    jvp = linear_jvp
-
-
-class Reshape(_Linear):
+class Reshape(LinearOp):
     __slots__ = ("shape",)
 
     def __init__(self, shape):
@@ -32,7 +26,7 @@ class Reshape(_Linear):
         return apply(Reshape(x.shape), g)
 
 
-class Transpose(_Linear):
+class Transpose(LinearOp):
     __slots__ = ("axes",)
 
     def __init__(self, axes):
@@ -48,7 +42,7 @@ class Transpose(_Linear):
 _SMALL = 4096  # elements: below this, broadcasting materialises (cheaper than building a view)
 
 
-class BroadcastTo(_Linear):
+class BroadcastTo(LinearOp):
     __slots__ = ("shape",)
 
     def __init__(self, shape):
@@ -65,7 +59,7 @@ class BroadcastTo(_Linear):
         return g  # the engine sums the broadcast axes back to x's shape
 
 
-class Sum(_Linear):
+class Sum(LinearOp):
     __slots__ = ("axes", "keepdims")
 
     def __init__(self, axes, keepdims):
@@ -78,7 +72,7 @@ class Sum(_Linear):
         return apply(ExpandReduced(self.axes, self.keepdims, x.data.shape), g)
 
 
-class ExpandReduced(_Linear):
+class ExpandReduced(LinearOp):
     """A reduced gradient spread back over the reduced axes (Sum's adjoint), in one node."""
     __slots__ = ("axes", "keepdims", "shape")
 
@@ -94,7 +88,7 @@ class ExpandReduced(_Linear):
         return apply(Sum(self.axes, self.keepdims), gg)
 
 
-class Concatenate(_Linear):
+class Concatenate(LinearOp):
     __slots__ = ("axis",)
 
     def __init__(self, axis):
@@ -113,7 +107,7 @@ class Concatenate(_Linear):
         return tuple(grads)
 
 
-class Stack(_Linear):
+class Stack(LinearOp):
     __slots__ = ("axis",)
 
     def __init__(self, axis):
@@ -127,7 +121,7 @@ class Stack(_Linear):
         return tuple(g[pre + (i,)] if x.requires_grad else None for i, x in enumerate(xs))
 
 
-class Pad(_Linear):
+class Pad(LinearOp):
     """Constant padding; the other modes go through an index gather (see ``pad``)."""
     __slots__ = ("pad_width", "value")
 

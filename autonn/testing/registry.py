@@ -616,8 +616,8 @@ for _name, _nd in [("fft", 1), ("ifft", 1), ("rfft", 1), ("irfft", 1), ("fft2", 
 # ops whose rules are right for complex inputs (the test of complex gradients reads this flag)
 for _name in ("add sub mul div pow neg add_scalar rsub_scalar mul_scalar div_scalar "
               "rdiv_scalar pow_scalar exp log sqrt abs sin cos tan log1p expm1 square reciprocal "
-              "sinh cosh arctan where sum mean matmul reshape transpose swapaxes squeeze unsqueeze "
-              "broadcast_to flatten concatenate stack split pad getitem").split():
+              "sinh cosh arctan tanh where sum mean matmul reshape transpose swapaxes squeeze "
+              "unsqueeze broadcast_to flatten concatenate stack split pad getitem").split():
     REGISTRY[_name] = dataclasses.replace(REGISTRY[_name], complex=True)
 
 # NumPy's array functions (reductions, products, sorting, shape and index): their own module

@@ -183,18 +183,20 @@ def _simplex_cases(dtype):
 
 
 # ----- elementary functions (autonn.ops.elementary) -----
-register("arcsin", an.arcsin, np.arcsin, domain=(-1, 1))
-register("arccos", an.arccos, np.arccos, domain=(-1, 1))
-register("arcsinh", an.arcsinh, np.arcsinh)
-register("arccosh", an.arccosh, np.arccosh, domain=(1, INF))
-register("arctanh", an.arctanh, np.arctanh, domain=(-1, 1))
-register("log2", an.log2, np.log2, domain=(0, INF))
-register("log10", an.log10, np.log10, domain=(0, INF))
-register("exp2", an.exp2, np.exp2)
+# complex=True: holomorphic; complex cases are the real ones plus a small imaginary part, so they
+# stay off the branch cuts (outside the real domain, or the imaginary axis beyond +-i)
+register("arcsin", an.arcsin, np.arcsin, domain=(-1, 1), complex=True)
+register("arccos", an.arccos, np.arccos, domain=(-1, 1), complex=True)
+register("arcsinh", an.arcsinh, np.arcsinh, complex=True)
+register("arccosh", an.arccosh, np.arccosh, domain=(1, INF), complex=True)
+register("arctanh", an.arctanh, np.arctanh, domain=(-1, 1), complex=True)
+register("log2", an.log2, np.log2, domain=(0, INF), complex=True)
+register("log10", an.log10, np.log10, domain=(0, INF), complex=True)
+register("exp2", an.exp2, np.exp2, complex=True)
 register("hypot", an.hypot, np.hypot, binary(low2=0.3, high2=3.0))
 register("logaddexp", an.logaddexp, np.logaddexp, binary())
 register("logaddexp2", an.logaddexp2, np.logaddexp2, binary())
-register("sinc", an.sinc, np.sinc)
+register("sinc", an.sinc, np.sinc, complex=True)
 register("deg2rad", an.deg2rad, np.deg2rad, linear=True, covers=("deg2rad", "radians"))
 register("rad2deg", an.rad2deg, np.rad2deg, linear=True, covers=("rad2deg", "degrees"))
 
