@@ -164,14 +164,19 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     if inputs is not None:  # grad(): visit only the nodes that lead to an input
         wanted = {t: None for t in inputs}
         allowed = _leading_to(toposort(roots, leaves=False), wanted)
+    grads, pending = {}, []
     if create_graph:
         walk, deliver = _walk, _deliver
         handed = {id(g.data) for g in root_grads}  # arrays a leaf must not adopt
     else:
         walk, deliver = _walk_arrays, _deliver_array
-        root_grads = [g.data for g in root_grads]
-        handed = {id(g) for g in root_grads}
-    grads, pending = {}, []
+        if len(roots) == 1:  # loss.backward(): no list building for one root
+            g = root_grads[0].data
+            handed = {id(g)}
+            root_grads = (g,)
+        else:
+            root_grads = [g.data for g in root_grads]
+            handed = {id(g) for g in root_grads}
     for r, g in zip(roots, root_grads):
         if r._op is None:  # a leaf root: its gradient is the one given
             deliver(r, g, wanted, handed)
@@ -243,6 +248,7 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed, plan=Non
     ndarray = np.ndarray
     gate = _saved.last_stamp  # nodes older than the newest in-place change are checked
     _Saving = _tensor._Saving
+    _make = _tensor.Tensor._make
     t = g = None
     while True:
         if t is None:
@@ -279,16 +285,28 @@ def _walk_arrays(pending, grads, wanted, allowed, retain_graph, handed, plan=Non
         for p, pg in zip(parents, in_grads):
             if pg is None or not p._requires_grad or (allowed is not None and p not in allowed):
                 continue
-            if pg.__class__ is not ndarray:  # a Tensor, or a multi-output Function's tuple
-                pg = _array_grad(pg)
-            if pg.__class__ is not tuple:
-                if pg.shape != p.data.shape or pg.dtype != p.data.dtype:
+            if pg.__class__ is ndarray:  # the common case: an array gradient
+                d = p.data
+                if pg.shape != d.shape or pg.dtype != d.dtype:
                     pg = _fit_array(pg, p, t)
                 if anomaly_on:
                     check_backward(pg, t)
+            else:  # a Tensor, or a multi-output Function's tuple
+                pg = _array_grad(pg)
+                if pg.__class__ is not tuple:
+                    if pg.shape != p.data.shape or pg.dtype != p.data.dtype:
+                        pg = _fit_array(pg, p, t)
+                    if anomaly_on:
+                        check_backward(pg, t)
             if p._op is None:  # a leaf: nothing upstream waits for its total
                 if wanted is None:
-                    _accumulate_array(p, pg, handed)
+                    if p._grad is None and pg.base is None and id(pg) not in handed \
+                            and pg.flags.writeable:  # (its dtype is p's: fitted above)
+                        handed.add(id(pg))  # a fresh array: adopted as .grad (_accumulate_array)
+                        p._grad = _make(pg)
+                        p._grad_owned = True
+                    else:
+                        _accumulate_array(p, pg, handed)
                 elif p in wanted:
                     wanted[p] = _accumulate(wanted[p], pg)
             elif p is nxt:  # the same input twice (x * x)

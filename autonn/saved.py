@@ -65,6 +65,23 @@ def bump(arr):
     return entry[0]
 
 
+def bump_all(arrays):
+    """:func:`bump` for each of ``arrays`` (distinct memory blocks changed in place together,
+    as an optimizer step changes its parameters), with one stamp."""
+    global last_stamp
+    last_stamp = stamp = _tick()
+    get = _entries.get
+    for arr in arrays:
+        owner = arr if arr.base is None else _owner(arr)
+        entry = get(id(owner))
+        if entry is None:
+            key = id(owner)
+            entry = _entries[key] = [0, collections.deque(maxlen=_KEEP),
+                                     weakref.ref(owner, _forget(key))]
+        entry[0] += 1
+        entry[1].append(stamp)
+
+
 def version(arr):
     """The version of ``arr``'s memory: how many in-place changes it has seen (0: none)."""
     entry = _entries.get(id(_owner(arr)))
@@ -195,11 +212,13 @@ def _unflip(a, _flipped=_flipped):
                 _deferred.append(d)
 
 
-def hold_node(node, inputs, _add=_flipped.add):
-    """``node`` (just made by an op that saves values) holds its inputs and itself: their
-    arrays stay read-only until the last node holding them lets go (:func:`release_node`).
+def hold_node(node, inputs, op, _add=_flipped.add):
+    """``node`` (just made by ``op``, an op that saves values) holds the inputs its rules read
+    (``op.saved_inputs``) and itself (when ``op.saves_output``): their arrays stay read-only
+    until the last node holding them lets go (:func:`release_node`).
     (:func:`_first_hold` inlined: this runs once per such op.)"""
-    for p in inputs:
+    which = op.saved_inputs
+    for p in inputs if which is None else map(inputs.__getitem__, which):
         c = p._held
         if c > 0:
             p._held = c + 1
@@ -213,37 +232,44 @@ def hold_node(node, inputs, _add=_flipped.add):
                 p._held = 1
             else:
                 p._held = -1
-    a = node.data  # a new tensor: its first hold
-    if a.flags.writeable:
-        a.setflags(write=False)
-        _add(id(a))
-        node._held = 1
-    else:
-        node._held = -1
+    if op.saves_output:
+        a = node.data  # a new tensor: its first hold
+        if a.flags.writeable:
+            a.setflags(write=False)
+            _add(id(a))
+            node._held = 1
+        else:
+            node._held = -1
 
 
 def release_node(node):
-    """``node`` is freed by a backward (or collected): it lets go of its inputs and itself."""
-    for p in node._parents:
+    """``node`` is freed by a backward (or collected): it lets go of what it holds."""
+    op = node._op
+    parents = node._parents
+    which = op.saved_inputs
+    for p in parents if which is None else map(parents.__getitem__, which):
         c = p._held
-        if c > 1:
-            p._held = c - 1
-        elif c == 1:
+        if c == 1:
             p._held = 0
             _unflip(p.data)
+        elif c > 1:
+            p._held = c - 1
         elif c:
             p._held = 0 if c == -1 else c + 1
-    c = node._held
-    if c == 1:
-        node._held = 0
-        _unflip(node.data)
-    elif c:
-        release_one(node)
+    if op.saves_output:
+        c = node._held
+        if c == 1:
+            node._held = 0
+            _unflip(node.data)
+        elif c:
+            release_one(node)
 
 
 def move_node_hold(src, dst):
     """The node of ``src`` now lives on ``dst`` (a rebase): its hold on its own output moves
-    too (both share the array)."""
+    too (both share the array), when it holds it."""
+    if not src._op.saves_output:
+        return
     release_one(src)
     c = dst._held
     if c:

@@ -12,28 +12,16 @@ on a shared, drifting machine better than absolute times. Workloads:
   tensor), forward + backward; per op. These scalar ops save no values.
 * ``saving chain``: 200 ops ``y * c`` and ``tanh`` on a (4,) tensor, ops whose gradient reads
   saved values (their arrays are held read-only while the graph lives); per op.
-* ``mlp step``: 64-128-10 ReLU MLP, batch 64, cross entropy, SGD step; per step.
+* ``mlp step``: 64-128-10 ReLU MLP, batch 64, cross entropy, SGD step; per step (float64).
+* ``bench mlp f32``: ``autonn bench``'s 64-128-10 float32 step (as ``autonn.bench._autonn_mlp``).
 """
-import importlib.util
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import autonn as B  # noqa: E402  (after the path insert)
-
-
-def _load_other(root):
-    spec = importlib.util.spec_from_file_location(
-        "autonn_base", Path(root) / "autonn" / "__init__.py",
-        submodule_search_locations=[str(Path(root) / "autonn")])
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["autonn_base"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _ab import compare, load_other, load_this, report  # noqa: E402  (after the path insert)
 
 
 def _workloads(an):
@@ -63,35 +51,31 @@ def _workloads(an):
         opt.zero_grad()
         an.nn.functional.cross_entropy(model(X), Y).backward()
         opt.step()
+
+    f32 = np.float32  # autonn bench's float32 row (autonn.bench._autonn_mlp), built here
+    model32 = an.nn.Sequential(an.nn.Linear(64, 128, dtype=f32), an.nn.ReLU(),
+                               an.nn.Linear(128, 10, dtype=f32))
+    opt32 = an.optim.SGD(model32.parameters(), lr=0.01)
+    loss_fn = an.nn.CrossEntropyLoss()
+    X32 = an.tensor(rng.standard_normal((64, 64)).astype(f32))
+
+    def bench_step():
+        opt32.zero_grad()
+        loss = loss_fn(model32(X32), Y)
+        loss.backward()
+        opt32.step()
     return {"chain (per op)": (chain, 200), "saving chain (per op)": (saving_chain, 200),
-            "mlp step (per step)": (mlp_step, 1)}
-
-
-def _burst(fn, per, n=10):
-    t = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t) / n / per * 1e6
+            "mlp step (per step)": (mlp_step, 1), "bench mlp f32 (per step)": (bench_step, 1)}
 
 
 def main():
-    other = _load_other(sys.argv[1])
+    other = load_other(sys.argv[1])
+    this = load_this()
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 30
-    wa, wb = _workloads(other), _workloads(B)
-    print(f"other: {other.__file__}\nthis:  {B.__file__}")
-    for name in wa:
-        (fa, per), (fb, _) = wa[name], wb[name]
-        for f in (fa, fb):
-            _burst(f, per, 3)
-        ta, tb, ratios = [], [], []
-        for r in range(rounds):
-            order = ((fa, ta), (fb, tb)) if r % 2 else ((fb, tb), (fa, ta))
-            for f, times in order:
-                times.append(min(_burst(f, per) for _ in range(3)))
-            ratios.append(tb[-1] / ta[-1])
-        print(f"{name:24s} other {statistics.median(ta):8.2f} us  this {statistics.median(tb):8.2f} us"
-              f"  this/other {statistics.median(ratios):.3f} "
-              f"(quartiles {np.percentile(ratios, 25):.3f}-{np.percentile(ratios, 75):.3f})")
+    wa, wb = _workloads(other), _workloads(this)
+    print(f"other: {other.__file__}\nthis:  {this.__file__}")
+    report(compare({k: (wa[k][0], wb[k][0]) for k in wa}, rounds),
+           per={k: per for k, (_, per) in wa.items()})
 
 
 if __name__ == "__main__":

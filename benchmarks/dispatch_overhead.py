@@ -5,7 +5,8 @@
 
 The other package is imported as ``autonn_base``; both run in short interleaved bursts, and the
 table gives each workload's median time per op and the median of the per-round ratios
-(this / other). Workloads, 200-op chains on a (4,) float64 tensor, forward + backward:
+(this / other), from the harness in ``benchmarks/_ab.py``. Workloads, 200-op chains on a
+(4,) float64 tensor, forward + backward:
 
 * ``tensor op scalar``: ``y * 1.0001``, ``y + 0.001`` (the scalar fast path);
 * ``tensor op tensor``: ``y * c``, ``y + c`` with ``c`` a Tensor;
@@ -14,26 +15,15 @@ table gives each workload's median time per op and the median of the per-round r
   ``__array_priority__`` and the reflected operator in a checkout without dispatch);
 * ``np.sin(tensor)`` against ``an.sin(tensor)`` in the same checkout (dispatch cost alone).
 """
-import importlib.util
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import autonn as A
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _ab import compare, load_other, load_this, report  # noqa: E402  (after the path insert)
 
-
-def _load_other(root):
-    spec = importlib.util.spec_from_file_location(
-        "autonn_base", Path(root) / "autonn" / "__init__.py",
-        submodule_search_locations=[str(Path(root) / "autonn")])
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["autonn_base"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+A = load_this()
 
 
 def _chains(an):
@@ -57,15 +47,8 @@ def _chains(an):
     }
 
 
-def _time(fn, reps):
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - t0) / reps / 200  # per op
-
-
-def main(other_root, rounds=15, reps=20):
-    B = _load_other(other_root)
+def main(other_root, rounds=15):
+    B = load_other(other_root)
     this, other = _chains(A), _chains(B)
     x0 = np.linspace(0.1, 0.4, 4)
     c = A.tensor(np.full(4, 1.0001))
@@ -77,17 +60,15 @@ def main(other_root, rounds=15, reps=20):
         y.sum().backward()
 
     this["np.sin (100) + add"], other["np.sin (100) + add"] = np_sin_chain, this["an.sin (100) + add"]
-    times = {k: ([], []) for k in this}
-    for _ in range(rounds):
-        for k in this:
-            for fn, bucket in ((this[k], times[k][0]), (other[k], times[k][1])):
-                fn()
-                bucket.append(_time(fn, reps))
-    print(f"{'workload':22} {'this us/op':>11} {'other us/op':>12} {'ratio':>7}")
-    for k, (t, o) in times.items():
-        ratio = statistics.median(a / b for a, b in zip(t, o))
-        print(f"{k:22} {statistics.median(t) * 1e6:11.2f} {statistics.median(o) * 1e6:12.2f} "
-              f"{ratio:7.3f}")
+    for k in list(this):
+        try:
+            other[k]()
+        except RuntimeError as e:  # autonn._dispatch looks its tables up as sys.modules["autonn.*"]:
+            # a package loaded under another name may reach this checkout's ops there
+            print(f"{k}: not measured, the other package fails it here ({str(e)[:60]}...)")
+            del this[k]
+    rows = compare({k: (other[k], this[k]) for k in this}, rounds)
+    report(rows, per=dict.fromkeys(rows, 200))
     print("(np.sin row: 'other' is an.sin in this checkout)")
 
 

@@ -83,9 +83,11 @@ class Sequential(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         x = input
+        hidden = False  # x came out of a fused step: no module, hook or user code saw it
         for m, act in self._plan():
             if act is None:
                 x = m(x)
+                hidden = False
                 continue
             if act is _ALONE:
                 fused = _NO_ACT
@@ -93,6 +95,7 @@ class Sequential(Module):
                 fused = act._fused()
                 if fused is None:
                     x = act(m(x))
+                    hidden = False
                     continue
             # Linear.forward (or the fused linear + activation) without the module call layers
             params = m._parameters
@@ -100,7 +103,8 @@ class Sequential(Module):
             b = params.get("bias", _MISSING)
             if w is _MISSING or b is _MISSING:  # deleted: let Linear's lookup raise
                 w, b = m.weight, m.bias
-            x = _linear_fused(x, w, b, fused[0], fused[1])
+            x = _linear_fused(x, w, b, fused[0], fused[1], hidden)
+            hidden = True
         return x
 
     def __getitem__(self, idx):

@@ -16,7 +16,10 @@ the op applied to the tangents.
 ``saves_values`` (default: ``not linear``) says whether the gradient rules read the values of
 the inputs or the output. Nodes of such ops hold those arrays read-only until they are freed,
 and the walk checks that they were not changed in place since (``autonn.saved``). An op whose
-rules only use shapes and dtypes sets it False; nothing is checked or locked for it.
+rules only use shapes and dtypes sets it False; nothing is checked or locked for it. An op
+whose rules read only some of them names those: ``saved_inputs`` (indices of the inputs read,
+None for all) and ``saves_output``; only those arrays are locked (a write to the others
+cannot change the gradient).
 """
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +37,8 @@ class Op:
     linear = False
     complex = False  # True: the rules are right for complex inputs (HIPS autograd's / JAX's convention)
     saves_values = True
+    saved_inputs: tuple[int, ...] | None = None  # the inputs whose values the rules read (None: all)
+    saves_output = True  # whether the rules read the output's value
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -70,8 +75,15 @@ def apply(op, *inputs):
     if _recording:  # autonn.compile is recording a call (one global read otherwise)
         return _record(op, inputs)
     try:
-        data = op.forward(inputs[0].data) if len(inputs) == 1 else \
-            op.forward(*[t.data for t in inputs])
+        n = len(inputs)
+        if n == 1:
+            data = op.forward(inputs[0].data)
+        elif n == 2:
+            data = op.forward(inputs[0].data, inputs[1].data)
+        elif n == 3:  # (a linear layer)
+            data = op.forward(inputs[0].data, inputs[1].data, inputs[2].data)
+        else:
+            data = op.forward(*[t.data for t in inputs])
     except (ValueError, IndexError, TypeError) as e:
         shapes = ", ".join(str(t.shape) for t in inputs)
         raise renamed(e, f"{op.name}: {e} (input shapes: {shapes})") from None
@@ -85,7 +97,7 @@ def apply(op, *inputs):
                     raise _complex_error(op, inputs)
                 if op.saves_values:  # its arrays stay read-only while the node needs them
                     out = _Saving._make(data, op, inputs)
-                    _hold_node(out, inputs)
+                    _hold_node(out, inputs, op)
                 else:
                     out = Tensor._make(data, op, inputs)
                 if _anomaly_state.active:

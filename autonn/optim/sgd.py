@@ -6,10 +6,18 @@ from typing import Any
 
 from ..engine import no_grad
 from ..kernels import _config, optim as fused
-from ..saved import unlocked
+from ..saved import bump_all, unlocked
 from .optimizer import Optimizer, Params, _check_nonneg, required
 
 _SMALL = _config.NUMBA_MIN_SIZE  # smaller parameters always take the NumPy twin
+
+
+def _plain_step(data, g, lr):
+    """``data -= lr * g`` in place: the twin's one expression for small arrays (no dispatch)."""
+    if data.size < _SMALL:
+        data -= lr * g
+    else:
+        fused.sgd_step(data, g, lr)
 
 
 class SGD(Optimizer):
@@ -51,15 +59,22 @@ class SGD(Optimizer):
             wd, nesterov = group["weight_decay"], group["nesterov"]
             maximize = group.get("maximize", False)
             if momentum == 0 and wd == 0 and not maximize:  # plain SGD: p -= lr * g
+                written = []  # parameters no graph holds (the usual case): written directly
                 for p in group["params"]:
                     g = p._grad
                     if g is None:
                         continue
-                    with unlocked(p) as data:  # bumps p's version
-                        if data.size < _SMALL:  # the twin's one expression, no dispatch
-                            data -= lr * g.data
-                        else:
-                            fused.sgd_step(data, g.data, lr)
+                    data = p.data
+                    if not data.flags.writeable:  # held by a graph
+                        with unlocked(p) as data:  # bumps p's version
+                            _plain_step(data, g.data, lr)
+                    elif data.size < _SMALL:  # the twin's one expression, no dispatch
+                        data -= lr * g.data
+                        written.append(data)
+                    else:
+                        fused.sgd_step(data, g.data, lr)
+                        written.append(data)
+                bump_all(written)  # their versions
                 continue
             for p in group["params"]:
                 g = p._grad

@@ -26,6 +26,9 @@ _GRAD = {
 }
 # activations whose second derivative needs the pre-activation as a graph node
 _NEEDS_PRE = frozenset(("elu", "gelu", "softplus"))
+# (x requires grad, W requires grad) -> the inputs the rules read: W for dx, x for dW
+_READS = {(True, True): (0, 1), (True, False): (1,), (False, True): (0,), (False, False): ()}
+_USES_Y = frozenset(a for a, (_, uses_y) in _GRAD.items() if uses_y)
 _matmul = np.matmul
 
 
@@ -44,10 +47,18 @@ def _sum0(a):
 
 class LinearAct(Op):
     """``y = act(x @ W + b)`` for 2-D ``x``; one node. Inputs ``(x, W)`` or ``(x, W, b)``."""
-    __slots__ = ("act", "alpha", "pre")
+    __slots__ = ("act", "alpha", "pre", "x_grad", "w_grad", "saved_inputs", "saves_output")
 
-    def __init__(self, act, alpha):
+    def __init__(self, act, alpha, x_grad=True, w_grad=True):
+        """``x_grad``/``w_grad``: whether x and W required grad when the node was made (the
+        gradients the rules compute, as PyTorch fixes them in the forward pass)."""
         self.act, self.alpha, self.pre = act, alpha, None
+        self.x_grad, self.w_grad = x_grad, w_grad
+        # the rules read W for x's gradient and x for W's, the bias only to rebuild the
+        # pre-activation for a second derivative, and the output only for sigmoid and tanh;
+        # the pre-activation is kept here (self.pre), out of the user's reach
+        self.saved_inputs = None if act in _NEEDS_PRE else _READS[x_grad, w_grad]
+        self.saves_output = act in _USES_Y
 
     def forward(self, x, W, b=None):
         pre, y = kernels._linear_act(x, W, b, self.act, self.alpha)  # act checked by linear()
@@ -78,10 +89,11 @@ class LinearAct(Op):
         """The plain backward: the fused activation-backward kernel and BLAS, on arrays."""
         act = self.act
         dpre = g if act == "identity" else \
-            kernels.act_backward(act, self.pre, out.data, g, self.alpha)
+            kernels.act_backward(act, self.pre, out.data if act in _USES_Y else None, g,
+                                 self.alpha)
         # np.matmul, not np.dot: with a transposed operand dot is up to 1.3x slower here
-        return (_matmul(dpre, W.data.T) if x._requires_grad else None,
-                _matmul(x.data.T, dpre) if W._requires_grad else None,
+        return (_matmul(dpre, W.data.T) if self.x_grad and x._requires_grad else None,
+                _matmul(x.data.T, dpre) if self.w_grad and W._requires_grad else None,
                 np.add.reduce(dpre, axis=0) if b is not None and b._requires_grad else None)
 
     def vjp(self, g, out, x, W, b=None):
@@ -89,8 +101,8 @@ class LinearAct(Op):
             return tuple(None if a is None else Tensor._make(a)
                          for a in self.vjp_arrays(g.data, out, x, W, b))
         dpre = self._dpre(g, out, x, W, b)
-        return (_mm(dpre, _T(W)) if x.requires_grad else None,
-                _mm(_T(x), dpre) if W.requires_grad else None,
+        return (_mm(dpre, _T(W)) if self.x_grad and x.requires_grad else None,
+                _mm(_T(x), dpre) if self.w_grad and W.requires_grad else None,
                 _sum0(dpre) if b is not None and b.requires_grad else None)
 
     def jvp(self, tangents, out, x, W, b=None):
@@ -152,7 +164,7 @@ def linear(x, weight, bias=None, activation="identity", alpha=None):
         inputs = (x, weight, bias)
     if alpha is None:
         alpha = _DEFAULT_ALPHA.get(activation, 0.0)
-    op = LinearAct(activation, float(alpha))
+    op = LinearAct(activation, float(alpha), x._requires_grad, weight._requires_grad)
     if len(x_shape) == 2:
         return apply(op, *inputs)
     lead = x_shape[:-1]
@@ -161,16 +173,22 @@ def linear(x, weight, bias=None, activation="identity", alpha=None):
     return apply(Reshape(lead + (n_out,)), y)
 
 
-def _linear_fused(x, weight, bias, activation, alpha):
+def _linear_fused(x, weight, bias, activation, alpha, x_hidden=False):
     """:func:`linear` for ``Sequential``'s fused steps, whose activation name is valid: a 2-D
     input with matching Tensor weight and bias goes straight to the node; anything else (and
-    every error message) takes :func:`linear`."""
+    every error message) takes :func:`linear`. ``x_hidden``: ``x`` is the output of the step
+    before, which nothing outside the graph can reach (so nothing can write it): it is not
+    held read-only."""
     if isinstance(x, Tensor) and isinstance(weight, Tensor):
         x_shape, w_shape = x.data.shape, weight.data.shape
         if len(x_shape) == 2 and len(w_shape) == 2 and x_shape[1] == w_shape[0]:
-            if bias is None:
-                return apply(LinearAct(activation, float(alpha)), x, weight)
-            if isinstance(bias, Tensor) and bias.data.shape == w_shape[1:]:
-                return apply(LinearAct(activation, float(alpha)), x, weight, bias)
+            if bias is None or (isinstance(bias, Tensor) and bias.data.shape == w_shape[1:]):
+                x_grad, w_grad = x._requires_grad, weight._requires_grad
+                op = LinearAct(activation, float(alpha), x_grad, w_grad)
+                if x_hidden and w_grad and op.saved_inputs is not None:
+                    op.saved_inputs = _READS[x_grad, False]  # (W still, for x's gradient)
+                if bias is None:
+                    return apply(op, x, weight)
+                return apply(op, x, weight, bias)
     return linear(x, weight, bias, activation, alpha)
 

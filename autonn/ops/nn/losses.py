@@ -16,6 +16,26 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 _arange = kernels._ref._arange  # cached read-only np.arange(n), for row gathers
 _row_starts = kernels._ref._row_starts  # cached read-only np.arange(n) * C
+_NUMBA_MIN = kernels._config.NUMBA_MIN_SIZE  # (smaller arrays take the NumPy twins)
+
+
+def _log_probs(logits):
+    """``kernels._cross_entropy_logprobs(logits)`` for 2-D float logits. A small float32/float64
+    array takes the NumPy twin's operations (``log_softmax_forward``) with the row maxima read
+    down the columns of a transposed copy: NumPy reduces a short last axis row by row, 3x
+    slower, and a maximum is exact in any order, so the values are the twin's."""
+    n, C = logits.shape
+    dt = logits.dtype
+    if logits.size >= _NUMBA_MIN or not C or not n or (dt != _F32 and dt != _F64):
+        return kernels._cross_entropy_logprobs(logits)
+    if C == 1 or n < C:  # (nothing to gain)
+        peak = np.maximum.reduce(logits, axis=-1, keepdims=True)
+    else:
+        peak = np.maximum.reduce(np.ascontiguousarray(logits.T), axis=0).reshape(n, 1)
+    out = np.subtract(logits, peak)
+    lse = np.log(np.add.reduce(np.exp(out), axis=-1, keepdims=True, dtype=_F64))
+    np.subtract(out, lse if dt == _F64 else lse.astype(dt), out=out)
+    return out
 
 
 def _check_reduction(reduction, op_name):
@@ -43,12 +63,33 @@ def _reduce_tensor(losses, reduction, count):
     return total / count if count else total * np.nan  # an int count: exact in any dtype
 
 
+class _KeptLogSoftmax(LogSoftmax):
+    """``log_softmax(logits, axis=1)`` as a graph node whose value is the log-probabilities a
+    :class:`SoftmaxCrossEntropy` forward kept (the same values, not recomputed)."""
+    __slots__ = ("lp",)
+
+    def __init__(self, lp):
+        super().__init__(1)
+        self.lp = lp
+
+    @property
+    def name(self):
+        return "LogSoftmax"
+
+    def forward(self, logits):
+        return self.lp
+
+
 class SoftmaxCrossEntropy(Op):
     """Cross entropy of ``(n, C)`` logits with int labels, the reduction fused in: one node.
 
     With label smoothing ``eps`` the target distribution is ``(1 - eps) onehot + eps / C``.
+    The rules read the log-probabilities kept by the forward, never the logits' or the
+    output's values: nothing is held read-only for them, and a later in-place change of the
+    logits does not change the gradient (as PyTorch, whose log_softmax saves its output).
     """
     __slots__ = ("labels", "reduction", "smoothing", "lp", "flat")
+    saves_values = False
 
     def __init__(self, labels, reduction, smoothing):
         self.labels, self.reduction, self.smoothing, self.lp = labels, reduction, smoothing, None
@@ -56,7 +97,7 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, logits):
         # the labels were validated by cross_entropy (int64, in range): no second check here
-        self.lp = lp = kernels._cross_entropy_logprobs(logits)
+        self.lp = lp = _log_probs(logits)
         n, C = lp.shape
         # flat positions of the labels in lp (1-D fancy indexing is ~3x faster than 2-D)
         self.flat = flat = _row_starts(n, C) + self.labels
@@ -91,7 +132,7 @@ class SoftmaxCrossEntropy(Op):
         return g / n if self.reduction == "mean" and n else g
 
     def _softmax_minus_target(self, logits):
-        p = exp(apply(LogSoftmax(1), logits))  # a graph node, so this differentiates again
+        p = exp(apply(_KeptLogSoftmax(self.lp), logits))  # a node: this differentiates again
         return p - const(self._target(p.dtype))
 
     def vjp(self, g, out, logits):
