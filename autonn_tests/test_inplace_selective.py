@@ -255,3 +255,15 @@ def test_labels_written_after_cross_entropy_do_not_change_the_gradient(as_tensor
     np.testing.assert_allclose(z.grad.data, (p - q) / 5, rtol=1e-12, atol=1e-15)
     if not smoothing:
         np.testing.assert_allclose(z.grad.data, _ce_grad(z0, kept), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("buffer", [bytearray, bytes])
+def test_views_of_arrays_over_foreign_buffers_get_their_flags_back(buffer):
+    owner = np.frombuffer(buffer(np.array([2.0, 3.0, 4.0]).tobytes()), dtype=np.float64)
+    was = owner.flags.writeable  # bytearray: writable; bytes: read-only
+    x = an.tensor([1.0, 1.0], requires_grad=True)
+    y = (x * an.as_tensor(owner)[1:]).sum()  # a view of a view of the buffer
+    assert not owner.flags.writeable
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    assert owner.flags.writeable == was
