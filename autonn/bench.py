@@ -460,11 +460,18 @@ def run(args):
             if j is not None:
                 r["jax"], r["jax/numpy"] = j["jax"], j["jax/numpy"]
                 print(_format([j]).splitlines()[-1], flush=True)
+    print(RATIO_NOTE)
     out = getattr(args, "json", None)
     if out:
         with open(out, "w") as f:
             json.dump({"machine": _machine(), "rows": rows}, f, indent=1)
     return 0
+
+
+#: printed under the table: why a ratio can differ from the quotient of the two times beside it
+RATIO_NOTE = ("times are medians over the rounds; each x/np ratio is the median of the per-round "
+              "ratios (same inputs, interleaved),\nso on a busy machine it can differ from the "
+              "quotient of the two median times.")
 
 
 def _measure(opts, out):

@@ -85,8 +85,9 @@ def _add_gradcheck(p):
 
 
 def _add_compress(p):
-    p.add_argument("input", help="a network saved with an.nn.save_network")
-    p.add_argument("output", help="where to save the compressed network")
+    p.add_argument("input", help="a network saved with an.nn.save_network, or an autonn.simple "
+                                 "network saved with Network.save (text format)")
+    p.add_argument("output", help="where to save the compressed network (in the input's format)")
 
 
 def _add_bench(p):
@@ -119,9 +120,9 @@ COMMANDS = {
         "table; the exit status is 1 if a check fails."),
     "compress": Command(
         _add_compress, "autonn.compress_cli", "fold runs of affine layers of a saved network into one",
-        "Load a saved network, fold every run of affine layers (Linear, Identity, eval-mode "
-        "BatchNorm1d) with no non-linearity between them into one Linear, check that the "
-        "predictions agree, and save the smaller network.", _FILE_ERRORS),
+        "Load a saved network (an.nn or autonn.simple), fold every run of affine layers "
+        "(Linear, Identity, eval-mode BatchNorm1d) with no non-linearity between them into one "
+        "Linear, check that the predictions agree, and save the smaller network.", _FILE_ERRORS),
     "bench": Command(
         _add_bench, "autonn.bench", "benchmark autonn against plain NumPy (and PyTorch)",
         "Time training steps, an op chain and activations against a plain NumPy version of the "

@@ -72,7 +72,10 @@ def _inplace(self, name, compute, args, needs_old=False, casting="same_kind", di
     if not (state.enabled and _graph_involved(self, args)):
         if direct is not None:
             with saved.unlocked(self) as a:
-                direct(a, *args)
+                try:
+                    direct(a, *args)
+                except ValueError as e:  # NumPy's message, with the op's name
+                    raise ValueError(f"{name}: {e} (the tensor has shape {self.shape})") from None
             return self
         prev, state.enabled = state.enabled, False
         try:

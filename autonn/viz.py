@@ -137,13 +137,14 @@ def to_dot(tensor, names=None):
     return "\n".join(lines) + "\n"
 
 
-def draw_graph(tensor, path=None, format="svg", names=None):
+def draw_graph(tensor, path=None, format=None, names=None):
     """The graph that made ``tensor``: op names as autonn's (``matmul``, ``tanh``, ``sum``), shapes,
     dtypes, values of small tensors and gradients once they exist.
 
     With ``path=None`` it returns the Graphviz DOT text (a ``str``). With a path it renders the
-    picture there in ``format`` (``"svg"``, ``"png"``, ``"pdf"``, ...; needs the ``graphviz``
-    package and Graphviz's ``dot``) and returns the path. ``names`` maps labels to tensors
+    picture there in ``format`` (``"svg"``, ``"png"``, ``"pdf"``, ...; by default the path's
+    extension, else ``"svg"``; needs the ``graphviz`` package and Graphviz's ``dot``) and returns
+    the path. ``names`` maps labels to tensors
     (``{"w": w}``, or ``dict(model.named_parameters())``). A ``backward()`` without
     ``retain_graph=True`` frees the graph; its nodes are drawn as freed.
 
@@ -161,8 +162,10 @@ def draw_graph(tensor, path=None, format="svg", names=None):
     return render(dot, path, format)
 
 
-def render(dot, path, format="svg"):
-    """Render DOT text to ``path`` with Graphviz's ``dot``; returns ``path``."""
+def render(dot, path, format=None):
+    """Render DOT text to ``path`` with Graphviz's ``dot``; returns ``path``. ``format=None``
+    takes the path's extension when Graphviz knows it (``g.png`` -> PNG), else SVG; a format that
+    contradicts the extension is a ValueError (no SVG bytes in a ``.png`` file)."""
     try:
         import graphviz
     except ImportError:
@@ -172,6 +175,12 @@ def render(dot, path, format="svg"):
                           "graphviz, or https://graphviz.org/download/); without a path, "
                           "draw_graph returns the DOT text") from None
     path = os.fspath(path)
+    suffix = os.path.splitext(path)[1][1:].lower()
+    if format is None:
+        format = suffix if suffix in graphviz.FORMATS else "svg"
+    elif suffix in graphviz.FORMATS and suffix != str(format).lower():
+        raise ValueError(f"draw_graph: format={format!r} but the path {path!r} ends in .{suffix}; "
+                         "give one of them (the format defaults to the path's extension)")
     try:
         data = graphviz.Source(dot).pipe(format=format)
     except graphviz.ExecutableNotFound:

@@ -1,7 +1,8 @@
 """What the ranks run for test_distributed.py: ``mpiexec -n 2 python -m autonn_tests.mpi_cases
 CASE OUTDIR``. Each rank writes what it saw to ``OUTDIR``; the checks (with their own oracles)
 are in test_distributed.py. The cases: ``suite`` (collectives, sampler, DDP equivalence, wrap
-checks, overlap, checkpoint resume) and ``fault`` (rank 1 raises while rank 0 waits)."""
+checks, overlap, checkpoint resume,
+a short benchmark round) and ``fault`` (rank 1 raises while rank 0 waits)."""
 import os
 import sys
 
@@ -94,7 +95,7 @@ def _equivalence(rank, world):
     out = {f"before_{i}": a for i, a in enumerate(before)}
     out.update({f"wrapped_{i}": a for i, a in enumerate(after_wrap)})
     out.update({f"final_{i}": p.data for i, p in enumerate(model.parameters())})
-    out["n_buckets"] = np.array(len(ddp._buckets))
+    out["n_buckets"] = np.array(len(ddp._reducer.buckets))
     return out
 
 
@@ -141,11 +142,21 @@ def _buffers(rank, world):
     model = an.nn.Sequential(an.nn.Linear(3, 4), an.nn.BatchNorm1d(4))
     model[0].bias.requires_grad_(False)
     model[1].running_mean.data[...] = rank + 1.0
-    before = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy()}
-    dist.DistributedDataParallel(model)
-    after = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy()}
+    before = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy(),
+              "weight": model[0].weight.data.copy()}
+    x = an.ones(2, 3, requires_grad=True)
+    held = model[0](x).sum()  # its gradient reads the weight: the weight is held read-only
+    dist.DistributedDataParallel(model)  # the broadcast writes the held weight in place
+    after = {"bias": model[0].bias.data.copy(), "mean": model[1].running_mean.data.copy(),
+             "weight": model[0].weight.data.copy()}
+    try:
+        held.backward()
+        stale = "no error"
+    except RuntimeError as e:  # the old graph needed the weight's old value
+        stale = str(e)
     return {**{f"before.{k}": v for k, v in before.items()},
-            **{f"after.{k}": v for k, v in after.items()}}
+            **{f"after.{k}": v for k, v in after.items()},
+            "stale_backward": np.array(stale)}
 
 
 def _mismatch(rank, world):
@@ -175,13 +186,14 @@ def _overlap(rank, world):
     ddp = dist.DistributedDataParallel(model, bucket_cap_mb=1e-9)
     first = model[0].weight
     seen = []
-    launch = ddp._launch_full
+    reducer = ddp._reducer
+    launch = reducer.launch_full
 
     def spy():
-        before = ddp._next
+        before = reducer.next
         launch()
-        seen.extend([first.grad is None] * (ddp._next - before))
-    ddp._launch_full = spy
+        seen.extend([first.grad is None] * (reducer.next - before))
+    reducer.launch_full = spy
     x = an.randn(6, 8)
     ddp(x).sum().backward()
     return {"launched_while_first_layer_pending": np.array(seen)}
@@ -221,13 +233,23 @@ def _checkpoint(rank, world, outdir):
     return out
 
 
+def _bench(rank, world):
+    """One short round of ``autonn bench --distributed``'s measurements on a tiny MLP."""
+    from autonn.distributed import benchmark, process_group as pg
+    row = benchmark._setting(pg._comm("bench"), (4, 8, 3), 8, rounds=1, min_time=0.001)
+    if row is None:
+        return {}
+    table = benchmark._format([dict(row, setting="tiny", mlp="4-8-3", batch=8)])
+    return {"table": np.array(table), **{k: np.array(v) for k, v in row.items()}}
+
+
 def suite(outdir):
     dist.init_process_group()
     rank, world = dist.get_rank(), dist.get_world_size()
     results = {"world": np.array(world)}
     for name, fn in (("c", _collectives), ("s", _sampler), ("e", _equivalence),
                      ("m", _mismatch), ("o", _overlap), ("u", _unused),
-                     ("b", _buffers)):
+                     ("b", _buffers), ("bench", _bench)):
         results.update({f"{name}.{k}": v for k, v in fn(rank, world).items()})
     results.update({f"k.{k}": v for k, v in _checkpoint(rank, world, outdir).items()})
     np.savez(os.path.join(outdir, f"rank{rank}.npz"), **results)

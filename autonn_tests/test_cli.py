@@ -29,6 +29,11 @@ def _main(capsys, *argv):
     return status, out, err
 
 
+def test_compress_help_names_both_input_formats(capsys):
+    status, out, _ = _main(capsys, "compress", "--help")
+    assert status == 0 and "an.nn.save_network" in out and "autonn.simple" in out
+
+
 def test_version(capsys):
     status, out, _ = _main(capsys, "--version")
     assert status == 0 and out.startswith(f"autonn {an.__version__} (python ")
@@ -176,6 +181,7 @@ def test_bench_prints_each_row_once(monkeypatch, capsys):
     for label in labels:
         assert sum(line.startswith(label + " ") for line in lines) == 1, (label, out)
     assert sum(line.startswith("workload") for line in lines) == 1
+    assert out.rstrip().endswith(bench.RATIO_NOTE)   # says what the ratio columns are, once
 
 
 def test_full_gradcheck_over_many_elements_shows_a_bar(monkeypatch, capsys):

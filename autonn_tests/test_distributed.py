@@ -110,10 +110,18 @@ def test_wrap_broadcasts_rank_0s_parameters(ranks):
 
 
 def test_wrap_broadcasts_frozen_parameters_and_buffers(ranks):
-    for key in ("bias", "mean"):
+    for key in ("bias", "mean", "weight"):
         assert not np.array_equal(ranks[0][f"b.before.{key}"], ranks[1][f"b.before.{key}"])
         for r in ranks:
             np.testing.assert_array_equal(r[f"b.after.{key}"], ranks[0][f"b.before.{key}"])
+
+
+def test_wrap_writes_a_parameter_a_graph_holds_in_place(ranks):
+    """The weight was held by a graph when DDP was built: the broadcast still lands (above), and a
+    backward through that graph raises PyTorch's version error (on every rank: each one's wrap
+    bumps the version, as PyTorch's in-place copy does)."""
+    for r in ranks:
+        assert "modified by an inplace operation" in str(r["b.stale_backward"])
 
 
 def test_two_ranks_at_half_batch_take_the_steps_of_one_process(ranks):
@@ -165,6 +173,26 @@ def test_checkpoint_resume_continues_identically(ranks):
         for i in range(4):
             np.testing.assert_array_equal(r[f"k.resumed_{i}"], r[f"k.straight_{i}"])
         assert "missing.npz" in str(r["k.missing_msg"]) and "rank 0" in str(r["k.missing_msg"])
+
+
+def test_distributed_bench_measures_scaling_ceiling_and_averaging(ranks):
+    """One round of ``autonn bench --distributed`` on a tiny MLP: every figure is there and the
+    derived ones follow from the measured ones (timings themselves are not asserted)."""
+    row = ranks[0]
+    for key in ("single_ms", "ddp_ms", "no_averaging_ms", "numpy_single_ms", "numpy_pair_ms",
+                "average_ms", "raw_allreduce_ms", "raw_allreduce_divide_ms"):
+        assert float(row[f"bench.{key}"]) > 0, key
+    # one round: the medians are that round's values, so the ratios are theirs
+    assert float(row["bench.efficiency"]) == pytest.approx(
+        float(row["bench.single_ms"]) / float(row["bench.ddp_ms"]) / 2)
+    assert float(row["bench.machine_efficiency"]) == pytest.approx(
+        float(row["bench.numpy_single_ms"]) / float(row["bench.numpy_pair_ms"]) / 2)
+    assert float(row["bench.ddp_over_no_averaging_ms"]) == pytest.approx(
+        float(row["bench.ddp_ms"]) - float(row["bench.no_averaging_ms"]))
+    assert int(row["bench.buckets"]) == 1  # 4-8-3 in float32: one shared bucket
+    table = str(row["bench.table"])
+    assert "machine eff." in table and "tiny" in table and "ovh/+div" in table
+    assert "bench.table" not in ranks[1]  # only rank 0 reports
 
 
 def test_exception_on_one_rank_ends_the_job(tmp_path):

@@ -53,7 +53,9 @@ PAGES = {"autonn": ["autonn"], "func": ["autonn.func"], "fft": ["autonn.fft"], "
          "optim": ["autonn.optim", "autonn.optim.lr_scheduler"],
          "data": ["autonn.data", "autonn.datasets"], "files": ["autonn.io"],
          "testing": ["autonn.testing.strategies"], "viz": ["autonn.viz"],
-         "simple": ["autonn.simple"]}
+         "simple": ["autonn.simple"], "special": ["autonn.special"],
+         "stats": [f"autonn.stats.{d}" for d in ("norm", "t", "beta", "gamma", "chi2", "poisson",
+                                                 "dirichlet", "multivariate_normal")]}
 
 
 def _public(module_name):
@@ -177,3 +179,30 @@ def test_the_numpy_page_shows_the_registry_table(site):
     assert "supported functions: generated" not in html
     missing = [name for name in supported_functions() if f"<code>{name}</code>" not in html]
     assert not missing, f"functions missing from the generated table: {missing}"
+
+
+def test_every_environment_variable_autonn_reads_is_documented():
+    """docs/cli.md's table names each AUTONN_* variable the package reads."""
+    read = set()
+    for folder, _, files in os.walk(os.path.join(ROOT, "autonn")):
+        for name in files:
+            if name.endswith(".py"):
+                text = pathlib.Path(folder, name).read_text(encoding="utf-8")
+                read |= set(re.findall(r"""["'](AUTONN_[A-Z_]+)["']""", text))   # the names it spells
+    assert len(read) >= 5  # the walk sees them (AUTONN_KERNELS, AUTONN_POOL_BYTES, ...)
+    table = pathlib.Path(DOCS, "cli.md").read_text(encoding="utf-8").split("## Environment variables")[1]
+    assert sorted(v for v in read if f"`{v}" not in table) == []
+
+
+def test_ops_made_by_a_call_are_documented_as_functions(site):
+    """``cos = elementwise("cos", ...)`` and ``multiply = mul`` read as functions with their
+    signature and docstring, not as module attributes showing the source of the call."""
+    for page, name, text in [("autonn", "autonn.cos", "Elementwise cosine."),
+                             ("autonn", "autonn.multiply", "Elementwise"),
+                             ("special", "autonn.special.erf", "error function")]:
+        html = pathlib.Path(site, "api", page, "index.html").read_text(encoding="utf-8")
+        start = html.index(f'id="{name}"')
+        entry = html[start:html.index('class="doc doc-heading"', start + 40)]
+        assert "doc-function-name" in entry and "module-attribute" not in entry, name
+        assert text in entry and "elementwise(" not in entry, name
+        assert "```" not in entry, name          # the doctest is a code block, not fence text

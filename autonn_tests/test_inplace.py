@@ -496,3 +496,15 @@ def test_a_refused_in_place_op_leaves_the_tensor_and_its_graph_as_they_were():
     h.sum().backward()
     np.testing.assert_allclose(x.grad.data, np.exp([0.5, 1.5]), rtol=1e-15)
     assert x.data.flags.writeable and h.data.flags.writeable
+
+
+def test_a_write_that_does_not_fit_names_the_op_and_the_shapes():
+    # (no graph: the array is written directly, where NumPy's message named no op)
+    for name, call in [("copy_", lambda t: t.copy_(np.ones((3, 3)))),
+                       ("fill_", lambda t: t.fill_(np.ones(3))),
+                       ("setitem", lambda t: t.__setitem__(0, np.ones(3)))]:
+        t = an.ones((2, 2))
+        message = rf"^{name}: could not broadcast .*\(the tensor has shape \(2, 2\)\)"
+        with pytest.raises(ValueError, match=message):
+            call(t)
+        assert (t.data == 1).all()   # nothing written

@@ -123,6 +123,19 @@ def test_renders_svg_and_png(tmp_path):
         an.viz.draw_graph(y, path=tmp_path / "g.x", format="nosuchformat")
 
 
+@needs_graphviz
+def test_the_format_follows_the_paths_extension(tmp_path):
+    pytest.importorskip("graphviz")
+    y = (an.ones(2, requires_grad=True) * 2).sum()
+    png = an.viz.draw_graph(y, path=tmp_path / "g.png")                     # no format given
+    assert pathlib.Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bare = an.viz.draw_graph(y, path=tmp_path / "graph")                    # no extension: SVG
+    assert "<svg" in pathlib.Path(bare).read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match=r"format='svg' but the path .* ends in \.png"):
+        an.viz.draw_graph(y, path=tmp_path / "h.png", format="svg")
+    assert not (tmp_path / "h.png").exists()
+
+
 def test_without_the_graphviz_package_the_error_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "graphviz", None)   # import graphviz -> ImportError
     y = (an.ones(2, requires_grad=True) * 2).sum()

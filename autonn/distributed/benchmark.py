@@ -6,7 +6,12 @@ One ``mpiexec -n 2`` job, every process with one thread, runs in short interleav
 * **2 ranks**: both take DDP steps at batch B/2 each (the same samples per step);
 * **averaging**: DDP's gradient path alone (scaled copy into the buckets, ``Iallreduce``,
   wait, ``.grad`` views) against mpi4py's raw ``Allreduce`` on the same bucket buffers, and
-  against raw ``Allreduce`` followed by the division by the world size.
+  against raw ``Allreduce`` followed by the division by the world size;
+* **no averaging**: the same autonn step at B/2 on both ranks at once, without DDP;
+* **the machine's ceiling**: the step written in plain NumPy (``autonn.bench._numpy_mlp``),
+  1 process at B (the other sleeps) against 2 processes at B/2 at once, no communication. Two
+  single-thread processes rarely run at twice the speed of one (they share caches, memory
+  bandwidth and the clock budget), so this is what the machine allows before autonn or MPI.
 
 Throughput ratio = (time per 1-process step) / (time per 2-rank step), both for B samples;
 scaling efficiency = ratio / 2. Figures are medians of per-round values.
@@ -54,7 +59,7 @@ def _stepper(model, call, x, y):
 def _burst(fn, comm, min_time):
     """Median wall and CPU seconds per call of ``fn`` over a burst of about ``min_time`` (3
     calls or more). Rank 0 sets the number of calls, so every rank makes the same collective
-    calls; the CPU time is the largest over the ranks."""
+    calls; both figures are the largest over the ranks (the slower rank sets a job's pace)."""
     comm.Barrier()
     t0 = time.perf_counter()
     fn()
@@ -65,7 +70,8 @@ def _burst(fn, comm, min_time):
         fn()
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    return statistics.median(wall), comm.allreduce(statistics.median(cpu), op=_max())
+    return (comm.allreduce(statistics.median(wall), op=_max()),
+            comm.allreduce(statistics.median(cpu), op=_max()))
 
 
 def _max():
@@ -98,9 +104,22 @@ def _idle_until_rank0(comm):
         time.sleep(0.002)
 
 
+def _alone(fn, comm, min_time):
+    """A burst of ``fn`` on rank 0 while the other ranks sleep: (wall, CPU) seconds per call
+    on rank 0, None elsewhere."""
+    from mpi4py import MPI
+    if comm.Get_rank() == 0:
+        result = _burst(fn, MPI.COMM_SELF, min_time)
+        comm.Ibarrier().Wait()
+        return result
+    _idle_until_rank0(comm)
+    return None
+
+
 def _setting(comm, sizes, batch, rounds, min_time):
     from mpi4py import MPI
 
+    from ..bench import _numpy_mlp
     from ..tensor import Tensor
     from . import DistributedDataParallel
     rank, world = comm.Get_rank(), comm.Get_size()
@@ -112,18 +131,22 @@ def _setting(comm, sizes, batch, rounds, min_time):
     ddp_model = _model(sizes)
     ddp = DistributedDataParallel(ddp_model)
     ddp_step = _stepper(ddp_model, ddp, x[lo:lo + share], y[lo:lo + share])
-    single_step = None
+    apart = _model(sizes)  # the same half-batch step on each rank, without DDP
+    apart_step = _stepper(apart, apart, x[lo:lo + share], y[lo:lo + share])
+    numpy_half = _numpy_mlp(sizes, share, seed=rank)[0]
+    single_step = numpy_full = None
     if rank == 0:
         single = _model(sizes)
         single_step = _stepper(single, single, x, y)
-    ddp_step()  # warm: gradients exist, the buckets are filled once
-    if rank == 0:
-        single_step()
+        numpy_full = _numpy_mlp(sizes, batch)[0]
+    for warm in (ddp_step, apart_step, numpy_half, single_step, numpy_full):
+        if warm is not None:
+            warm()  # gradients exist, the buckets are filled once
     params = list(ddp_model.parameters())
     grads = {id(p): Tensor(p.grad.data.copy()) for p in params}
     # the arrays DDP reduces: a large gradient itself, or a shared bucket's buffer
     buffers = [grads[id(b.params[0])].data.reshape(-1) if b.in_place else b.own
-               for b in ddp._buckets]
+               for b in ddp._reducer.buckets]
     scale = np.float32(1.0 / world)
 
     def raw():
@@ -138,34 +161,45 @@ def _setting(comm, sizes, batch, rounds, min_time):
     def ddp_average():  # each call starts from the gradient arrays, as after a backward
         for p in params:
             p.grad = grads[id(p)]
-        ddp._reduce_now()
+        ddp._reducer.reduce_now()
 
-    per = {k: [] for k in ("single", "ddp", "single_cpu", "ddp_cpu")}
+    keys = ("single", "ddp", "apart", "numpy_single", "numpy_pair")
+    per = {k: [] for k in keys + tuple(k + "_cpu" for k in keys)}
+
+    def keep(key, result):
+        if result is not None:
+            per[key].append(result[0])
+            per[key + "_cpu"].append(result[1])
     avg, raw_, raw_div = [], [], []
     for _ in range(rounds):
-        if rank == 0:
-            wall, cpu = _burst(single_step, MPI.COMM_SELF, min_time)
-            per["single"].append(wall)
-            per["single_cpu"].append(cpu)
-            comm.Ibarrier().Wait()
-        else:
-            _idle_until_rank0(comm)
-        wall, cpu = _burst(ddp_step, comm, min_time)
-        per["ddp"].append(wall)
-        per["ddp_cpu"].append(cpu)
-        a, r, rd = _alternating([ddp_average, raw, raw_and_divide], comm, min_time / 2)
+        keep("single", _alone(single_step, comm, min_time))
+        keep("ddp", _burst(ddp_step, comm, min_time))
+        a, r, rd = _alternating([ddp_average, raw, raw_and_divide], comm, min_time)
         avg += a
         raw_ += r
         raw_div += rd
+        keep("apart", _burst(apart_step, comm, min_time))
+        keep("numpy_single", _alone(numpy_full, comm, min_time))
+        keep("numpy_pair", _burst(numpy_half, comm, min_time))
         time.sleep(0.2)
     if rank != 0:
         return None
     med = {k: statistics.median(v) for k, v in per.items()}
-    ratio = statistics.median(s / d for s, d in zip(per["single"], per["ddp"]))
-    cpu_ratio = statistics.median(s / d for s, d in zip(per["single_cpu"], per["ddp_cpu"]))
+
+    def ratio(one, two):  # median over the rounds of (1-process time) / (2-rank time)
+        return statistics.median(s / d for s, d in zip(per[one], per[two]))
     return {"single_ms": med["single"] * 1e3, "ddp_ms": med["ddp"] * 1e3,
-            "throughput_ratio": ratio, "efficiency": ratio / world,
-            "cpu_ratio": cpu_ratio, "cpu_efficiency": cpu_ratio / world,
+            "throughput_ratio": ratio("single", "ddp"),
+            "efficiency": ratio("single", "ddp") / world,
+            "cpu_ratio": ratio("single_cpu", "ddp_cpu"),
+            "cpu_efficiency": ratio("single_cpu", "ddp_cpu") / world,
+            "no_averaging_ms": med["apart"] * 1e3,
+            "no_averaging_efficiency": ratio("single", "apart") / world,
+            "numpy_single_ms": med["numpy_single"] * 1e3,
+            "numpy_pair_ms": med["numpy_pair"] * 1e3,
+            "machine_efficiency": ratio("numpy_single", "numpy_pair") / world,
+            "ddp_over_no_averaging_ms": statistics.median(
+                (d - a) * 1e3 for d, a in zip(per["ddp"], per["apart"])),
             "average_ms": statistics.median(avg) * 1e3,
             "raw_allreduce_ms": statistics.median(raw_) * 1e3,
             "raw_allreduce_divide_ms": statistics.median(raw_div) * 1e3,
@@ -190,26 +224,72 @@ def worker(quick, out):
         if row is not None:
             row.update(setting=label, mlp="-".join(map(str, sizes)), batch=batch)
             rows.append(row)
-            print(_format([row]).splitlines()[-1], flush=True)
+            print(f"{label}: 1 proc {row['single_ms']:.3f} ms, 2 ranks {row['ddp_ms']:.3f} ms, "
+                  f"eff. {row['efficiency']:.0%} (machine {row['machine_efficiency']:.0%})",
+                  flush=True)
     if comm.Get_rank() == 0:
         with open(out, "w") as f:
             json.dump(rows, f, indent=1)
 
 
 def _format(rows):
+    """The two tables: scaling (with the machine's own ceiling) and the cost of averaging."""
     head = (f"{'setting':<13} {'MLP, batch':<26} {'1 proc ms':>9} {'2 ranks ms':>10} "
-            f"{'ratio':>6} {'eff.':>5} {'cpu eff.':>8} {'avg ms':>7} {'raw ms':>7} {'+div ms':>7} "
-            f"{'ovh/raw':>8} {'ovh/+div':>8}")
+            f"{'ratio':>6} {'eff.':>5} {'cpu eff.':>8} {'no-avg eff.':>11} "
+            f"{'machine eff.':>12} {'DDP adds ms':>11}")
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['setting']:<13} {r['mlp'] + ', ' + str(r['batch']):<26} {r['single_ms']:>9.3f} "
             f"{r['ddp_ms']:>10.3f} {r['throughput_ratio']:>5.2f}x {r['efficiency']:>5.0%} "
-            f"{r['cpu_efficiency']:>8.0%} "
-            f"{r['average_ms']:>7.3f} {r['raw_allreduce_ms']:>7.3f} "
+            f"{r['cpu_efficiency']:>8.0%} {r['no_averaging_efficiency']:>11.0%} "
+            f"{r['machine_efficiency']:>12.0%} {r['ddp_over_no_averaging_ms']:>11.3f}")
+    head = (f"{'setting':<13} {'buckets, MB':<26} {'avg ms':>9} {'raw ms':>10} {'+div ms':>7} "
+            f"{'ovh/raw':>8} {'ovh/+div':>8}")
+    lines += ["", head, "-" * len(head)]
+    for r in rows:
+        mb = " + ".join(f"{m:.2g}" for m in r["bucket_mb"])
+        lines.append(
+            f"{r['setting']:<13} {mb:<26} {r['average_ms']:>9.3f} {r['raw_allreduce_ms']:>10.3f} "
             f"{r['raw_allreduce_divide_ms']:>7.3f} {r['overhead_vs_raw']:>+8.1%} "
             f"{r['overhead_vs_raw_divide']:>+8.1%}")
     return "\n".join(lines)
+
+
+def _summary(rows):
+    """One plain sentence per setting: the efficiency against the machine's ceiling, the cost of
+    averaging against raw MPI."""
+    import textwrap
+    return "\n".join(textwrap.fill(
+        f"{r['setting']}: DDP scales at {r['efficiency']:.0%} of perfect; on this machine two "
+        f"plain-NumPy processes reach {r['machine_efficiency']:.0%} and the autonn step without "
+        f"averaging {r['no_averaging_efficiency']:.0%}. Averaging costs "
+        f"{r['overhead_vs_raw_divide']:+.1%} against raw Allreduce + division "
+        f"({r['average_ms']:.3f} ms against {r['raw_allreduce_divide_ms']:.3f} ms).",
+        width=100, subsequent_indent="  ") for r in rows)
+
+
+LEGEND = """\
+ratio: 1-process time / 2-rank DDP time per step of B samples (2.00x is perfect); eff.: ratio / 2,
+  the scaling efficiency; cpu eff.: the same from CPU time per step (the busier rank).
+no-avg eff.: eff. of the same autonn step at B/2 on both ranks at once with no averaging at all
+  (what DDP could reach if averaging were free). machine eff.: the same for the step written in
+  plain NumPy (1 process at B against 2 processes at B/2 at once, no communication): what this
+  machine's cores, caches and memory allow two single-thread processes, before any framework or
+  communication cost. DDP adds: 2-rank DDP step minus the no-averaging step (averaging, waits, hooks).
+avg: DDP's gradient averaging alone (hooks' bucket copies, Iallreduce, wait, division, .grad
+  views); raw: mpi4py's blocking Allreduce on the same buffers; +div: raw then the division by the
+  world size that averaging needs. ovh/...: median per-call ratio - 1.
+All contenders run interleaved in the same rounds (medians over rounds); rerun on a quiet machine:
+  figures measured while other processes share the cores mostly measure the scheduler."""
+
+
+def _load():
+    """The 1-minute load average, or None where the system does not say."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def run(args):
@@ -226,20 +306,26 @@ def run(args):
         cmd = [mpiexec, "-n", "2", sys.executable, "-m", "autonn.distributed.benchmark",
                "--out", out] + (["--quick"] if quick else [])
         print("running: " + " ".join(cmd) + "  (1 thread per process)", flush=True)
+        load_before = _load()
+        started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         subprocess.run(cmd, env=env, check=True)
+        load_after = _load()
         with open(out) as f:
             rows = json.load(f)
+    conditions = {"started": started, "cpus": os.cpu_count(), "quick": bool(quick),
+                  "load_average_before": load_before, "load_average_after": load_after}
     print()
+    print(f"{started}, {os.cpu_count()} CPUs; 1-minute load average {load_before} before, "
+          f"{load_after} after (above ~0.5 other processes shared the cores)")
     print(_format(rows))
-    print("ratio: 1-process time / 2-rank time per step of B samples (2.00x is perfect), eff.: "
-          "ratio / 2; cpu eff.: the same from CPU time per step (the busiest rank), what the "
-          "ranks would reach with a core each; "
-          "avg: DDP's gradient averaging alone; raw: mpi4py Allreduce on the same buckets; "
-          "+div: raw Allreduce then the division by the world size")
+    print()
+    print(_summary(rows))
+    print()
+    print(LEGEND)
     path = getattr(args, "json", None)
     if path:
         with open(path, "w") as f:
-            json.dump({"rows": rows}, f, indent=1)
+            json.dump({"conditions": conditions, "rows": rows}, f, indent=1)
     return 0
 
 

@@ -19,6 +19,7 @@ import contextlib
 
 import numpy as np
 
+from .. import saved
 from ..grad_hooks import queue_callback
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -43,6 +44,8 @@ class _Bucket:
         self.in_place = in_place
         self.dtype = params[0].data.dtype
         self.size = sum(p.data.size for p in params)
+        self.nbytes = self.size * self.dtype.itemsize
+        self.scale = self.dtype.type(1)  # 1 / world_size, set by the reducer
         self.own = self.views = None  # the bucket's own buffer, made on first use
         self.buffer = None  # the array being reduced this round (own, or a gradient's)
         self.done = set()  # ids of the parameters whose gradient is in the buffer
@@ -106,6 +109,94 @@ def _check_same_model(comm, named):
                 f"{say(extra)} which the other lacks")
 
 
+class _Reducer:
+    """The averaging of one model's gradients: its buckets, their requests, and the state of
+    the backward under way (a plain object: DDP is a Module, whose attribute writes are slow)."""
+
+    def __init__(self, comm, buckets):
+        self.comm, self.world = comm, comm.Get_size()
+        self.buckets = buckets
+        for b in buckets:
+            b.scale = b.dtype.type(1.0 / self.world)
+        self.where = {id(p): b for b in buckets for p in b.params}
+        self.nbytes = sum(b.nbytes for b in buckets)
+        self.running, self.next = False, 0  # in a backward; the first bucket not yet launched
+
+    def grad_ready(self, p):
+        """The hook: ``p.grad`` is complete. Put it in its bucket; launch the full buckets, or
+        else let MPI move the transfers in flight on while backward goes on."""
+        if not self.running:
+            self.running = True
+            queue_callback(self.finish)
+        bucket = self.where[id(p)]
+        self.fill(bucket, p)
+        if len(bucket.done) == len(bucket.params):
+            self.launch_full()
+        elif self.next:
+            pg._mpi().Request.Testall([b.request for b in self.buckets[:self.next]])
+
+    def fill(self, bucket, p):
+        """Put ``p``'s gradient in its bucket. Shared buckets scale by ``1 / world_size`` in the
+        copy; one-parameter buckets after the reduction (the same way on every rank)."""
+        g = p.grad
+        if bucket.in_place:
+            arr = None if g is None else g.data
+            if arr is not None and arr.flags.c_contiguous and arr.flags.writeable \
+                    and arr.base is None and arr.dtype == bucket.dtype:
+                bucket.buffer = arr.reshape(-1)  # reduce the gradient array itself: no copy
+                bucket.done.add(id(p))
+                return
+        view = bucket.own_views()[id(p)]
+        if g is None:
+            view.fill(0)  # no gradient on this rank: it contributes zeros to the average
+        elif bucket.in_place:
+            np.copyto(view, g.data)
+        else:
+            np.multiply(g.data, bucket.scale, out=view)
+        bucket.done.add(id(p))
+
+    def launch_full(self):
+        """Start the allreduce of every full bucket, in bucket order (the same on every rank)."""
+        MPI = pg._mpi()
+        buckets = self.buckets
+        while self.next < len(buckets) and \
+                len(buckets[self.next].done) == len(buckets[self.next].params):
+            b = buckets[self.next]
+            b.request = self.comm.Iallreduce(MPI.IN_PLACE, b.buffer, op=MPI.SUM)
+            self.next += 1
+
+    def finish(self):
+        """End of backward: reduce what is left (parameters that got no gradient count as
+        zeros), wait for every request, and point each ``.grad`` at its averaged slice."""
+        try:
+            for b in self.buckets[self.next:]:
+                for p in b.params:
+                    if id(p) not in b.done:
+                        self.fill(b, p)
+            self.launch_full()
+            pg.wait_all([b.request for b in self.buckets], self.nbytes)
+            for b in self.buckets:
+                if b.in_place:
+                    np.multiply(b.buffer, b.scale, out=b.buffer)
+                if b.buffer is b.own:  # the gradients now live in the bucket's buffer
+                    for p in b.params:
+                        p.grad = Tensor._make(b.views[id(p)])
+                b.done.clear()
+                b.request = b.buffer = None
+        finally:
+            self.running, self.next = False, 0
+
+    def reduce_now(self):
+        """Average the current ``.grad`` of every parameter through the same buckets and
+        requests as a backward does (for benchmarks: no backward around it)."""
+        self.running = True
+        for b in self.buckets:
+            for p in b.params:
+                self.fill(b, p)
+            self.launch_full()
+        self.finish()
+
+
 class DistributedDataParallel(Module):
     """Wrap ``module`` for data-parallel training: call it as the module; ``backward()`` leaves
     every parameter's ``.grad`` averaged over the ranks (PyTorch's ``DistributedDataParallel``).
@@ -139,8 +230,8 @@ class DistributedDataParallel(Module):
         every = list(module.named_parameters())  # frozen ones too: checked and broadcast
         params = [(n, p) for n, p in every if p.requires_grad]  # averaged
         self._buffers_to_sync = [b for _, b in module.named_buffers()]
-        self._sync, self._running, self._next = True, False, 0
-        self._buckets, self._where, self._handles = [], {}, []
+        self._sync = True
+        self._reducer, self._handles = _Reducer(comm, []), []
         if self._world == 1:
             return  # nothing to agree on or to average: the module as it is
         _check_same_model(comm, [("parameter", n, p) for n, p in every]
@@ -148,9 +239,8 @@ class DistributedDataParallel(Module):
         self._broadcast([p for _, p in every])
         self._broadcast_buffers()
         ordered = [p for _, p in reversed(params)]
-        self._buckets = _assign_buckets(ordered, self.bucket_cap_mb * _MB,
-                                        min(_FIRST_BUCKET_MB, self.bucket_cap_mb) * _MB)
-        self._where = {id(p): b for b in self._buckets for p in b.params}
+        self._reducer = _Reducer(comm, _assign_buckets(
+            ordered, self.bucket_cap_mb * _MB, min(_FIRST_BUCKET_MB, self.bucket_cap_mb) * _MB))
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in ordered]
 
     def forward(self, *args, **kwargs):
@@ -178,88 +268,21 @@ class DistributedDataParallel(Module):
         self._broadcast(self._buffers_to_sync)
 
     def _broadcast(self, tensors):
-        """Rank 0's values of ``tensors`` to every rank, all transfers started at once."""
+        """Rank 0's values of ``tensors`` to every rank, all transfers started at once. Each is
+        written as an in-place method writes: allowed while a graph holds it, its version
+        bumped (a backward that needs the old value raises)."""
         comm = self._comm
-        requests = [comm.Ibcast(t.data, root=0) for t in tensors if t.data.flags.c_contiguous]
-        pg.wait_all(requests)
-        for t in tensors:
-            if not t.data.flags.c_contiguous:
-                pg._in_place(t.data, lambda buf: pg.wait_all([comm.Ibcast(buf, root=0)]))
+        with contextlib.ExitStack() as stack:
+            arrays = [stack.enter_context(saved.unlocked(t)) for t in tensors]
+            requests = [comm.Ibcast(a, root=0) for a in arrays if a.flags.c_contiguous]
+            pg.wait_all(requests, sum(a.nbytes for a in arrays))
+            for a in arrays:
+                if not a.flags.c_contiguous:
+                    pg._in_place(a, lambda buf: pg.wait_all([comm.Ibcast(buf, root=0)]))
 
-    # ----- the reducer: hooks during backward, a callback at its end -----
     def _grad_ready(self, p):
-        if not self._sync:
-            return
-        if not self._running:
-            self._running = True
-            queue_callback(self._finish)
-        bucket = self._where[id(p)]
-        self._fill(bucket, p)
-        if len(bucket.done) == len(bucket.params):
-            self._launch_full()
-        elif self._next:  # requests in flight: let MPI move them on while backward goes on
-            pg._mpi().Request.Testall([b.request for b in self._buckets[:self._next]])
-
-    def _fill(self, bucket, p):
-        """Put ``p``'s gradient in its bucket. Shared buckets scale by ``1 / world_size`` in the
-        copy; one-parameter buckets after the reduction (the same way on every rank)."""
-        g = p.grad
-        if bucket.in_place:
-            arr = None if g is None else g.data
-            if arr is not None and arr.flags.c_contiguous and arr.flags.writeable \
-                    and arr.base is None and arr.dtype == bucket.dtype:
-                bucket.buffer = arr.reshape(-1)  # reduce the gradient array itself: no copy
-                bucket.done.add(id(p))
-                return
-        view = bucket.own_views()[id(p)]
-        if g is None:
-            view.fill(0)  # no gradient on this rank: it contributes zeros to the average
-        elif bucket.in_place:
-            np.copyto(view, g.data)
-        else:
-            np.multiply(g.data, bucket.dtype.type(1.0 / self._world), out=view)
-        bucket.done.add(id(p))
-
-    def _launch_full(self):
-        """Start the allreduce of every full bucket, in bucket order (the same on every rank)."""
-        MPI = pg._mpi()
-        buckets = self._buckets
-        while self._next < len(buckets) and \
-                len(buckets[self._next].done) == len(buckets[self._next].params):
-            b = buckets[self._next]
-            b.request = self._comm.Iallreduce(MPI.IN_PLACE, b.buffer, op=MPI.SUM)
-            self._next += 1
-
-    def _finish(self):
-        """End of backward: reduce what is left (parameters that got no gradient count as
-        zeros), wait for every request, and point each ``.grad`` at its averaged slice."""
-        try:
-            for b in self._buckets[self._next:]:
-                for p in b.params:
-                    if id(p) not in b.done:
-                        self._fill(b, p)
-            self._launch_full()
-            pg.wait_all([b.request for b in self._buckets])
-            for b in self._buckets:
-                if b.in_place:
-                    np.multiply(b.buffer, b.dtype.type(1.0 / self._world), out=b.buffer)
-                if b.buffer is b.own:  # the gradients now live in the bucket's buffer
-                    for p in b.params:
-                        p.grad = Tensor._make(b.views[id(p)])
-                b.done.clear()
-                b.request = b.buffer = None
-        finally:
-            self._running, self._next = False, 0
-
-    def _reduce_now(self):
-        """Average the current ``.grad`` of every parameter through the same buckets and
-        requests as a backward does (for benchmarks: no backward around it)."""
-        self._running = True
-        for b in self._buckets:
-            for p in b.params:
-                self._fill(b, p)
-            self._launch_full()
-        self._finish()
+        if self._sync:
+            self._reducer.grad_ready(p)
 
     def extra_repr(self):
-        return f"world_size={self._world}, buckets={len(self._buckets)}"
+        return f"world_size={self._world}, buckets={len(self._reducer.buckets)}"
