@@ -267,3 +267,29 @@ def test_views_of_arrays_over_foreign_buffers_get_their_flags_back(buffer):
     y.backward()
     np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
     assert owner.flags.writeable == was
+
+
+@pytest.mark.parametrize("wrap", [np.asarray, an.tensor, list], ids=["array", "tensor", "list"])
+def test_an_index_changed_after_the_forward_leaves_the_gradient(wrap):
+    """The graph keeps the indices the forward used (x[idx], and the labels of nll_loss): the
+    caller's index changed in place afterwards does not move the gradient (hand-derived)."""
+    x = an.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = wrap([0, 1]) if wrap is not an.tensor else an.tensor(np.array([0, 1]))
+    y = (x[idx] * an.tensor([1.0, 10.0])).sum()
+    if isinstance(idx, an.Tensor):
+        idx.data[1] = 2
+    else:
+        idx[1] = 2
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 10.0, 0.0])
+
+
+def test_nll_loss_labels_changed_after_the_forward_leave_the_gradient():
+    logp = an.tensor(np.log(np.full((2, 3), 1 / 3)), requires_grad=True)
+    labels = np.array([0, 1])
+    loss = an.nn.functional.nll_loss(logp, labels)
+    labels[:] = 2
+    loss.backward()
+    expected = np.zeros((2, 3))
+    expected[[0, 1], [0, 1]] = -0.5  # d mean(-logp[i, y_i]) / d logp[i, y_i]
+    np.testing.assert_array_equal(logp.grad.data, expected)

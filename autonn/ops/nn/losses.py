@@ -284,7 +284,7 @@ def nll_loss(log_probs, target, reduction="mean"):
     labels = _labels_array(target, "nll_loss")
     x2, labels, loss_shape = _class_layout(log_probs, labels, "nll_loss")
     m = labels.shape[0]
-    losses = -apply(GetItem((np.arange(m), labels)), x2)
+    losses = -apply(GetItem((np.arange(m), labels.copy())), x2)  # the graph's own labels
     if reduction == "none":
         return reshape(losses, loss_shape) if loss_shape != losses.shape else losses
     return _reduce_tensor(losses, reduction, m)
