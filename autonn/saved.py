@@ -13,7 +13,11 @@ Two mechanisms, one for each way of changing an array after the forward pass:
   node holding them is freed by backward, or garbage collected, and then writable again (only
   the arrays that were writable before). A write that bypasses the Tensor methods (through
   ``.data``, ``.numpy()`` or the user's own array) raises NumPy's "assignment destination is
-  read-only" instead of changing a saved value.
+  read-only" instead of changing a saved value. When a saved array is a view (``w.reshape``,
+  ``x.T``, ``x[0]``), the arrays it views (its ``.base`` chain up to the owner of the memory)
+  are held read-only too, so a write through the viewed tensor (``w.data[0] = 5``) raises as
+  well; other views of that memory made before the hold keep their own flags (NumPy cannot
+  reach them).
 
 An in-place op on a tensor that is part of a graph *rebases* it (as PyTorch): the tensor
 object becomes the node of the in-place op, and its previous node moves to an *alias* tensor
@@ -188,8 +192,13 @@ def _first_hold(t):
         a.setflags(write=False)
         _flipped.add(id(a))
         t._held = 1
+    elif id(a) in _base_locks:  # read-only behind a held view: ours
+        _flipped.add(id(a))
+        t._held = 1
     else:
         t._held = -1
+    if a.base is not None:
+        _lock_bases(t, a.base)
 
 
 def _unflip(a, _flipped=_flipped):
@@ -197,19 +206,76 @@ def _unflip(a, _flipped=_flipped):
         _flipped.remove(id(a))
     except KeyError:  # (t.data was rebound since: that array is not ours)
         return
+    if id(a) in _base_locks:  # a held view still reads it: writable when that lets go
+        return
     try:
         a.setflags(write=True)
     except ValueError:  # a view whose base is still held: unlock it when the base is
         _deferred.append(a)
         return
     if _deferred:
-        pending = list(_deferred)
-        del _deferred[:]
-        for d in pending:
+        _retry_deferred()
+
+
+def _retry_deferred():
+    pending = list(_deferred)
+    del _deferred[:]
+    for d in pending:
+        try:
+            d.setflags(write=True)
+        except ValueError:
+            _deferred.append(d)
+
+
+# The memory behind a held view: id(array) -> [count, array] for each array a held view's
+# ``.base`` chain passes (held read-only here while any held view reads it: made read-only
+# here, or read-only by a tensor's own hold, never an array that was read-only before), and
+# id(tensor) -> the bases its hold counted (released exactly those).
+_base_locks: dict[int, list] = {}
+_view_bases: dict[int, list] = {}
+
+
+def _lock_bases(t, b):
+    """``t`` (just held) has a view of ``b``: hold ``b`` and the arrays below it read-only."""
+    counted = []
+    while b.__class__ is np.ndarray or isinstance(b, np.ndarray):  # (not bytes, mmap, capsules)
+        k = id(b)
+        entry = _base_locks.get(k)
+        if entry is not None:
+            entry[0] += 1
+            counted.append(b)
+        elif b.flags.writeable:
+            b.setflags(write=False)
+            _base_locks[k] = [1, b]
+            counted.append(b)
+        elif k in _flipped:  # read-only by a tensor's own hold: ours too, until both let go
+            _base_locks[k] = [1, b]
+            counted.append(b)
+        b = b.base
+    if counted:
+        _view_bases[id(t)] = counted
+
+
+def _unlock_bases(t):
+    """``t``'s last hold let go: the arrays its view reads are writable again when no other
+    hold needs them (the owner first: a view is writable only if its base is)."""
+    counted = _view_bases.pop(id(t), None)
+    if counted is None:
+        return
+    for b in reversed(counted):
+        k = id(b)
+        entry = _base_locks[k]
+        if entry[0] > 1:
+            entry[0] -= 1
+            continue
+        del _base_locks[k]
+        if k not in _flipped:  # (else the tensor's own hold restores it when it lets go)
             try:
-                d.setflags(write=True)
+                b.setflags(write=True)
             except ValueError:
-                _deferred.append(d)
+                _deferred.append(b)
+    if _deferred:
+        _retry_deferred()
 
 
 def hold_node(node, inputs, op, _add=_flipped.add):
@@ -230,16 +296,26 @@ def hold_node(node, inputs, op, _add=_flipped.add):
                 a.setflags(write=False)
                 _add(id(a))
                 p._held = 1
+            elif _base_locks and id(a) in _base_locks:  # read-only behind a held view: ours
+                _add(id(a))
+                p._held = 1
             else:
                 p._held = -1
+            if a.base is not None:  # a view: the memory it reads is held too
+                _lock_bases(p, a.base)
     if op.saves_output:
         a = node.data  # a new tensor: its first hold
         if a.flags.writeable:
             a.setflags(write=False)
             _add(id(a))
             node._held = 1
+        elif _base_locks and id(a) in _base_locks:
+            _add(id(a))
+            node._held = 1
         else:
             node._held = -1
+        if a.base is not None:
+            _lock_bases(node, a.base)
 
 
 def release_node(node):
@@ -251,15 +327,23 @@ def release_node(node):
         c = p._held
         if c == 1:
             p._held = 0
+            if _view_bases:
+                _unlock_bases(p)
             _unflip(p.data)
         elif c > 1:
             p._held = c - 1
+        elif c == -1:
+            p._held = 0
+            if _view_bases:
+                _unlock_bases(p)
         elif c:
-            p._held = 0 if c == -1 else c + 1
+            p._held = c + 1
     if op.saves_output:
         c = node._held
         if c == 1:
             node._held = 0
+            if _view_bases:
+                _unlock_bases(node)
             _unflip(node.data)
         elif c:
             release_one(node)
@@ -286,13 +370,17 @@ def release_one(t):
         t._held = c + 1
     elif c == 1:
         t._held = 0
+        if _view_bases:
+            _unlock_bases(t)
         _unflip(t.data)
     elif c == -1:
         t._held = 0
+        if _view_bases:
+            _unlock_bases(t)
 
 
 def _held_by_us(chain):
-    return any(id(x) in _flipped for x in chain)
+    return any(id(x) in _flipped or id(x) in _base_locks for x in chain)
 
 
 class unlocked:

@@ -1,6 +1,7 @@
 """Indexing ``t[...]``, basic and advanced; the gradient scatter-adds, so repeated indices accumulate."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -11,15 +12,27 @@ from .base import apply
 
 
 def index_to_numpy(index):
-    """Replace Tensors inside an index by their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
+    """Replace Tensors inside an index by their arrays, and take the index's own copy of every
+    array or list in it: the graph keeps the index for the backward, so a later in-place change
+    to the caller's index array must not move the gradient (PyTorch raises there; autonn keeps
+    the indices the forward used)."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_own_index_part(i) for i in index)
     if isinstance(index, list):
-        return np.asarray([i.data if isinstance(i, Tensor) else i for i in index]) \
-            if any(isinstance(i, Tensor) for i in index) else index
-    return index
+        if any(isinstance(i, Tensor) for i in index):
+            return np.asarray([i.data if isinstance(i, Tensor) else i for i in index])
+        return copy.deepcopy(index)
+    return _own_index_part(index)
+
+
+def _own_index_part(i):
+    if isinstance(i, Tensor):
+        i = i.data
+    if isinstance(i, np.ndarray):
+        return i.copy()
+    if isinstance(i, list):
+        return copy.deepcopy(i)
+    return i
 
 
 def _is_basic(index):

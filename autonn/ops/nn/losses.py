@@ -87,6 +87,8 @@ class SoftmaxCrossEntropy(Op):
     The rules read the log-probabilities kept by the forward, never the logits' or the
     output's values: nothing is held read-only for them, and a later in-place change of the
     logits does not change the gradient (as PyTorch, whose log_softmax saves its output).
+    The forward copies the labels (n integers, small next to the (n, C) log-probs): they are
+    often the caller's array, and a later write to it must not change the gradient either.
     """
     __slots__ = ("labels", "reduction", "smoothing", "lp", "flat")
     saves_values = False
@@ -96,12 +98,14 @@ class SoftmaxCrossEntropy(Op):
         self.flat = None
 
     def forward(self, logits):
-        # the labels were validated by cross_entropy (int64, in range): no second check here
+        # the labels were validated by cross_entropy (int64, in range): no second check here;
+        # our copy for the backward (a compiled replay rebinds .labels before each forward)
+        self.labels = labels = self.labels.copy()
         self.lp = lp = _log_probs(logits)
         n, C = lp.shape
         # flat positions of the labels in lp (1-D fancy indexing is ~3x faster than 2-D)
-        self.flat = flat = _row_starts(n, C) + self.labels
-        picked = lp.reshape(-1)[flat] if C else lp[_arange(n), self.labels]
+        self.flat = flat = _row_starts(n, C) + labels
+        picked = lp.reshape(-1)[flat] if C else lp[_arange(n), labels]
         eps = self.smoothing
         dt = lp.dtype
         if not eps and self.reduction != "none" and picked.size and (dt == _F32 or dt == _F64):
@@ -280,7 +284,7 @@ def nll_loss(log_probs, target, reduction="mean"):
     labels = _labels_array(target, "nll_loss")
     x2, labels, loss_shape = _class_layout(log_probs, labels, "nll_loss")
     m = labels.shape[0]
-    losses = -apply(GetItem((np.arange(m), labels)), x2)
+    losses = -apply(GetItem((np.arange(m), labels.copy())), x2)  # the graph's own labels
     if reduction == "none":
         return reshape(losses, loss_shape) if loss_shape != losses.shape else losses
     return _reduce_tensor(losses, reduction, m)
