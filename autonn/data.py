@@ -5,11 +5,15 @@
 >>> [tuple(t.shape for t in batch) for batch in an.data.DataLoader(ds, batch_size=2)]
 [((2, 2), (2,)), ((2, 2), (2,)), ((1, 2), (1,))]
 """
+from __future__ import annotations
+
 import numbers
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, TensorLike, as_tensor
 
 __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
 
@@ -25,10 +29,10 @@ class Dataset:
     tensor([0., 1., 4., 9.])
     """
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError("a Dataset subclass defines __getitem__")
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError("a Dataset subclass defines __len__")
 
 
@@ -41,27 +45,27 @@ class TensorDataset(Dataset):
     (3, tensor(1))
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: TensorLike) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
-        tensors = tuple(as_tensor(t) for t in tensors)
-        for t in tensors:
+        converted = tuple(as_tensor(t) for t in tensors)
+        for t in converted:
             if t.ndim == 0:
                 raise ValueError("TensorDataset: a 0-d tensor has no samples to index")
-        sizes = [t.shape[0] for t in tensors]
+        sizes = [t.shape[0] for t in converted]
         if len(set(sizes)) != 1:
             raise ValueError(f"TensorDataset: size mismatch between tensors: first dimensions "
                              f"are {sizes}; all must be equal")
-        self.tensors = tensors
+        self.tensors = converted
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
 
-def default_collate(batch):
+def default_collate(batch: Sequence[Any]) -> Any:
     """Stack a list of samples into a batch: Tensors and arrays are stacked along a new first
     axis, numbers become a 1-d Tensor, tuples/lists and dicts are collated field by field,
     strings stay a list.
@@ -121,8 +125,10 @@ class DataLoader:
     1
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, *,
-                 collate_fn=None, sampler=None):
+    def __init__(self, dataset: Dataset | Sequence[Any], batch_size: int | None = 1,
+                 shuffle: bool = False, drop_last: bool = False, seed: int | None = None, *,
+                 collate_fn: Callable[[list[Any]], Any] | None = None,
+                 sampler: Iterable[int] | None = None) -> None:
         if batch_size is not None and (isinstance(batch_size, bool)
                                        or not isinstance(batch_size, numbers.Integral)
                                        or batch_size <= 0):

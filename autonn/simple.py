@@ -32,8 +32,12 @@ writes it, ``NNBuilder.load`` reads it, and also reads the binary files that
 >>> net.predict(np.ones((5, 3))).shape
 (5, 2)
 """
+from __future__ import annotations
+
 import inspect
 import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -50,11 +54,38 @@ from .simple_text import (
     read_text_layers,
     write_text,
 )
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, TensorLike, as_tensor
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .nn.container import Sequential
 
 __all__ = ["NNBuilder", "FullyConnectedLayer", "Network", "Activation", "read_text",
            "read_text_layers", "write_text", "load_named", "ACTIVATIONS", "MAGIC"]
 
+
+
+ActivationFn = Callable[[np.ndarray], Any]
+"""An activation ``activation(z) -> Y`` on NumPy arrays."""
+DerivativeFn = Callable[..., Any]
+"""A derivative: ``derivative(z) -> σ'(z)`` or ``derivative(Y, G) -> dL/dz``."""
+
+
+class Layer(Protocol):
+    """What ``Network`` and ``NNBuilder`` use of a layer (``FullyConnectedLayer`` is one)."""
+    W: Tensor
+    b: Tensor
+
+    @property
+    def in_dim(self) -> int: ...
+
+    @property
+    def out_dim(self) -> int: ...
+
+    def forward(self, x: Tensor) -> Tensor: ...
+
+    def parameters(self) -> list[Tensor]: ...
 
 
 # ----------------------------------------------------------------------------- activations
@@ -164,9 +195,10 @@ def softmax_deriv(Y, G):
     return Y * (G - np.sum(G * Y, axis=-1, keepdims=True))
 
 
-ACTIVATIONS = {"identity": (identity, identity_deriv), "relu": (relu, relu_deriv),
-               "sigmoid": (sigmoid, sigmoid_deriv), "tanh": (tanh, tanh_deriv),
-               "softmax": (softmax, softmax_deriv)}
+ACTIVATIONS: dict[str, tuple[ActivationFn, DerivativeFn]] = {
+    "identity": (identity, identity_deriv), "relu": (relu, relu_deriv),
+    "sigmoid": (sigmoid, sigmoid_deriv), "tanh": (tanh, tanh_deriv),
+    "softmax": (softmax, softmax_deriv)}
 """The activations a text file can name (``act NAME``): name -> ``(activation, derivative)``,
 plain NumPy functions in the seed's style."""
 assert tuple(ACTIVATIONS) == ACTIVATION_NAMES
@@ -189,7 +221,8 @@ class FullyConnectedLayer:
     (2, 2)
     """
 
-    def __init__(self, activation, derivative, W, b):
+    def __init__(self, activation: ActivationFn, derivative: DerivativeFn, W: ArrayLike,
+                 b: ArrayLike) -> None:
         if not callable(activation) or not callable(derivative):
             raise TypeError("FullyConnectedLayer: activation and derivative must be callables")
         W = np.array(np.asarray(W), copy=True)
@@ -210,14 +243,14 @@ class FullyConnectedLayer:
         self.b = Tensor(b, requires_grad=True)
 
     @property
-    def in_dim(self):
+    def in_dim(self) -> int:
         return self.W.shape[0]
 
     @property
-    def out_dim(self):
+    def out_dim(self) -> int:
         return self.W.shape[1]
 
-    def parameters(self):
+    def parameters(self) -> list[Tensor]:
         """``[W, b]``, the layer's trainable Tensors.
 
         >>> from autonn.simple import FullyConnectedLayer
@@ -226,7 +259,7 @@ class FullyConnectedLayer:
         """
         return [self.W, self.b]
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         """The layer on a Tensor ``x`` (rows are samples), recorded in the graph.
 
         >>> import autonn as an, numpy as np
@@ -263,7 +296,7 @@ class Activation(Module):
     tensor([0., 1.])
     """
 
-    def __init__(self, activation, derivative):
+    def __init__(self, activation: ActivationFn, derivative: DerivativeFn) -> None:
         super().__init__()
         if not callable(activation) or not callable(derivative):
             raise TypeError("Activation: activation and derivative must be callables")
@@ -271,10 +304,10 @@ class Activation(Module):
         self.derivative = derivative
         self._derivative_arity = _arity(derivative)
 
-    def forward(self, input):
+    def forward(self, input: TensorLike) -> Tensor:
         return _Activation.apply(as_tensor(input), self)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"activation={getattr(self.activation, '__name__', repr(self.activation))}"
 
 
@@ -290,12 +323,12 @@ class Network:
            [5.]])
     """
 
-    def __init__(self, layers=()):
-        self.layers = []
+    def __init__(self, layers: Iterable[Layer] = ()) -> None:
+        self.layers: list[Layer] = []
         for layer in layers:
             self.add(layer)
 
-    def add(self, layer):
+    def add(self, layer: Layer) -> Network:
         """Append a layer (its ``in_dim`` must match the last layer's ``out_dim``); returns self.
 
         >>> from autonn.simple import Network, FullyConnectedLayer
@@ -313,7 +346,7 @@ class Network:
         self.layers.append(layer)
         return self
 
-    def parameters(self):
+    def parameters(self) -> list[Tensor]:
         """Every layer's ``W`` and ``b``, in order (e.g. to hand to an ``an.optim`` optimizer).
 
         >>> from autonn.simple import Network, FullyConnectedLayer
@@ -337,7 +370,8 @@ class Network:
             dt = np.result_type(dt, np.float64)
         return dt
 
-    def _inputs(self, X, G=None):
+    def _inputs(self, X: ArrayLike, G: ArrayLike | None = None) -> tuple[np.ndarray, Any, np.dtype]:
+        """X and G (None if not given) as arrays in the computation's dtype, and that dtype."""
         if not self.layers:
             raise ValueError("the network has no layers")
         X = np.asarray(X)
@@ -354,7 +388,7 @@ class Network:
             G = G.astype(dt, copy=False)
         return X, G, dt
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         """The network on a Tensor, recorded in the graph (for use with the rest of autonn).
 
         >>> import autonn as an
@@ -369,7 +403,7 @@ class Network:
 
     __call__ = forward
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The network's output for the rows of ``X``, as an ndarray in the data's dtype.
 
         >>> import numpy as np
@@ -383,7 +417,7 @@ class Network:
         with engine.no_grad():
             return self.forward(Tensor._make(X)).data
 
-    def get_cost(self, X, G):
+    def get_cost(self, X: ArrayLike, G: ArrayLike) -> float:
         """The seed's cross-entropy ``-sum(G * log(Y)) / N`` with ``Y = predict(X)``, N rows.
 
         >>> import numpy as np
@@ -397,7 +431,7 @@ class Network:
         n = Y.shape[0] if Y.ndim > 1 else 1
         return -np.sum(G * np.log(Y)) / n
 
-    def train(self, X, G, lr):
+    def train(self, X: ArrayLike, G: ArrayLike, lr: float) -> None:
         """One training step: forward ``X``, feed ``G`` to the output as its incoming gradient,
         backpropagate through each layer's derivative, and move every ``W`` and ``b`` by
         ``-lr`` times its gradient. The weights take the computation's dtype.
@@ -410,24 +444,24 @@ class Network:
         >>> np.round(net.predict([[3.0]]), 3)    # learns y = 2x + 1
         array([[7.]])
         """
-        X, G, dt = self._inputs(X, G)
+        x, g, dt = self._inputs(X, G)
         params = self.parameters()
         for p in params:
             if p.dtype != dt:
                 p.data = p.data.astype(dt)
             p.grad = None
         with engine.enable_grad():
-            out = self.forward(Tensor._make(X))
-            if out.shape != G.shape:
-                raise ValueError(f"train: G has shape {G.shape}, but the network's output has "
+            out = self.forward(Tensor._make(x))
+            if out.shape != g.shape:
+                raise ValueError(f"train: G has shape {g.shape}, but the network's output has "
                                  f"shape {out.shape}")
-            out.backward(Tensor._make(G))
+            out.backward(Tensor._make(g))
         for p in params:
             if p.grad is not None:
                 overwrite(p, p.data - lr * p.grad.data)  # (bumps p's version)
             p.grad = None
 
-    def to_module(self):
+    def to_module(self) -> Sequential:
         """The network as an ``an.nn.Sequential``: per layer a ``Linear`` holding copies of
         ``W`` and ``b``, then an ``Activation`` module running the layer's own activation and
         derivative (nothing after a layer whose activation is ``identity``, so
@@ -454,11 +488,12 @@ class Network:
                                 "converts to Linear + Activation")
             modules.append(Linear._from_arrays(layer.W.data, layer.b.data))
             if getattr(layer, "activation", None) is not identity:
-                modules.append(Activation(layer.activation, layer.derivative))
+                fc = cast(FullyConnectedLayer, layer)  # its forward is FullyConnectedLayer's
+                modules.append(Activation(fc.activation, fc.derivative))
         return Sequential(*modules)
 
     @classmethod
-    def from_module(cls, module, layer_class=None):
+    def from_module(cls, module: Module, layer_class: Callable[..., Layer] | None = None) -> Network:
         """A seed-style ``Network`` with the predictions of ``module``, an ``an.nn.Sequential``
         of ``Linear`` layers each followed by at most one activation: an ``Activation``, a
         ``Lambda`` with a derivative, ``Identity``, or one of ``ReLU``, ``Sigmoid``, ``Tanh``,
@@ -497,7 +532,7 @@ class Network:
             k += 1
         return net
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the network's weights in the text format of the module docstring (atomically;
         reading back with ``NNBuilder().load`` gives the same values exactly).
 
@@ -594,7 +629,7 @@ def _read_layers(path, name):
     return layers
 
 
-def load_named(path):
+def load_named(path: str | os.PathLike[str]) -> Network:
     """A ``Network`` from a file, with no code: a text file whose layers all name their
     activation (``act NAME``, one of ``ACTIVATIONS``; a ValueError names the first layer that
     does not), or a file written by ``an.nn.save_network`` (through ``Network.from_module``).
@@ -635,7 +670,7 @@ class NNBuilder:
     (True, 1)
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.network = Network()
 
     @staticmethod
@@ -652,7 +687,9 @@ class NNBuilder:
         self.network = net
         return net
 
-    def load(self, activations, derivatives, path, layer_classes, input_dim):
+    def load(self, activations: Sequence[ActivationFn], derivatives: Sequence[DerivativeFn],
+             path: str | os.PathLike[str], layer_classes: Sequence[Callable[..., Layer]],
+             input_dim: int) -> Network:
         """A network with the weights in ``path`` (the text format of the module docstring, or
         a file written by ``an.nn.save_network``) and the given activations and derivatives.
         ``input_dim`` must equal the first layer's ``in``; the file must have one layer per
@@ -677,7 +714,9 @@ class NNBuilder:
         self._check_lists(activations, derivatives, layer_classes, len(pairs), name)
         return self._make(activations, derivatives, layer_classes, pairs)
 
-    def build_all(self, activations, derivatives, layer_classes, dims):
+    def build_all(self, activations: Sequence[ActivationFn], derivatives: Sequence[DerivativeFn],
+                  layer_classes: Sequence[Callable[..., Layer]],
+                  dims: Iterable[Sequence[int]]) -> Network:
         """A freshly initialised network, one layer per ``(in, out)`` pair of ``dims``. Weights
         and biases are uniform in ``±1/sqrt(in)`` (PyTorch's ``Linear`` default), drawn from
         autonn's global generator (``an.manual_seed``), in the default float dtype.
@@ -713,7 +752,7 @@ class NNBuilder:
             pairs.append((W, b))
         return self._make(activations, derivatives, layer_classes, pairs)
 
-    def add(self, layer):
+    def add(self, layer: Layer) -> Network:
         """Append ``layer`` to the builder's network and return that network.
 
         >>> from autonn.simple import NNBuilder, FullyConnectedLayer

@@ -52,9 +52,13 @@ only regular files are read, and nothing is allocated from a declared size alone
 >>> read_text(path)
 [(array([[1., 2.]]), array([0. , 0.5]))]
 """
+from __future__ import annotations
+
 import hashlib
 import os
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +69,8 @@ ACTIVATION_NAMES = ("identity", "relu", "sigmoid", "tanh", "softmax")
 _CHECKSUM = re.compile(rb"sha256 ([0-9a-f]{64})")
 
 
-def write_text(path, layers, checksum=True):
+def write_text(path: str | os.PathLike[str], layers: Iterable[Sequence[Any]],
+               checksum: bool = True) -> None:
     """Write ``layers`` (a list of ``(W, b)`` or ``(W, b, activation_name)``) to ``path`` in
     the text format, atomically, in their common dtype, with the ``sha256`` line unless
     ``checksum=False``.
@@ -181,7 +186,7 @@ def _text_of(raw, name):
         raise ValueError(f"{name}: not a text file ({e})") from None
 
 
-def read_text(path):
+def read_text(path: str | os.PathLike[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Parse a file in the text format: a list of ``(W, b)`` arrays, one pair per layer.
 
     >>> import os, tempfile
@@ -194,7 +199,7 @@ def read_text(path):
     return [(W, b) for W, b, _ in read_text_layers(path)]
 
 
-def read_text_layers(path):
+def read_text_layers(path: str | os.PathLike[str]) -> list[tuple[np.ndarray, np.ndarray, str | None]]:
     """Parse a file in the text format: a list of ``(W, b, activation_name)``, one per layer
     (the name is ``None`` where the file gives none).
 

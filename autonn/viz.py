@@ -14,8 +14,11 @@ neither.
 >>> "mul" in dot and "sum" in dot and "w" in dot
 True
 """
+from __future__ import annotations
+
 import os
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -87,7 +90,7 @@ def _quote(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def to_dot(tensor, names=None):
+def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
     """The DOT text of the graph that made ``tensor`` (what ``draw_graph(tensor)`` returns)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
@@ -96,7 +99,7 @@ def to_dot(tensor, names=None):
         if not isinstance(t, Tensor):
             raise TypeError(f"draw_graph: names[{key!r}] is a {type(t).__name__}, not a Tensor")
         labels[id(t)] = str(key)
-    ids = {}
+    ids: dict[int, str] = {}
     lines = ["digraph autonn {", "  rankdir=LR;",
              '  node [fontname="Helvetica", fontsize=11];',
              '  edge [color="#555555"];']
@@ -137,7 +140,8 @@ def to_dot(tensor, names=None):
     return "\n".join(lines) + "\n"
 
 
-def draw_graph(tensor, path=None, format=None, names=None):
+def draw_graph(tensor: Tensor, path: str | os.PathLike[str] | None = None, format: str | None = None,
+               names: Mapping[str, Tensor] | None = None) -> str:
     """The graph that made ``tensor``: op names as autonn's (``matmul``, ``tanh``, ``sum``), shapes,
     dtypes, values of small tensors and gradients once they exist.
 
@@ -162,7 +166,7 @@ def draw_graph(tensor, path=None, format=None, names=None):
     return render(dot, path, format)
 
 
-def render(dot, path, format=None):
+def render(dot: str, path: str | os.PathLike[str], format: str | None = None) -> str:
     """Render DOT text to ``path`` with Graphviz's ``dot``; returns ``path``. ``format=None``
     takes the path's extension when Graphviz knows it (``g.png`` -> PNG), else SVG; a format that
     contradicts the extension is a ValueError (no SVG bytes in a ``.png`` file)."""

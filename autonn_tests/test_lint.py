@@ -38,7 +38,15 @@ def test_mypy_reports_no_errors():
 
 # ----- the public API carries type hints (mypy checks annotated functions' bodies) -----
 PUBLIC_MODULES = ["autonn", "autonn.nn", "autonn.optim", "autonn.func", "autonn.testing",
-                  "autonn.testing.strategies"]
+                  "autonn.testing.strategies", "autonn.nn.functional", "autonn.nn.init",
+                  "autonn.linalg", "autonn.fft", "autonn.special", "autonn.data", "autonn.datasets",
+                  "autonn.viz", "autonn.simple", "autonn.io", "autonn.compile"]
+
+
+def _modules():
+    """PUBLIC_MODULES and every distribution module of ``autonn.stats`` (``stats.norm``...)."""
+    from autonn.stats import DISTRIBUTIONS
+    return PUBLIC_MODULES + [f"autonn.stats.{name}" for name in DISTRIBUTIONS]
 
 
 def _public_functions():
@@ -55,7 +63,7 @@ def _public_functions():
             seen.add(id(f))
             found.append((f"{f.__module__}.{f.__qualname__}", f))
 
-    for name in PUBLIC_MODULES:
+    for name in _modules():
         mod = importlib.import_module(name)
         names = getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
         for n in names:
@@ -75,6 +83,12 @@ def _public_functions():
 def test_public_functions_are_annotated():
     found = _public_functions()
     assert len(found) > 200  # the walk reaches the whole API (ops, layers, optimizers, ...)
+    reached = {qual.rsplit(".", 1)[0] for qual, _ in found}
+    for module in ("autonn.nn.functional", "autonn.nn.init", "autonn.ops.linalg_ops",
+                   "autonn.ops.scipy_linalg", "autonn.ops.fft", "autonn.stats.norm",
+                   "autonn.stats.poisson", "autonn.data", "autonn.datasets", "autonn.viz",
+                   "autonn.simple_text", "autonn.simple.Network"):
+        assert module in reached, f"the walk does not reach {module}"
     missing = []
     for qual, f in found:
         names = [p for p in f.__code__.co_varnames[:f.__code__.co_argcount + f.__code__.co_kwonlyargcount]

@@ -5,10 +5,13 @@
 >>> X.shape, y.shape
 ((1797, 64), (1797,))
 """
+from __future__ import annotations
+
 import functools
 import os
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = ["load_digits", "make_moons"]
 
@@ -34,7 +37,7 @@ def _float_dtype(dtype):
     return dtype
 
 
-def load_digits(dtype=None):
+def load_digits(dtype: DTypeLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The 8x8 handwritten digits (sklearn's copy of the UCI set): ``X`` of shape (1797, 64)
     with pixel intensities scaled to [0, 1] (``dtype``, default autonn's default float dtype)
     and ``y`` the int64 labels 0..9. NumPy arrays, fresh copies on each call.
@@ -52,7 +55,8 @@ def load_digits(dtype=None):
     return X, y
 
 
-def make_moons(n_samples=200, noise=0.1, seed=0, *, dtype=None):
+def make_moons(n_samples: int = 200, noise: float | None = 0.1, seed: int | None = 0, *,
+               dtype: DTypeLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (the two-moons toy set, as sklearn's ``make_moons``),
     shuffled, with Gaussian noise of standard deviation ``noise``. Returns ``X`` of shape
     (n_samples, 2) and int64 labels ``y`` in {0, 1}; the same ``seed`` gives the same data.

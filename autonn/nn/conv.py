@@ -118,7 +118,7 @@ class MaxPool2d(Module):
         self.padding = _int_or_pair(padding, "padding", 0)
         self.dilation = _int_or_pair(dilation, "dilation", 1)
 
-    def forward(self, input: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:  # with return_indices: (out, indices)
         return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 

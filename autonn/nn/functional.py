@@ -5,7 +5,11 @@ Linear layers use autonn's row-vector convention: ``linear(x, W, b) = x @ W + b`
 shape ``(in_features, out_features)``. The fused ops (linear + activation, softmax +
 cross-entropy, convolution, pooling) are those of ``autonn.ops.nn``.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
 
@@ -18,7 +22,7 @@ from ..ops.elementwise import abs as _abs, sqrt
 from ..ops.index import getitem
 from ..ops.reduce import mean as _mean
 from ..ops.shape import reshape
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from . import _ops
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax",
@@ -28,7 +32,7 @@ __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "
 
 
 # ----- activations -----
-def relu(input):
+def relu(input: TensorLike) -> Tensor:
     """``max(x, 0)``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -38,7 +42,7 @@ def relu(input):
     return _act.relu(input)
 
 
-def sigmoid(input):
+def sigmoid(input: TensorLike) -> Tensor:
     """``1 / (1 + exp(-x))``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -48,7 +52,7 @@ def sigmoid(input):
     return _act.sigmoid(input)
 
 
-def tanh(input):
+def tanh(input: TensorLike) -> Tensor:
     """Hyperbolic tangent.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -58,7 +62,7 @@ def tanh(input):
     return _act.tanh(input)
 
 
-def leaky_relu(input, negative_slope=0.01):
+def leaky_relu(input: TensorLike, negative_slope: float = 0.01) -> Tensor:
     """``x`` where positive, else ``negative_slope * x``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -68,7 +72,7 @@ def leaky_relu(input, negative_slope=0.01):
     return _act.leaky_relu(input, negative_slope)
 
 
-def elu(input, alpha=1.0):
+def elu(input: TensorLike, alpha: float = 1.0) -> Tensor:
     """``x`` where positive, else ``alpha * (exp(x) - 1)``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -81,7 +85,7 @@ def elu(input, alpha=1.0):
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
-def gelu(input, approximate="none"):
+def gelu(input: TensorLike, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` (exact), or PyTorch's tanh approximation with ``approximate="tanh"``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -96,7 +100,7 @@ def gelu(input, approximate="none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def softplus(input, beta=1.0, threshold=20.0):
+def softplus(input: TensorLike, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -106,7 +110,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     return _act.softplus(input, beta, threshold)
 
 
-def softmax(input, dim=-1):
+def softmax(input: TensorLike, dim: int = -1) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -116,7 +120,7 @@ def softmax(input, dim=-1):
     return _red.softmax(input, axis=dim)
 
 
-def log_softmax(input, dim=-1):
+def log_softmax(input: TensorLike, dim: int = -1) -> Tensor:
     """``x - logsumexp(x)`` along ``dim``.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -127,7 +131,8 @@ def log_softmax(input, dim=-1):
 
 
 # ----- layers -----
-def linear(input, weight, bias=None, activation="identity", alpha=None):
+def linear(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+           activation: str = "identity", alpha: float | None = None) -> Tensor:
     """``act(x @ weight + bias)`` as one fused op; ``weight`` has shape ``(in, out)`` (row vectors).
     ``x`` may have any number of leading axes, as PyTorch's. ``activation`` is one of identity,
     relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus; ``alpha`` is the leaky_relu slope
@@ -141,7 +146,7 @@ def linear(input, weight, bias=None, activation="identity", alpha=None):
     return _nnops.linear(input, weight, bias, activation, alpha)
 
 
-def dropout(input, p=0.5, training=True):
+def dropout(input: TensorLike, p: float = 0.5, training: bool = True) -> Tensor:
     """Inverted dropout: in training, zero each element with probability ``p`` and scale the rest by
     ``1 / (1 - p)``; the identity otherwise. Draws come from autonn's seeded generator.
 
@@ -167,7 +172,9 @@ def _dropout_mask(shape, p, dtype):
     return (keep / (1.0 - p)).astype(dtype)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1):
+def conv2d(input: TensorLike, weight: TensorLike, bias: TensorLike | None = None,
+           stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0,
+           dilation: int | tuple[int, int] = 1) -> Tensor:
     """2-D cross-correlation of an NCHW input with an ``(out, in, kh, kw)`` weight, as PyTorch's;
     ``padding`` is an int, a pair, ``"valid"`` or ``"same"``.
 
@@ -178,8 +185,25 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1):
     return _nnops.conv2d(input, weight, bias, stride, padding, dilation)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+@overload
+def max_pool2d(input: TensorLike, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = ..., padding: int | tuple[int, int] = ...,
+               dilation: int | tuple[int, int] = ..., ceil_mode: bool = ...,
+               return_indices: Literal[False] = ...) -> Tensor: ...
+@overload
+def max_pool2d(input: TensorLike, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = ..., padding: int | tuple[int, int] = ...,
+               dilation: int | tuple[int, int] = ..., ceil_mode: bool = ..., *,
+               return_indices: Literal[True]) -> tuple[Tensor, Tensor]: ...
+@overload
+def max_pool2d(input: TensorLike, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = ..., padding: int | tuple[int, int] = ...,
+               dilation: int | tuple[int, int] = ..., ceil_mode: bool = ...,
+               return_indices: bool = ...) -> Tensor | tuple[Tensor, Tensor]: ...
+def max_pool2d(input: TensorLike, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0,
+               dilation: int | tuple[int, int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """2-D max pooling of an NCHW input (``stride`` defaults to ``kernel_size``; padding counts as
     -inf); with ``return_indices`` also the flat (H*W) positions of the maxima.
 
@@ -196,7 +220,9 @@ def _norm_shape(shape):
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: TensorLike, normalized_shape: int | Sequence[int],
+               weight: TensorLike | None = None, bias: TensorLike | None = None,
+               eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` axes (biased variance), then scale and
     shift elementwise.
 
@@ -222,8 +248,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return out
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input: TensorLike, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: TensorLike | None = None, bias: TensorLike | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over axis 1 of an ``(N, C)`` or ``(N, C, L)`` input, as PyTorch's.
 
     In training the batch statistics normalise (biased variance) and the running statistics, when
@@ -290,7 +317,7 @@ def _count_batch(counter, momentum):
     return 1.0 / float(counter.data) if momentum is None else momentum
 
 
-def embedding(input, weight):
+def embedding(input: TensorLike, weight: TensorLike) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input`` (any shape); the gradient scatter-adds
     into the picked rows.
 
@@ -395,7 +422,7 @@ def _nll(input, target, reduction, name):
     return _named(_nnops.nll_loss, name, input, target, reduction)
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean squared error ``(x - t)**2``, reduced.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -405,7 +432,7 @@ def mse_loss(input, target, reduction="mean"):
     return _mse(input, target, reduction, "mse_loss")
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Mean absolute error ``|x - t|``, reduced.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -415,7 +442,8 @@ def l1_loss(input, target, reduction="mean"):
     return _l1(input, target, reduction, "l1_loss")
 
 
-def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of logits ``(N, C)`` (also ``(C,)`` or ``(N, C, d1, ...)``) against
     integer labels ``(N,)`` or class probabilities of the logits' shape, in one fused op.
 
@@ -426,7 +454,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
     return _cross_entropy(input, target, reduction, label_smoothing, "cross_entropy")
 
 
-def nll_loss(input, target, reduction="mean"):
+def nll_loss(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``(N, C)`` (also ``(C,)`` or
     ``(N, C, d1, ...)``) at integer labels ``(N,)``.
 
@@ -437,7 +465,7 @@ def nll_loss(input, target, reduction="mean"):
     return _nll(input, target, reduction, "nll_loss")
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
+def binary_cross_entropy(input: TensorLike, target: TensorLike, reduction: str = "mean") -> Tensor:
     """``-(t log x + (1 - t) log(1 - x))`` for probabilities ``x``; logs are clamped at -100.
 
     >>> import autonn as an, autonn.nn.functional as F
@@ -447,7 +475,8 @@ def binary_cross_entropy(input, target, reduction="mean"):
     return _bce(input, target, reduction, "binary_cross_entropy")
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+def binary_cross_entropy_with_logits(input: TensorLike, target: TensorLike,
+                                     reduction: str = "mean") -> Tensor:
     """``binary_cross_entropy(sigmoid(x), t)`` computed stably from logits ``x``.
 
     >>> import autonn as an, autonn.nn.functional as F

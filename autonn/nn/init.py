@@ -9,6 +9,8 @@ Fan-in and fan-out follow autonn's layouts:
   ``(out_channels, in_channels, *kernel)``: ``fan_in = shape[1] * prod(kernel)`` and
   ``fan_out = shape[0] * prod(kernel)``, exactly as PyTorch.
 """
+from __future__ import annotations
+
 import contextlib
 import math
 import threading
@@ -17,6 +19,7 @@ import numpy as np
 
 from .. import creation
 from ..inplace import overwrite
+from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
@@ -53,7 +56,7 @@ def _skip(tensor):
     return getattr(_placeholders, "on", False)
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a non-linearity, as ``torch.nn.init.calculate_gain``.
 
     >>> import autonn as an
@@ -106,7 +109,7 @@ def _fill(tensor, values):
     return overwrite(tensor, values)
 
 
-def uniform_(tensor, a=0.0, b=1.0):
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with draws from U(a, b).
 
     >>> import autonn as an
@@ -119,7 +122,7 @@ def uniform_(tensor, a=0.0, b=1.0):
     return _fill(tensor, creation.generator().uniform(a, b, tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with draws from N(mean, std**2).
 
     >>> import autonn as an
@@ -131,7 +134,7 @@ def normal_(tensor, mean=0.0, std=1.0):
     return _fill(tensor, creation.generator().normal(mean, std, tensor.shape))
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``.
 
     >>> import autonn as an
@@ -141,7 +144,7 @@ def constant_(tensor, val):
     return _fill(tensor, val)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Tensor:
     """Fill with zeros.
 
     >>> import autonn as an
@@ -151,7 +154,7 @@ def zeros_(tensor):
     return _fill(tensor, 0)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Tensor:
     """Fill with ones.
 
     >>> import autonn as an
@@ -161,7 +164,7 @@ def ones_(tensor):
     return _fill(tensor, 1)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot uniform: U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))``.
 
     >>> import autonn as an
@@ -174,7 +177,7 @@ def xavier_uniform_(tensor, gain=1.0):
     return uniform_(tensor, -a, a)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot normal: N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     >>> import autonn as an
@@ -186,7 +189,8 @@ def xavier_normal_(tensor, gain=1.0):
     return normal_(tensor, 0.0, std)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu") -> Tensor:
     """He uniform: U(-bound, bound) with ``bound = gain * sqrt(3 / fan)``, ``gain`` from
     ``calculate_gain(nonlinearity, a)``.
 
@@ -202,7 +206,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     return uniform_(tensor, -bound, bound)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
     """He normal: N(0, std**2) with ``std = gain / sqrt(fan)``.
 
     >>> import autonn as an

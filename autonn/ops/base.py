@@ -141,7 +141,7 @@ def lift(x: Any, like: Tensor) -> Tensor:
     return as_tensor(x)
 
 
-def const(arr):
+def const(arr: Any) -> Tensor:  # an ndarray, or anything np.asarray takes
     """A constant (no-grad) Tensor around an array."""
     return Tensor._make(arr)
 

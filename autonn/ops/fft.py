@@ -13,9 +13,13 @@ autograd's and JAX's convention (the cotangent through the Jacobian, unconjugate
 
 Unlike HIPS autograd, odd lengths are supported, and so are repeated ``n``/``s``.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 
-from ..tensor import as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from ._rules import LinearOp
 from .base import apply, const
 from .complex_parts import real
@@ -141,7 +145,7 @@ def _transform(fn, kind, x, s, axes, norm, one_d=False):
     return apply(FFT(kind, s, axes, norm), x)
 
 
-def fft(a, n=None, axis=-1, norm=None):
+def fft(a: TensorLike, n: int | None = None, axis: int = -1, norm: str | None = None) -> Tensor:
     """1-D discrete Fourier transform (NumPy's ``fft.fft``).
 
     >>> import autonn as an
@@ -151,7 +155,7 @@ def fft(a, n=None, axis=-1, norm=None):
     return _transform("fft", "fftn", a, None if n is None else (n,), (axis,), norm, True)
 
 
-def ifft(a, n=None, axis=-1, norm=None):
+def ifft(a: TensorLike, n: int | None = None, axis: int = -1, norm: str | None = None) -> Tensor:
     """1-D inverse discrete Fourier transform (NumPy's ``fft.ifft``).
 
     >>> import autonn as an
@@ -161,7 +165,8 @@ def ifft(a, n=None, axis=-1, norm=None):
     return _transform("ifft", "ifftn", a, None if n is None else (n,), (axis,), norm, True)
 
 
-def fft2(a, s=None, axes=(-2, -1), norm=None):
+def fft2(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
+         norm: str | None = None) -> Tensor:
     """2-D discrete Fourier transform over ``axes`` (NumPy's ``fft.fft2``).
 
     >>> import autonn as an
@@ -172,7 +177,8 @@ def fft2(a, s=None, axes=(-2, -1), norm=None):
     return _transform("fft2", "fftn", a, s, axes, norm)
 
 
-def ifft2(a, s=None, axes=(-2, -1), norm=None):
+def ifft2(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
+          norm: str | None = None) -> Tensor:
     """2-D inverse discrete Fourier transform (NumPy's ``fft.ifft2``).
 
     >>> import autonn as an
@@ -183,7 +189,8 @@ def ifft2(a, s=None, axes=(-2, -1), norm=None):
     return _transform("ifft2", "ifftn", a, s, axes, norm)
 
 
-def fftn(a, s=None, axes=None, norm=None):
+def fftn(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
+         norm: str | None = None) -> Tensor:
     """N-D discrete Fourier transform (NumPy's ``fft.fftn``; all axes by default).
 
     >>> import autonn as an
@@ -193,7 +200,8 @@ def fftn(a, s=None, axes=None, norm=None):
     return _transform("fftn", "fftn", a, s, axes, norm)
 
 
-def ifftn(a, s=None, axes=None, norm=None):
+def ifftn(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
+          norm: str | None = None) -> Tensor:
     """N-D inverse discrete Fourier transform (NumPy's ``fft.ifftn``).
 
     >>> import autonn as an
@@ -204,7 +212,7 @@ def ifftn(a, s=None, axes=None, norm=None):
     return _transform("ifftn", "ifftn", a, s, axes, norm)
 
 
-def rfft(a, n=None, axis=-1, norm=None):
+def rfft(a: TensorLike, n: int | None = None, axis: int = -1, norm: str | None = None) -> Tensor:
     """1-D transform of a real input, the ``n//2 + 1`` non-negative frequencies (``fft.rfft``).
 
     >>> import autonn as an
@@ -214,7 +222,7 @@ def rfft(a, n=None, axis=-1, norm=None):
     return _transform("rfft", "rfftn", a, None if n is None else (n,), (axis,), norm, True)
 
 
-def irfft(a, n=None, axis=-1, norm=None):
+def irfft(a: TensorLike, n: int | None = None, axis: int = -1, norm: str | None = None) -> Tensor:
     """The inverse of ``rfft``: a real output of length ``n`` (default ``2 * (m - 1)``).
 
     >>> import autonn as an
@@ -224,7 +232,8 @@ def irfft(a, n=None, axis=-1, norm=None):
     return _transform("irfft", "irfftn", a, None if n is None else (n,), (axis,), norm, True)
 
 
-def rfft2(a, s=None, axes=(-2, -1), norm=None):
+def rfft2(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
+          norm: str | None = None) -> Tensor:
     """2-D transform of a real input (NumPy's ``fft.rfft2``).
 
     >>> import autonn as an
@@ -234,7 +243,8 @@ def rfft2(a, s=None, axes=(-2, -1), norm=None):
     return _transform("rfft2", "rfftn", a, s, axes, norm)
 
 
-def irfft2(a, s=None, axes=(-2, -1), norm=None):
+def irfft2(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
+           norm: str | None = None) -> Tensor:
     """The inverse of ``rfft2`` (NumPy's ``fft.irfft2``).
 
     >>> import autonn as an
@@ -244,7 +254,8 @@ def irfft2(a, s=None, axes=(-2, -1), norm=None):
     return _transform("irfft2", "irfftn", a, s, axes, norm)
 
 
-def rfftn(a, s=None, axes=None, norm=None):
+def rfftn(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
+          norm: str | None = None) -> Tensor:
     """N-D transform of a real input (NumPy's ``fft.rfftn``).
 
     >>> import autonn as an
@@ -254,7 +265,8 @@ def rfftn(a, s=None, axes=None, norm=None):
     return _transform("rfftn", "rfftn", a, s, axes, norm)
 
 
-def irfftn(a, s=None, axes=None, norm=None):
+def irfftn(a: TensorLike, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
+           norm: str | None = None) -> Tensor:
     """The inverse of ``rfftn`` (NumPy's ``fft.irfftn``).
 
     >>> import autonn as an
@@ -290,7 +302,7 @@ def _shift(fn, x, axes, inverse):
     return apply(Roll(shifts, axes), x)
 
 
-def fftshift(x, axes=None):
+def fftshift(x: TensorLike, axes: int | Sequence[int] | None = None) -> Tensor:
     """Move the zero frequency to the centre (NumPy's ``fft.fftshift``).
 
     >>> import autonn as an
@@ -300,7 +312,7 @@ def fftshift(x, axes=None):
     return _shift("fftshift", x, axes, False)
 
 
-def ifftshift(x, axes=None):
+def ifftshift(x: TensorLike, axes: int | Sequence[int] | None = None) -> Tensor:
     """The inverse of ``fftshift`` (NumPy's ``fft.ifftshift``).
 
     >>> import autonn as an

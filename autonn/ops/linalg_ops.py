@@ -12,9 +12,11 @@ Where a gradient does not exist the docstring says so: ``eigh`` needs distinct e
 values and ``full_matrices=False`` (or a square input), ``qr`` a full-column-rank input with at
 least as many rows as columns, ``inv``/``solve``/``det``'s rule an invertible matrix.
 """
+from __future__ import annotations
+
 import numpy as np
 
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from .base import Op, apply, const
 from .complex_parts import conj, real
 from .elementwise import where
@@ -51,7 +53,7 @@ def _diagonal(m):
     return _sum(m * _eye(n, m.dtype), axis=-1)
 
 
-def _square(fn, a, min_dims=2):
+def _square(fn: str, a: TensorLike, min_dims: int = 2) -> Tensor:
     a = as_tensor(a)
     if a.ndim < min_dims or a.shape[-1] != a.shape[-2]:
         raise np.linalg.LinAlgError(
@@ -60,7 +62,7 @@ def _square(fn, a, min_dims=2):
     return _floating(fn, a)
 
 
-def _matrix(fn, a):
+def _matrix(fn: str, a: TensorLike) -> Tensor:
     a = as_tensor(a)
     if a.ndim < 2:
         raise np.linalg.LinAlgError(f"linalg.{fn}: expected a matrix (at least 2 dimensions), got "
@@ -68,7 +70,7 @@ def _matrix(fn, a):
     return _floating(fn, a)
 
 
-def _floating(fn, a):
+def _floating(fn: str, a: Tensor) -> Tensor:
     if a.dtype.kind not in "fc":
         return a.astype(np.result_type(a.dtype, np.float64))
     if a.dtype == np.longdouble or a.dtype == np.clongdouble:
@@ -101,7 +103,7 @@ class Inv(_LinalgOp):
         return None if da is None else -matmul(matmul(out, da), out)
 
 
-def inv(a):
+def inv(a: TensorLike) -> Tensor:
     """The inverse of a square matrix (NumPy's ``linalg.inv``); gradient ``-A^-T g A^-T``.
 
     >>> import autonn as an
@@ -132,7 +134,7 @@ def _trace_product(x, y):
     return _sum(_sum(_T(x) * y, axis=-1), axis=-1)
 
 
-def det(a):
+def det(a: TensorLike) -> Tensor:
     """The determinant (NumPy's ``linalg.det``); gradient ``g det(A) A^-T`` (its rule needs an
     invertible matrix).
 
@@ -172,7 +174,7 @@ class SlogdetResult(tuple):
     logabsdet = property(lambda self: self[1])
 
 
-def slogdet(a):
+def slogdet(a: TensorLike) -> SlogdetResult:
     """``(sign, log|det|)`` (NumPy's ``linalg.slogdet``); ``sign`` carries no gradient, and
     ``log|det|``'s is ``g A^-T``.
 
@@ -220,7 +222,7 @@ def _solve_columns(a, rhs, vector):
     return solve(a, rhs)
 
 
-def solve(a, b):
+def solve(a: TensorLike, b: TensorLike) -> Tensor:
     """``x`` with ``a @ x = b`` (NumPy's ``linalg.solve``: ``b`` is a vector when 1-D, else a
     batch of matrices); gradients ``solve(A^T, g)`` and ``-solve(A^T, g) x^T``.
 
@@ -252,7 +254,7 @@ class Pinv(_LinalgOp):
         return _T(term1 + term2 + term3)
 
 
-def pinv(a):
+def pinv(a: TensorLike) -> Tensor:
     """The Moore-Penrose pseudo-inverse (NumPy's ``linalg.pinv`` with its default ``rcond``);
     the gradient exists where the rank is locally constant (real inputs).
 
@@ -264,7 +266,7 @@ def pinv(a):
     return apply(Pinv(), _matrix("pinv", a))
 
 
-def matrix_power(a, n):
+def matrix_power(a: TensorLike, n: int) -> Tensor:
     """``a`` multiplied by itself ``n`` times (``n < 0``: of its inverse; ``n = 0``: the
     identity), as NumPy's ``linalg.matrix_power``, by repeated squaring in autonn ops.
 
@@ -326,7 +328,8 @@ class Norm2(Op):
         return s / where(out.data == 0, 1.0, out)
 
 
-def norm(x, ord=None, axis=None, keepdims=False):
+def norm(x: TensorLike, ord: float | str | None = None, axis: int | tuple[int, ...] | None = None,
+         keepdims: bool = False) -> Tensor:
     """Vector or matrix norm (NumPy's ``linalg.norm``, every ``ord``). The 2-norm and the
     Frobenius norm have gradient 0 at 0; ``inf``, ``1`` and the like are max/sum of absolute
     values (their gradient splits at ties); ``2``, ``-2`` and ``'nuc'`` on matrices go through the
@@ -417,7 +420,7 @@ class Cholesky(_LinalgOp):
         return sym * _eye(n, a.dtype) + sym * const(2 * np.tril(np.ones((n, n)), -1))
 
 
-def cholesky(a):
+def cholesky(a: TensorLike) -> Tensor:
     """The lower Cholesky factor ``L`` of a symmetric positive-definite matrix, ``A = L L^T``
     (NumPy's ``linalg.cholesky``; it reads the lower triangle, so the gradient lands there: the
     symmetric gradient of a symmetric parameterisation is ``(G + G^T) / 2`` of it).
@@ -471,7 +474,7 @@ class EighResult(tuple):
     eigenvectors = property(lambda self: self[1])
 
 
-def eigh(a, UPLO="L"):
+def eigh(a: TensorLike, UPLO: str = "L") -> EighResult:
     """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, read from the ``UPLO``
     triangle (NumPy's ``linalg.eigh``). The eigenvalues' gradient always exists; the
     eigenvectors' needs distinct eigenvalues (at a repeated one they are not unique).
@@ -486,7 +489,7 @@ def eigh(a, UPLO="L"):
     return EighResult(*apply_multi(Eigh(UPLO), _square("eigh", a)))
 
 
-def eigvalsh(a, UPLO="L"):
+def eigvalsh(a: TensorLike, UPLO: str = "L") -> Tensor:
     """The eigenvalues of a symmetric matrix (NumPy's ``linalg.eigvalsh``), differentiable.
 
     >>> import autonn as an
@@ -534,7 +537,7 @@ class EigResult(tuple):
     eigenvectors = property(lambda self: self[1])
 
 
-def eig(a):
+def eig(a: TensorLike) -> EigResult:
     """Eigenvalues and unit-norm eigenvectors of a general square matrix (NumPy's
     ``linalg.eig``; complex in general). The gradient follows the complex convention of
     ``autonn.ops.complex_parts``; the eigenvectors' needs distinct eigenvalues, and as their
@@ -549,7 +552,7 @@ def eig(a):
     return EigResult(*apply_multi(Eig(), _square("eig", a)))
 
 
-def eigvals(a):
+def eigvals(a: TensorLike) -> Tensor:
     """The eigenvalues of a general square matrix (NumPy's ``linalg.eigvals``), differentiable.
 
     >>> import autonn as an
@@ -615,7 +618,8 @@ class SVDResult(tuple):
     Vh = property(lambda self: self[2])
 
 
-def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+def svd(a: TensorLike, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> SVDResult | Tensor:  # Tensor: the singular values (compute_uv=False)
     """Singular value decomposition ``a = U diag(S) Vh`` (NumPy's ``linalg.svd``). Gradients:
     of ``S`` always (distinct values for a unique derivative); of ``U`` and ``Vh`` with
     distinct non-zero singular values and ``full_matrices=False`` (for a non-square input the
@@ -671,7 +675,7 @@ class QRResult(tuple):
     R = property(lambda self: self[1])
 
 
-def qr(a, mode="reduced"):
+def qr(a: TensorLike, mode: str = "reduced") -> QRResult | Tensor:  # Tensor: R (mode="r")
     """QR decomposition ``a = Q R`` (NumPy's ``linalg.qr``, ``mode='reduced'`` or ``'r'``).
     The gradient needs a full-column-rank input with at least as many rows as columns.
 

@@ -5,9 +5,11 @@ Rules follow HIPS autograd's ``scipy/linalg.py``, written in autonn ops so they 
 again: ``sqrtm`` and ``solve_sylvester`` through Sylvester equations, the triangular and banded
 solvers through solves with the transposed matrix.
 """
+from __future__ import annotations
+
 import numpy as np
 
-from ..tensor import as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from .base import Op, apply, const
 from .index import getitem
 from .linalg import matmul
@@ -25,7 +27,7 @@ def _T(x):
     return swapaxes(x, -1, -2)
 
 
-def _float2d(fn, x, name, square=False):
+def _float2d(fn: str, x: TensorLike, name: str, square: bool = False) -> Tensor:
     x = as_tensor(x)
     if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
@@ -50,7 +52,7 @@ class Sqrtm(Op):
         return None if da is None else solve_sylvester(out, out, da)
 
 
-def sqrtm(A):
+def sqrtm(A: TensorLike) -> Tensor:
     """The principal square root ``X`` of a matrix, ``X @ X = A`` (SciPy's ``linalg.sqrtm``).
     Its gradient solves ``X^T G + G X^T = g`` (it needs no eigenvalue of X to be the negative of
     another, so that the Sylvester equation has a unique solution).
@@ -85,7 +87,7 @@ class SolveSylvester(Op):
         return None if rhs is None else solve_sylvester(a, b, rhs)
 
 
-def solve_sylvester(a, b, q):
+def solve_sylvester(a: TensorLike, b: TensorLike, q: TensorLike) -> Tensor:
     """``X`` with ``a X + X b = q`` (SciPy's ``linalg.solve_sylvester``); unique when ``a`` and
     ``-b`` share no eigenvalue.
 
@@ -150,7 +152,8 @@ class SolveTriangular(Op):
         return apply(SolveTriangular(self.trans, self.lower, self.unit_diagonal), a, rhs)
 
 
-def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False):
+def solve_triangular(a: TensorLike, b: TensorLike, trans: int | str = 0, lower: bool = False,
+                     unit_diagonal: bool = False) -> Tensor:
     """``x`` with ``op(a) x = b`` for a triangular ``a`` (SciPy's ``linalg.solve_triangular``;
     ``trans`` 0/'N', 1/'T'; only the ``lower`` or upper triangle is read, and the gradient lands
     there; with ``unit_diagonal`` the diagonal is taken as ones and gets no gradient).
@@ -246,7 +249,7 @@ def _transpose_banded(ab, l, u):
     return getitem(ab, (src_r, np.where(inside, src_c, 0))) * const(inside.astype(ab.dtype))
 
 
-def solve_banded(l_and_u, ab, b):
+def solve_banded(l_and_u: tuple[int, int], ab: TensorLike, b: TensorLike) -> Tensor:
     """``x`` with ``A x = b`` for a banded ``A`` in LAPACK's banded storage,
     ``ab[u + i - j, j] = A[i, j]`` (SciPy's ``linalg.solve_banded``); gradients to ``ab`` (on
     the stored band) and ``b``.

@@ -1,13 +1,15 @@
 """Helpers of the distributions: standardizing, constant arguments, the support."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..ops.base import Op, apply, const
 from ..ops.elementwise import where
 from ..ops.special import gammaln_of, log_of  # noqa: F401  (for the distributions)
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 
 
-def tensor_arg(v):
+def tensor_arg(v: TensorLike) -> Tensor | float:
     """A Tensor for an array-like argument (a Python number stays a number: a weak scalar)."""
     if isinstance(v, int) and not isinstance(v, bool) and not -2**63 <= v < 2**63:
         raise ValueError(f"the integer argument {v} does not fit in int64 (NumPy would make it "
@@ -17,16 +19,16 @@ def tensor_arg(v):
     return as_tensor(v)
 
 
-def standardize(x, loc, scale):
+def standardize(x: TensorLike, loc: TensorLike, scale: TensorLike) -> Tensor:
     """``(x - loc) / scale`` with x as a float Tensor (an integer x is promoted)."""
-    x = as_tensor(x)
-    if x.data.dtype.kind in "biu":
+    t = as_tensor(x)
+    if t.data.dtype.kind in "biu":
         from ..ops._rules import float_inputs
-        (x,) = float_inputs(x)
-    return (x - tensor_arg(loc)) / tensor_arg(scale)
+        (t,) = float_inputs(t)
+    return (t - tensor_arg(loc)) / tensor_arg(scale)
 
 
-def data_of(v):
+def data_of(v: TensorLike) -> np.ndarray:
     return v.data if isinstance(v, Tensor) else np.asarray(v)
 
 
@@ -47,7 +49,7 @@ class _NoDerivative(Op):
         raise NotImplementedError(self.message)
 
 
-def constant_arg(v, fn, arg, why):
+def constant_arg(v: TensorLike, fn: str, arg: str, why: str) -> Tensor:
     """``v`` as a Tensor whose gradient raises ``NotImplementedError`` if asked for."""
     v = as_tensor(v)
     if not v.requires_grad:

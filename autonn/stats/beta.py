@@ -7,10 +7,13 @@
 >>> an.stats.beta.cdf(an.tensor([0.5]), 2.0, 2.0)
 tensor([0.5])
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ..ops.elementary import exp
 from ..ops.special import betainc, betaln, xlog1py, xlogy
+from ..tensor import Tensor, TensorLike
 from ._common import data_of, log_of, on_support, standardize, tensor_arg
 
 
@@ -21,7 +24,8 @@ def _betaln(a, b):
     return betaln(a, b)
 
 
-def logpdf(x, a, b, loc=0.0, scale=1.0):
+def logpdf(x: TensorLike, a: TensorLike, b: TensorLike, loc: TensorLike = 0.0,
+           scale: TensorLike = 1.0) -> Tensor:
     """Log of the Beta density ``xlogy(a - 1, z) + xlog1py(b - 1, -z) - betaln(a, b) -
     log(scale)``; ``-inf`` outside ``[0, 1]``.
 
@@ -36,7 +40,8 @@ def logpdf(x, a, b, loc=0.0, scale=1.0):
         - _betaln(a, b) - log_of(tensor_arg(scale))
 
 
-def pdf(x, a, b, loc=0.0, scale=1.0):
+def pdf(x: TensorLike, a: TensorLike, b: TensorLike, loc: TensorLike = 0.0,
+        scale: TensorLike = 1.0) -> Tensor:
     """The Beta density.
 
     >>> import autonn as an
@@ -46,7 +51,8 @@ def pdf(x, a, b, loc=0.0, scale=1.0):
     return exp(logpdf(x, a, b, loc, scale))
 
 
-def cdf(x, a, b, loc=0.0, scale=1.0):
+def cdf(x: TensorLike, a: TensorLike, b: TensorLike, loc: TensorLike = 0.0,
+        scale: TensorLike = 1.0) -> Tensor:
     """The Beta distribution function ``betainc(a, b, z)`` (0 below 0, 1 above 1; ``a`` and
     ``b`` not differentiable).
 

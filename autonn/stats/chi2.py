@@ -8,7 +8,10 @@ autograd: ``x`` only); ``cdf`` with respect to ``x``, ``loc`` and ``scale`` (``d
 >>> an.stats.chi2.cdf(an.tensor([2.0]), 2.0)
 tensor([0.63212056])
 """
+from __future__ import annotations
+
 from ..ops.elementary import exp
+from ..tensor import Tensor, TensorLike
 from . import gamma
 from ._common import tensor_arg
 
@@ -16,7 +19,7 @@ from ._common import tensor_arg
 _gamma_logpdf, _gamma_cdf = gamma.logpdf.__wrapped__, gamma.cdf.__wrapped__  # type: ignore[attr-defined]
 
 
-def logpdf(x, df, loc=0.0, scale=1.0):
+def logpdf(x: TensorLike, df: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """Log of the chi-squared density; ``-inf`` for ``z < 0``.
 
     >>> import autonn as an
@@ -26,7 +29,7 @@ def logpdf(x, df, loc=0.0, scale=1.0):
     return _gamma_logpdf(x, tensor_arg(df) / 2, loc, 2 * tensor_arg(scale))
 
 
-def pdf(x, df, loc=0.0, scale=1.0):
+def pdf(x: TensorLike, df: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The chi-squared density.
 
     >>> import autonn as an
@@ -36,7 +39,7 @@ def pdf(x, df, loc=0.0, scale=1.0):
     return exp(logpdf(x, df, loc, scale))
 
 
-def cdf(x, df, loc=0.0, scale=1.0):
+def cdf(x: TensorLike, df: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The chi-squared distribution function ``gammainc(df / 2, z / 2)`` (0 for ``z < 0``;
     ``df`` not differentiable).
 

@@ -7,13 +7,15 @@ last is then ``1 - sum``); ``x`` must lie in the simplex.
 >>> an.stats.dirichlet.pdf(an.tensor([0.2, 0.8]), an.tensor([1.0, 1.0]))
 tensor(1.)
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ..ops.elementary import exp
 from ..ops.reduce import sum as _sum
 from ..ops.shape import concatenate, squeeze
 from ..ops.special import gammaln, xlogy
-from ..tensor import as_tensor
+from ..tensor import Tensor, TensorLike, as_tensor
 from ._common import standardize
 
 
@@ -29,7 +31,7 @@ def _check(x, alpha):
                          f"(or K - 1) components along its first axis, got {xd.shape}")
 
 
-def logpdf(x, alpha):
+def logpdf(x: TensorLike, alpha: TensorLike) -> Tensor:
     """Log of the Dirichlet density ``sum((alpha - 1) log x) - lnB(alpha)`` over the first
     axis (a scalar, or one value per column of a ``(K, N)`` x).
 
@@ -54,7 +56,7 @@ def logpdf(x, alpha):
     return squeeze(out) if 1 in out.shape else out  # SciPy squeezes unit axes
 
 
-def pdf(x, alpha):
+def pdf(x: TensorLike, alpha: TensorLike) -> Tensor:
     """The Dirichlet density.
 
     >>> import autonn as an

@@ -7,14 +7,17 @@ form, as in HIPS autograd).
 >>> an.stats.gamma.pdf(an.tensor([1.0]), 1.0)
 tensor([0.36787944])
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ..ops.elementary import exp
 from ..ops.special import gammainc, xlogy
+from ..tensor import Tensor, TensorLike
 from ._common import data_of, gammaln_of, log_of, on_support, standardize, tensor_arg
 
 
-def logpdf(x, a, loc=0.0, scale=1.0):
+def logpdf(x: TensorLike, a: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """Log of the Gamma density ``xlogy(a - 1, z) - z - gammaln(a) - log(scale)``; ``-inf``
     for ``z < 0``.
 
@@ -27,7 +30,7 @@ def logpdf(x, a, loc=0.0, scale=1.0):
         - gammaln_of(a) - log_of(tensor_arg(scale))
 
 
-def pdf(x, a, loc=0.0, scale=1.0):
+def pdf(x: TensorLike, a: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The Gamma density.
 
     >>> import autonn as an
@@ -37,7 +40,7 @@ def pdf(x, a, loc=0.0, scale=1.0):
     return exp(logpdf(x, a, loc, scale))
 
 
-def cdf(x, a, loc=0.0, scale=1.0):
+def cdf(x: TensorLike, a: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The Gamma distribution function ``gammainc(a, z)`` (0 for ``z < 0``; ``a`` not
     differentiable).
 

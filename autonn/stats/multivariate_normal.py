@@ -13,6 +13,8 @@ the result's unit axes are squeezed.
 >>> an.stats.multivariate_normal.logpdf(an.tensor([0.0, 0.0]), cov=an.eye(2))
 tensor(-1.83787707)
 """
+from __future__ import annotations
+
 import math
 
 import numpy as np
@@ -22,6 +24,7 @@ from ..ops.linalg import matmul
 from ..ops.linalg_ops import inv, slogdet
 from ..ops.reduce import sum as _sum
 from ..ops.shape import squeeze
+from ..tensor import Tensor, TensorLike
 from ._common import standardize
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -47,7 +50,8 @@ def _parameters(mean, cov, fn):
     return mean, cov, d
 
 
-def logpdf(x, mean=None, cov=1, allow_singular=False):
+def logpdf(x: TensorLike, mean: TensorLike | None = None, cov: TensorLike = 1,
+           allow_singular: bool = False) -> Tensor:
     """Log of the multivariate normal density at the points ``x`` (last axis: dimension).
 
     >>> import autonn as an
@@ -71,7 +75,8 @@ def logpdf(x, mean=None, cov=1, allow_singular=False):
     return squeeze(out) if 1 in out.shape else out  # SciPy squeezes unit axes
 
 
-def pdf(x, mean=None, cov=1, allow_singular=False):
+def pdf(x: TensorLike, mean: TensorLike | None = None, cov: TensorLike = 1,
+        allow_singular: bool = False) -> Tensor:
     """The multivariate normal density.
 
     >>> import autonn as an
@@ -81,7 +86,7 @@ def pdf(x, mean=None, cov=1, allow_singular=False):
     return exp(logpdf(x, mean, cov, allow_singular))
 
 
-def entropy(mean=None, cov=1):
+def entropy(mean: TensorLike | None = None, cov: TensorLike = 1) -> Tensor:
     """Differential entropy ``0.5 (d log(2 pi e) + log det cov)``; ``mean`` does not enter.
 
     >>> import autonn as an

@@ -5,16 +5,19 @@
 >>> an.stats.norm.cdf(an.tensor([0.0]), loc=0.0, scale=2.0)
 tensor([0.5])
 """
+from __future__ import annotations
+
 import math
 
 from ..ops.elementary import exp
 from ..ops.special import log_ndtr, ndtr
+from ..tensor import Tensor, TensorLike
 from ._common import log_of, standardize, tensor_arg
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def logpdf(x, loc=0.0, scale=1.0):
+def logpdf(x: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """Log of the normal density, ``-z**2/2 - log(scale) - log(sqrt(2 pi))``, z = (x-loc)/scale.
 
     >>> import autonn as an
@@ -25,7 +28,7 @@ def logpdf(x, loc=0.0, scale=1.0):
     return -0.5 * z * z - log_of(tensor_arg(scale)) - _LOG_SQRT_2PI
 
 
-def pdf(x, loc=0.0, scale=1.0):
+def pdf(x: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The normal density.
 
     >>> import autonn as an
@@ -35,7 +38,7 @@ def pdf(x, loc=0.0, scale=1.0):
     return exp(logpdf(x, loc, scale))
 
 
-def cdf(x, loc=0.0, scale=1.0):
+def cdf(x: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The normal distribution function ``ndtr((x - loc) / scale)``.
 
     >>> import autonn as an
@@ -45,7 +48,7 @@ def cdf(x, loc=0.0, scale=1.0):
     return ndtr(standardize(x, loc, scale))
 
 
-def logcdf(x, loc=0.0, scale=1.0):
+def logcdf(x: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """Log of the normal distribution function, accurate far in the left tail.
 
     >>> import autonn as an
@@ -55,7 +58,7 @@ def logcdf(x, loc=0.0, scale=1.0):
     return log_ndtr(standardize(x, loc, scale))
 
 
-def sf(x, loc=0.0, scale=1.0):
+def sf(x: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The survival function ``1 - cdf``, accurate in the right tail.
 
     >>> import autonn as an
@@ -65,7 +68,7 @@ def sf(x, loc=0.0, scale=1.0):
     return ndtr(-standardize(x, loc, scale))
 
 
-def logsf(x, loc=0.0, scale=1.0):
+def logsf(x: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """Log of the survival function, accurate far in the right tail.
 
     >>> import autonn as an

@@ -7,17 +7,20 @@ gradient raises ``NotImplementedError``.
 >>> an.stats.poisson.logpmf(3, mu).backward(); mu.grad        # k / mu - 1
 tensor(0.5)
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ..ops.base import const
 from ..ops.elementary import exp
 from ..ops.special import gammaincc, gammaln, xlogy
+from ..tensor import Tensor, TensorLike
 from ._common import constant_arg, data_of, on_support, tensor_arg
 
 _WHY = "a count, not a continuous variable"
 
 
-def _count(k, loc, fn):
+def _count(k: TensorLike, loc: TensorLike, fn: str) -> Tensor:
     k = constant_arg(k, fn, "k", _WHY)
     if k.dtype.kind == "c":
         raise TypeError(f"{fn}: the count k must be real, got dtype {k.dtype}")
@@ -34,7 +37,7 @@ def _float_dtype(k, mu):
     return np.result_type(k.data, float)
 
 
-def logpmf(k, mu, loc=0):
+def logpmf(k: TensorLike, mu: TensorLike, loc: TensorLike = 0) -> Tensor:
     """Log of the probability ``xlogy(k, mu) - gammaln(k + 1) - mu`` of the count
     ``k - loc``; ``-inf`` (with a zero gradient) where it is not a nonnegative integer.
 
@@ -42,7 +45,8 @@ def logpmf(k, mu, loc=0):
     >>> an.stats.poisson.logpmf(an.tensor([0.0, 1.0]), 1.0)
     tensor([-1., -1.])
     """
-    k, mu = _count(k, loc, "poisson.logpmf"), tensor_arg(mu)
+    k = _count(k, loc, "poisson.logpmf")
+    mu = tensor_arg(mu)
     dtype = _float_dtype(k, mu)
     if k.data.dtype != dtype and not k.requires_grad:
         k = const(k.data.astype(dtype))
@@ -53,7 +57,7 @@ def logpmf(k, mu, loc=0):
     return on_support(inside, k, 0.0, lambda k: xlogy(k, mu) - gammaln(k + 1) - mu, -np.inf)
 
 
-def pmf(k, mu, loc=0):
+def pmf(k: TensorLike, mu: TensorLike, loc: TensorLike = 0) -> Tensor:
     """The probability of the count ``k - loc``.
 
     >>> import autonn as an
@@ -63,14 +67,15 @@ def pmf(k, mu, loc=0):
     return exp(logpmf(k, mu, loc))
 
 
-def cdf(k, mu, loc=0):
+def cdf(k: TensorLike, mu: TensorLike, loc: TensorLike = 0) -> Tensor:
     """``P(K <= k - loc)``: ``gammaincc(floor(k - loc) + 1, mu)``, 0 for ``k - loc < 0``.
 
     >>> import autonn as an
     >>> an.stats.poisson.cdf(an.tensor([0.0]), 1.0)
     tensor([0.36787944])
     """
-    k, mu = _count(k, loc, "poisson.cdf"), tensor_arg(mu)
+    k = _count(k, loc, "poisson.cdf")
+    mu = tensor_arg(mu)
     n = np.floor(k.data)
     inside = n >= 0
     n = const(np.where(inside, n, 0).astype(_float_dtype(k, mu)))

@@ -7,12 +7,15 @@ form, as in HIPS autograd).
 >>> an.stats.t.cdf(an.tensor([0.0]), 3.0)
 tensor([0.5])
 """
+from __future__ import annotations
+
 from ..ops.elementary import exp, log
 from ..ops.special import _t_logpdf, stdtr
+from ..tensor import Tensor, TensorLike
 from ._common import log_of, standardize, tensor_arg
 
 
-def logpdf(x, df, loc=0.0, scale=1.0):
+def logpdf(x: TensorLike, df: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """Log of the t density.
 
     >>> import autonn as an
@@ -22,7 +25,7 @@ def logpdf(x, df, loc=0.0, scale=1.0):
     return _t_logpdf(standardize(x, loc, scale), tensor_arg(df)) - log_of(tensor_arg(scale))
 
 
-def pdf(x, df, loc=0.0, scale=1.0):
+def pdf(x: TensorLike, df: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The t density.
 
     >>> import autonn as an
@@ -32,7 +35,7 @@ def pdf(x, df, loc=0.0, scale=1.0):
     return exp(logpdf(x, df, loc, scale))
 
 
-def cdf(x, df, loc=0.0, scale=1.0):
+def cdf(x: TensorLike, df: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """The t distribution function (``df`` not differentiable).
 
     >>> import autonn as an
@@ -42,7 +45,7 @@ def cdf(x, df, loc=0.0, scale=1.0):
     return stdtr(tensor_arg(df), standardize(x, loc, scale))
 
 
-def logcdf(x, df, loc=0.0, scale=1.0):
+def logcdf(x: TensorLike, df: TensorLike, loc: TensorLike = 0.0, scale: TensorLike = 1.0) -> Tensor:
     """Log of the t distribution function (``df`` not differentiable).
 
     >>> import autonn as an
