@@ -75,3 +75,39 @@ def test_a_users_openmp_policy_is_kept():
     finally:
         _probe.keep = ()
     assert layer in ("omp", "tbb")
+
+
+_THRESHOLD_PROBE = """
+import ctypes, sys
+if sys.argv[1] == "gomp-first":
+    ctypes.CDLL({gomp!r}, mode=ctypes.RTLD_GLOBAL)
+import numpy as np
+from autonn import kernels
+kernels.relu_forward(np.ones(1 << 15, np.float32))     # the first kernel call resolves the backend
+print(kernels._config.PARALLEL_THRESHOLD)
+"""
+
+
+@pytest.mark.skipif(GOMP is None or not sys.platform.startswith("linux"),
+                    reason="needs libgomp on Linux")
+@pytest.mark.parametrize("mode, env, expected", [
+    ("gomp-first", {}, "WORKQUEUE_PARALLEL_THRESHOLD"),
+    ("autonn-first", {}, "PARALLEL_THRESHOLD"),
+    ("gomp-first", {"AUTONN_PARALLEL_THRESHOLD": "12345"}, "12345"),
+])
+def test_workqueue_layer_takes_its_own_parallel_threshold(mode, env, expected):
+    """Waking workqueue's sleeping workers costs more than OpenMP's spinning ones, so the switch to
+    a kernel's parallel variant sits at more work there; a threshold the user set is kept."""
+    from autonn.kernels import _config
+    run_env = dict(os.environ, PYTHONPATH=ROOT, **env)
+    if "AUTONN_PARALLEL_THRESHOLD" not in env:
+        run_env.pop("AUTONN_PARALLEL_THRESHOLD", None)
+    for k in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "NUMBA_THREADING_LAYER", "AUTONN_KERNELS"):
+        run_env.pop(k, None)
+    out = subprocess.run([sys.executable, "-c", _THRESHOLD_PROBE.format(gomp=GOMP), mode],
+                         env=run_env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    want = getattr(_config, expected, None) if not expected.isdigit() else int(expected)
+    if expected == "PARALLEL_THRESHOLD":
+        want = 2 ** 18 if "AUTONN_PARALLEL_THRESHOLD" not in os.environ else want
+    assert int(out.stdout.strip()) == want

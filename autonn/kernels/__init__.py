@@ -114,6 +114,7 @@ _GOMP_EARLY = not _OMP_USER and _libgomp_loaded()
 if "OMP_WAIT_POLICY" not in os.environ:  # (a set GOMP_SPINCOUNT would override that policy)
     os.environ.setdefault("GOMP_SPINCOUNT", _config.GOMP_SPINCOUNT)
 _par_lock = threading.Lock()
+_DEFAULT_PARALLEL_THRESHOLD = _config.PARALLEL_THRESHOLD  # (as the environment set it)
 
 
 def _one_at_a_time(par, ser):
@@ -136,6 +137,9 @@ def _avoid_spinning_openmp(mod):
         return
     import numba
     numba.config.THREADING_LAYER = "workqueue"  # read at the first parallel launch
+    if "AUTONN_PARALLEL_THRESHOLD" not in os.environ and \
+            _config.PARALLEL_THRESHOLD == _DEFAULT_PARALLEL_THRESHOLD:  # (not set at run time)
+        _config.PARALLEL_THRESHOLD = _config.WORKQUEUE_PARALLEL_THRESHOLD  # waking costs more
     for k in vars(mod).values():
         if isinstance(k, mod.Kernel) and not hasattr(k.par, "py_func_guarded"):
             k.par = _one_at_a_time(k.par, k.ser)

@@ -41,6 +41,15 @@ BACKENDS = ("numba", "numpy")
 PARALLEL_THRESHOLD = int(float(os.environ.get("AUTONN_PARALLEL_THRESHOLD",
                                               2 ** 18)))
 
+#: the default of PARALLEL_THRESHOLD while autonn's parallel kernels run on Numba's workqueue
+#: layer (libgomp was loaded before autonn, e.g. by ``import torch``; see ``kernels``): its
+#: workers sleep between regions, and waking them costs ~0.1-0.15 ms a region on the reference
+#: box, so a parallel fwd+bwd pair won only from ~2**21 work units (measured with torch imported
+#: first, float32, min of 7x10 calls: relu at 1e6 elements parallel 1.01 ms, serial 0.77 ms;
+#: at 4e6 2.2 vs 3.7; tanh at 1e6 (4e6 units) 1.08 vs 1.03; gelu at 1e6 1.52 vs 2.36).
+#: AUTONN_PARALLEL_THRESHOLD, when set, applies to both layers.
+WORKQUEUE_PARALLEL_THRESHOLD = 2 ** 21
+
 #: arrays smaller than this take the NumPy twins: at that size the two run about as fast, and
 #: a process that only ever sees small arrays never imports numba (a fresh process's first
 #: small training step stays well under a second). Read at every call; tests set it to 0.
