@@ -40,7 +40,7 @@ def test_mypy_reports_no_errors():
 PUBLIC_MODULES = ["autonn", "autonn.nn", "autonn.optim", "autonn.func", "autonn.testing",
                   "autonn.testing.strategies", "autonn.nn.functional", "autonn.nn.init",
                   "autonn.linalg", "autonn.fft", "autonn.special", "autonn.data", "autonn.datasets",
-                  "autonn.viz", "autonn.simple", "autonn.io", "autonn.compile"]
+                  "autonn.viz", "autonn.simple", "autonn.io", "autonn.compile", "autonn.distributed"]
 
 
 def _modules():
@@ -87,7 +87,8 @@ def test_public_functions_are_annotated():
     for module in ("autonn.nn.functional", "autonn.nn.init", "autonn.ops.linalg_ops",
                    "autonn.ops.scipy_linalg", "autonn.ops.fft", "autonn.stats.norm",
                    "autonn.stats.poisson", "autonn.data", "autonn.datasets", "autonn.viz",
-                   "autonn.simple_text", "autonn.simple.Network"):
+                   "autonn.simple_text", "autonn.simple.Network",
+                   "autonn.distributed.process_group", "autonn.distributed.ddp.DistributedDataParallel"):
         assert module in reached, f"the walk does not reach {module}"
     missing = []
     for qual, f in found:

@@ -13,7 +13,11 @@ bytes, so the ranks need no shared filesystem and all get the same values.
 >>> dist.load_checkpoint(path)["epoch"]
 3
 """
+from __future__ import annotations
+
 import io
+import os
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +26,7 @@ from . import process_group as pg
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
 
-def save_checkpoint(obj, path):
+def save_checkpoint(obj: Any, path: str | os.PathLike[str]) -> None:
     """Rank 0 saves ``obj`` to ``path`` with ``an.save``; the other ranks wait until it is written.
 
     >>> import autonn as an, os, tempfile
@@ -37,7 +41,7 @@ def save_checkpoint(obj, path):
     pg.wait_all([comm.Ibarrier()])  # (the others yield their cores while rank 0 writes)
 
 
-def load_checkpoint(path, src=0):
+def load_checkpoint(path: str | os.PathLike[str], src: int = 0) -> Any:
     """What ``save_checkpoint`` wrote, on every rank: rank ``src`` reads the file and broadcasts
     it. A missing or unreadable file raises the same error on every rank.
 
@@ -63,4 +67,4 @@ def load_checkpoint(path, src=0):
         raise kind(f"load_checkpoint: rank {src} could not read {path!r}: {error[1]}")
     buf = np.frombuffer(data, np.uint8).copy() if data is not None else np.empty(size, np.uint8)
     pg.wait_all([comm.Ibcast(buf, root=src)])
-    return load(io.BytesIO(buf.tobytes()))
+    return load(io.BytesIO(buf.tobytes()))  # type: ignore[arg-type]  # (load reads file objects too, as np.load)

@@ -15,7 +15,11 @@ walk goes on to the earlier layers; later hooks poll the requests so the transfe
 When the walk ends, a callback waits for every request, divides the in-place gradients by the
 world size and points the other ``.grad`` at their slices of the shared buffers (no copy back).
 """
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -214,7 +218,8 @@ class DistributedDataParallel(Module):
     (3, 2)
     """
 
-    def __init__(self, module, bucket_cap_mb=25.0, broadcast_buffers=True):
+    def __init__(self, module: Module, bucket_cap_mb: float = 25.0,
+                 broadcast_buffers: bool = True) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected an an.nn.Module, got "
@@ -243,13 +248,13 @@ class DistributedDataParallel(Module):
             ordered, self.bucket_cap_mb * _MB, min(_FIRST_BUCKET_MB, self.bucket_cap_mb) * _MB))
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in ordered]
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.broadcast_buffers and self._buffers_to_sync and self._world > 1:
             self._broadcast_buffers()
         return self.module(*args, **kwargs)
 
     @contextlib.contextmanager
-    def no_sync(self):
+    def no_sync(self) -> Iterator[None]:
         """Inside, ``backward()`` accumulates local gradients without averaging them.
 
         >>> import autonn as an
@@ -284,5 +289,5 @@ class DistributedDataParallel(Module):
         if self._sync:
             self._reducer.grad_ready(p)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"world_size={self._world}, buckets={len(self._reducer.buckets)}"

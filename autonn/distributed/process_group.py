@@ -13,14 +13,20 @@ the job with a non-zero exit status instead of leaving the others waiting in a c
 >>> t = an.tensor([1.0, 2.0]); dist.all_reduce(t); t
 tensor([1., 2.])
 """
+from __future__ import annotations
+
 import os
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import saved
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 __all__ = ["init_process_group", "destroy_process_group", "is_initialized", "get_rank",
            "get_world_size", "barrier", "all_reduce", "broadcast", "ReduceOp"]
@@ -41,7 +47,7 @@ def _mpi():
     return MPI
 
 
-def init_process_group(backend="mpi", abort_on_exception=True):
+def init_process_group(backend: str = "mpi", abort_on_exception: bool = True) -> None:
     """Join the job's process group (all ranks started by ``mpiexec``; a single process alone).
 
     ``backend`` can only be ``"mpi"`` (PyTorch's ``None`` is accepted too). With
@@ -79,7 +85,7 @@ def _abort_on_uncaught(kind, value, tb):
     world.Abort(1)
 
 
-def destroy_process_group():
+def destroy_process_group() -> None:
     """Leave the process group (the excepthook is restored); ``init_process_group`` may follow.
 
     >>> from autonn import distributed as dist
@@ -95,7 +101,7 @@ def destroy_process_group():
         _previous_excepthook = None
 
 
-def is_initialized():
+def is_initialized() -> bool:
     """True once ``init_process_group()`` has run (and ``destroy_process_group`` has not).
 
     >>> from autonn import distributed as dist
@@ -112,7 +118,7 @@ def _comm(what):
     return _group
 
 
-def get_rank():
+def get_rank() -> int:
     """This process's rank, 0 to ``get_world_size() - 1``.
 
     >>> from autonn import distributed as dist
@@ -122,7 +128,7 @@ def get_rank():
     return _comm("get_rank").Get_rank()
 
 
-def get_world_size():
+def get_world_size() -> int:
     """The number of processes in the group.
 
     >>> from autonn import distributed as dist
@@ -132,7 +138,7 @@ def get_world_size():
     return _comm("get_world_size").Get_size()
 
 
-def wait_all(requests, nbytes=0):
+def wait_all(requests: list[Any], nbytes: int = 0) -> None:
     """Wait for MPI ``requests`` (transfers of ``nbytes`` in all) in three phases: poll for
     ``SPIN_SECONDS``; then, for as long as ``nbytes`` take at ``SPIN_BYTES_PER_SECOND``, poll
     and offer the core to any other process that wants it (``os.sched_yield``, ~0.5 us when
@@ -160,7 +166,7 @@ def wait_all(requests, nbytes=0):
             os.sched_yield()
 
 
-def barrier():
+def barrier() -> None:
     """Wait until every rank has reached this call.
 
     >>> from autonn import distributed as dist
@@ -215,7 +221,7 @@ def _in_place(arr, fn):
         arr[...] = buf
 
 
-def all_reduce(tensor, op="sum"):
+def all_reduce(tensor: Tensor, op: str = "sum") -> None:
     """Reduce ``tensor`` over all ranks, in place: every rank ends with the sum (or ``"avg"``,
     ``"product"``, ``"min"``, ``"max"``). The tensor keeps its shape and dtype.
 
@@ -239,7 +245,7 @@ def all_reduce(tensor, op="sum"):
     _write(tensor, "all_reduce", reduce)
 
 
-def broadcast(tensor, src=0):
+def broadcast(tensor: Tensor, src: int = 0) -> None:
     """Copy rank ``src``'s ``tensor`` into every other rank's, in place (same shape and dtype).
 
     >>> import autonn as an

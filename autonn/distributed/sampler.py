@@ -1,5 +1,9 @@
 """``DistributedSampler``: each rank's share of a dataset's indices, as PyTorch's."""
+from __future__ import annotations
+
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +31,8 @@ class DistributedSampler:
     1
     """
 
-    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
-                 drop_last=False):
+    def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         from . import process_group as pg
         if num_replicas is None:
             num_replicas = pg.get_world_size()
@@ -51,7 +55,7 @@ class DistributedSampler:
             self.num_samples = math.ceil(n / self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)
         if self.shuffle:
             order = np.random.default_rng(self.seed + self.epoch).permutation(n)
@@ -63,10 +67,10 @@ class DistributedSampler:
             order = order[:self.total_size]
         return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """Use the permutation of epoch ``epoch`` (the same on every rank) from now on.
 
         >>> import autonn as an
