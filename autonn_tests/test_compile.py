@@ -512,3 +512,43 @@ def test_data_made_inside_the_call_is_refused():
     f(an.ones(3))
     mask[1] = 5.0
     assert f(an.ones(3)).tolist() == [1.0, 5.0, 1.0]
+
+
+def _planted(tmp_path, name, source, evil):
+    """The cache file autonn would use for ``source``, holding ``evil`` instead, plus bytecode for
+    ``evil`` that Python's import system would run without looking at the source (an
+    unchecked-hash .pyc in __pycache__)."""
+    import hashlib
+    import importlib.util
+    import py_compile
+    d = tmp_path / "compile"
+    d.mkdir(mode=0o700, exist_ok=True)
+    modname = f"autonn_gen_{name}_{hashlib.sha1(source.encode()).hexdigest()[:20]}"
+    py = d / f"{modname}.py"
+    py.write_text(evil)
+    py_compile.compile(str(py), cfile=importlib.util.cache_from_source(str(py)),
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    return d
+
+
+def test_generated_kernels_never_run_code_from_the_cache_directory(tmp_path, monkeypatch):
+    from autonn.compile import _codegen
+    monkeypatch.setenv("AUTONN_CACHE_DIR", str(tmp_path))
+    marker = tmp_path / "ran"
+    source = "def cache_probe_a(x):\n    return x + 1\n"
+    evil = f"open({str(marker)!r}, 'w').close()\ndef cache_probe_a(x):\n    return x + 100\n"
+    d = _planted(tmp_path, "cache_probe_a", source, evil)
+    fn = _codegen.load("cache_probe_a", source)
+    assert fn(1) == 2 and not marker.exists()
+    assert (d / next(p.name for p in d.glob("*.py"))).read_text() == source  # rewritten
+
+
+def test_generated_kernels_skip_a_cache_directory_others_can_write(tmp_path, monkeypatch):
+    from autonn.compile import _codegen
+    monkeypatch.setenv("AUTONN_CACHE_DIR", str(tmp_path))
+    source = "def cache_probe_b(x):\n    return x * 3\n"
+    d = _planted(tmp_path, "cache_probe_b", source, source)
+    d.chmod(0o777)
+    before = {p.name: p.stat().st_mtime_ns for p in d.iterdir()}
+    assert _codegen.load("cache_probe_b", source)(2) == 6  # compiled in memory instead
+    assert {p.name: p.stat().st_mtime_ns for p in d.iterdir()} == before  # nothing written there

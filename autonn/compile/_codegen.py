@@ -2,13 +2,16 @@
 imported from there, so that ``@njit(cache=True)`` keeps the machine code across processes.
 
 The directory is ``$AUTONN_CACHE_DIR`` or ``$XDG_CACHE_HOME/autonn`` (``~/.cache/autonn``);
-files are named by a hash of their source, written atomically, and never change.
+files are named by a hash of their source, written atomically, and never change. Nothing is
+executed from them: the source autonn generated is compiled from memory under the file's name
+(Numba's cache locates its machine code by that file), so neither a changed ``.py`` nor a
+planted ``__pycache__`` bytecode file runs. A directory other users can write is not used.
 """
 import hashlib
-import importlib.util
 import os
 import sys
 import tempfile
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +31,8 @@ def cache_dir() -> str:
 
 
 def load(name: str, source: str) -> Callable[..., Any]:
-    """The function ``name`` defined by ``source`` (imported from its cached file)."""
+    """The function ``name`` defined by ``source``, compiled from that text; its file in the cache
+    directory only lets Numba keep the machine code (``cache=True``) across processes."""
     digest = hashlib.sha1(source.encode()).hexdigest()[:20]
     key = (name, digest)
     fn = _loaded.get(key)
@@ -36,31 +40,37 @@ def load(name: str, source: str) -> Callable[..., Any]:
         return fn
     modname = f"autonn_gen_{name}_{digest}"
     try:
-        d = cache_dir()
-        os.makedirs(d, exist_ok=True)
-        path = os.path.join(d, modname + ".py")
-        if _stored_source(path) != source:  # missing, or not what autonn wrote: write it anew
-            fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                f.write(source)
-            os.replace(tmp, path)
-        spec = importlib.util.spec_from_file_location(modname, path)
-        assert spec is not None and spec.loader is not None  # (a .py path always has both)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = module
-        spec.loader.exec_module(module)
-    except OSError:  # no writable cache: compile in memory (no cache=True across processes)
-        module = type(sys)(modname)
-        exec(compile(source.replace("cache=True", "cache=False"), modname, "exec"),
-             module.__dict__)
+        filename, text = _stored(modname, source), source
+    except OSError:  # no private writable cache: compile in memory (no cache across processes)
+        filename, text = modname, source.replace("cache=True", "cache=False")
+    module = types.ModuleType(modname)
+    module.__file__ = filename
+    sys.modules[modname] = module
+    exec(compile(text, filename, "exec"), module.__dict__)  # autonn's own text, never the file's
     from ..kernels import _fastload
     fn = _loaded[key] = _fastload.install(getattr(module, name))
     return fn
 
 
+def _stored(modname: str, source: str) -> str:
+    """The path of ``modname``'s file in the cache directory, holding exactly ``source`` (written
+    anew when missing or different). OSError when the directory cannot be used."""
+    d = cache_dir()
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    st = os.stat(d)
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        raise OSError(f"{d}: other users can write it")  # (Numba's cache there is unpickled)
+    path = os.path.join(d, modname + ".py")
+    if _stored_source(path) != source:
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    return path
+
+
 def _stored_source(path: str) -> str | None:
-    """The text of a cached kernel file, or None: a file is only imported when it holds exactly
-    the source autonn generated (its name is that source's hash), never other code."""
+    """The text of a cached kernel file, or None (missing or unreadable)."""
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()
