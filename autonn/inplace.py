@@ -12,17 +12,15 @@ import numpy as np
 
 from . import engine, saved
 from .ops import base as _base, elementwise as _ew
+from .ops._rules import LinearOp
 from .ops.index import SetItem, index_to_numpy
 from .tensor import Tensor, _creation, _Saving
 
 
-class _Snapshot(_base.Op):
+class _Snapshot(LinearOp):
     """A copy of the old value for an in-place op whose own rule reads it (as PyTorch's
     ``original_self``); the gradient passes through."""
     __slots__ = ()
-    complex = True
-    linear = True
-    jvp = _base.linear_jvp
 
     def forward(self, x):
         return np.array(x, copy=True)
@@ -34,14 +32,11 @@ class _Snapshot(_base.Op):
         return g
 
 
-class _Rebased(_base.Op):
-    """The node of a tensor changed in place: the in-place op's result, passed through
-    (the result keeps its own array, which later in-place changes of the tensor don't touch).
+class _Rebased(_Snapshot):
+    """The node of a tensor changed in place: the in-place op's result, passed through (a copy:
+    the result keeps its own array, which later in-place changes of the tensor don't touch).
     Named after the in-place op."""
     __slots__ = ("op_name",)
-    complex = True
-    linear = True
-    jvp = _base.linear_jvp
 
     def __init__(self, op_name):
         self.op_name = op_name
@@ -49,15 +44,6 @@ class _Rebased(_base.Op):
     @property
     def name(self):
         return self.op_name
-
-    def forward(self, x):
-        return np.array(x, copy=True)
-
-    def vjp(self, g, out, x):
-        return g
-
-    def vjp_arrays(self, g, out, x):
-        return g
 
 
 def _graph_involved(self, args):
