@@ -259,18 +259,10 @@ class GradcheckReport:
             lines.append(f"  culprit: none found (every op's own {self.searched or 'vjp'} agrees "
                          "with its finite differences; look at how fn combines them, or at "
                          "non-determinism)")
-        if self.nondifferentiable:
-            lines.append(f"  {len(self.nondifferentiable)} non-differentiable point(s), left out "
-                         "of the comparison:")
-            lines += [f"    {k}" for k in self.nondifferentiable[:5]]
-            if len(self.nondifferentiable) > 5:
-                lines.append(f"    ... and {len(self.nondifferentiable) - 5} more")
-        if self.domain_edges:
-            lines.append(f"  {len(self.domain_edges)} point(s) where the step left fn's domain "
-                         "(not a mismatch; the step was adapted):")
-            lines += [f"    {d}" for d in self.domain_edges[:5]]
-            if len(self.domain_edges) > 5:
-                lines.append(f"    ... and {len(self.domain_edges) - 5} more")
+        lines += _first_few(self.nondifferentiable,
+                            "non-differentiable point(s), left out of the comparison:")
+        lines += _first_few(self.domain_edges, "point(s) where the step left fn's domain "
+                            "(not a mismatch; the step was adapted):")
         lines += [f"  {n}" for n in self.notes]
         if self.fast_note:
             lines.append(f"  {self.fast_note}")
@@ -302,3 +294,13 @@ def _pair_lines(p):
         f"    {p.mismatches} of {p.size} elements of this block mismatch (max abs error "
         f"{p.max_abs_error:.3g}, max rel error {p.max_rel_error:.3g})",
     ]
+
+
+def _first_few(items, what, shown=5):
+    """``N what`` and the first ``shown`` items (with how many more), or nothing."""
+    if not items:
+        return []
+    lines = [f"  {len(items)} {what}"] + [f"    {k}" for k in items[:shown]]
+    if len(items) > shown:
+        lines.append(f"    ... and {len(items) - shown} more")
+    return lines
