@@ -159,23 +159,21 @@ def _buffers(rank, world):
             "stale_backward": np.array(stale)}
 
 
-def _mismatch(rank, world):
-    width = 7 if rank == 0 else 6
-    model = an.nn.Sequential(an.nn.Linear(N_IN, width), an.nn.Tanh(), an.nn.Linear(width, 2))
+def _wrap_error(model):
+    """The RuntimeError DDP raises when wrapping ``model``, or "no error"."""
     try:
         dist.DistributedDataParallel(model)
     except RuntimeError as e:
-        msg = str(e)
-    else:
-        msg = "no error"
+        return str(e)
+    return "no error"
+
+
+def _mismatch(rank, world):
+    width = 7 if rank == 0 else 6
+    model = an.nn.Sequential(an.nn.Linear(N_IN, width), an.nn.Tanh(), an.nn.Linear(width, 2))
     model32 = an.nn.Linear(3, 2, dtype=np.float32 if rank == 0 else np.float64)
-    try:
-        dist.DistributedDataParallel(model32)
-    except RuntimeError as e:
-        msg32 = str(e)
-    else:
-        msg32 = "no error"
-    return {"mismatch_msg": np.array(msg), "dtype_msg": np.array(msg32)}
+    return {"mismatch_msg": np.array(_wrap_error(model)),
+            "dtype_msg": np.array(_wrap_error(model32))}
 
 
 def _overlap(rank, world):
