@@ -54,15 +54,21 @@ def _forget(key):
     return lambda ref: _entries.pop(key, None)
 
 
+def _entry(arr):
+    """``[version, recent stamps, owner ref]`` of ``arr``'s memory, made on its first change."""
+    owner = arr if arr.base is None else _owner(arr)
+    key = id(owner)
+    entry = _entries.get(key)  # (an entry goes when its owner does: the id is its own)
+    if entry is None:
+        entry = _entries[key] = [0, collections.deque(maxlen=_KEEP),
+                                 weakref.ref(owner, _forget(key))]
+    return entry
+
+
 def bump(arr):
     """Record an in-place change of ``arr``'s memory; returns the new version."""
     global last_stamp
-    owner = arr if arr.base is None else _owner(arr)
-    entry = _entries.get(id(owner))  # (an entry goes when its owner does: the id is its own)
-    if entry is None:
-        key = id(owner)
-        entry = _entries[key] = [0, collections.deque(maxlen=_KEEP),
-                                 weakref.ref(owner, _forget(key))]
+    entry = _entry(arr)
     last_stamp = stamp = _tick()
     entry[0] += 1
     entry[1].append(stamp)
@@ -74,14 +80,8 @@ def bump_all(arrays):
     as an optimizer step changes its parameters), with one stamp."""
     global last_stamp
     last_stamp = stamp = _tick()
-    get = _entries.get
     for arr in arrays:
-        owner = arr if arr.base is None else _owner(arr)
-        entry = get(id(owner))
-        if entry is None:
-            key = id(owner)
-            entry = _entries[key] = [0, collections.deque(maxlen=_KEEP),
-                                     weakref.ref(owner, _forget(key))]
+        entry = _entry(arr)
         entry[0] += 1
         entry[1].append(stamp)
 
@@ -304,18 +304,7 @@ def hold_node(node, inputs, op, _add=_flipped.add):
             if a.base is not None:  # a view: the memory it reads is held too
                 _lock_bases(p, a.base)
     if op.saves_output:
-        a = node.data  # a new tensor: its first hold
-        if a.flags.writeable:
-            a.setflags(write=False)
-            _add(id(a))
-            node._held = 1
-        elif _base_locks and id(a) in _base_locks:
-            _add(id(a))
-            node._held = 1
-        else:
-            node._held = -1
-        if a.base is not None:
-            _lock_bases(node, a.base)
+        _first_hold(node)  # a new tensor
 
 
 def release_node(node):
